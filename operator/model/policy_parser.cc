@@ -1,0 +1,146 @@
+#include "operator/model/policy_parser.h"
+
+#include <fmt/format.h>
+
+#include "operator/model/field.h"
+#include "operator/model/slo.h"
+
+namespace budgetgate::model {
+namespace {
+
+using engine::ErrorBudgetPolicy;
+using engine::Tier;
+
+void parseThreshold(const Field& f, engine::TierThreshold& t) {
+  if (!f.expectMap()) return;
+  f.rejectUnknownKeys({"remainingPercent", "burnRate", "exhaustionWithin"});
+  if (auto v = f.child("remainingPercent").number()) {
+    if (*v < 0 || *v > 100) {
+      f.child("remainingPercent").error(fmt::format("expected a percentage in [0, 100], got {}", *v));
+    } else {
+      t.remainingPercentAtMost = *v;
+    }
+  }
+  if (auto v = f.child("burnRate").number()) {
+    if (*v <= 0) {
+      f.child("burnRate").error(fmt::format("expected a burn rate above 0, got {}", *v));
+    } else {
+      t.burnRateAtLeast = *v;
+    }
+  }
+  if (auto v = f.child("exhaustionWithin").duration()) t.exhaustionWithin = *v;
+}
+
+void parseSubjects(const Field& f, engine::Subjects& s) {
+  if (!f.expectMap()) return;
+  f.rejectUnknownKeys({"users", "groups"});
+  for (auto [key, target] : {std::pair{"users", &s.users}, std::pair{"groups", &s.groups}}) {
+    const Field list = f.child(key);
+    if (!list.expectSequence()) continue;
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      if (auto v = list.item(i).string(true)) target->push_back(*v);
+    }
+  }
+}
+
+template <typename Enum, typename FromName>
+void parseEnum(const Field& f, Enum& out, FromName fromName, std::string_view expected) {
+  auto s = f.string();
+  if (!s) return;
+  if (auto v = fromName(*s)) {
+    out = *v;
+  } else {
+    f.error(fmt::format("expected {}, got \"{}\"", expected, *s));
+  }
+}
+
+}  // namespace
+
+bool isPolicyDocument(const YAML::Node& doc) {
+  return doc.IsMap() && doc["kind"] && doc["kind"].IsScalar() &&
+         doc["kind"].Scalar() == "ErrorBudgetPolicy";
+}
+
+std::optional<ErrorBudgetPolicy> parsePolicy(const YAML::Node& doc, Diagnostics& diagnostics) {
+  const std::size_t errorsBefore = diagnostics.errors().size();
+  const Field root(doc, "", diagnostics);
+  if (!root.expectMap(true)) return std::nullopt;
+  ErrorBudgetPolicy policy;
+  const auto api = root.child("apiVersion").string(true);
+  const auto kind = root.child("kind").string(true);
+  if ((api && *api != kApiVersion) || (kind && *kind != "ErrorBudgetPolicy")) {
+    root.error(fmt::format("expected apiVersion {} kind ErrorBudgetPolicy", kApiVersion));
+    return std::nullopt;
+  }
+  const Field meta = root.child("metadata");
+  if (meta.expectMap(true)) {
+    policy.name = meta.child("name").string(true).value_or("");
+    policy.ns = meta.child("namespace").string().value_or("");
+  }
+  const Field spec = root.child("spec");
+  if (spec.present() && spec.expectMap()) {
+    spec.rejectUnknownKeys({"mode", "onMissingData", "staleAfter", "tiers", "hysteresis",
+                            "decisions", "review", "exceptions"});
+    parseEnum(spec.child("mode"), policy.mode, engine::modeFromName, "enforce, warn or audit");
+    parseEnum(spec.child("onMissingData"), policy.onMissingData,
+              engine::missingDataActionFromName, "allow-with-warning or deny");
+    if (auto d = spec.child("staleAfter").duration()) policy.staleAfter = *d;
+
+    const Field tiers = spec.child("tiers");
+    if (tiers.expectMap()) {
+      tiers.rejectUnknownKeys({"critical", "warning", "attention"});
+      parseThreshold(tiers.child("critical"), policy.tiers.critical);
+      parseThreshold(tiers.child("warning"), policy.tiers.warning);
+      parseThreshold(tiers.child("attention"), policy.tiers.attention);
+    }
+    const Field hysteresis = spec.child("hysteresis");
+    if (hysteresis.expectMap()) {
+      hysteresis.rejectUnknownKeys({"restorePercent", "maxHold"});
+      if (auto v = hysteresis.child("restorePercent").number()) {
+        if (*v < 0 || *v > 100) {
+          hysteresis.child("restorePercent").error("expected a percentage in [0, 100]");
+        } else {
+          policy.hysteresis.restorePercent = *v;
+        }
+      }
+      if (auto d = hysteresis.child("maxHold").duration()) policy.hysteresis.maxHold = *d;
+    }
+    const Field decisions = spec.child("decisions");
+    if (decisions.expectMap()) {
+      decisions.rejectUnknownKeys({"healthy", "attention", "warning", "critical", "exhausted"});
+      for (Tier tier : {Tier::Healthy, Tier::Attention, Tier::Warning, Tier::Critical,
+                        Tier::Exhausted}) {
+        const Field row = decisions.child(engine::tierName(tier));
+        if (!row.expectMap()) continue;
+        row.rejectUnknownKeys({"low", "medium", "high"});
+        for (auto risk : engine::kRisks) {
+          engine::Verdict v = policy.matrix.at(tier, risk);
+          parseEnum(row.child(engine::riskName(risk)), v, engine::verdictFromName,
+                    "approve, review, defer or block");
+          policy.matrix.set(tier, risk, v);
+        }
+      }
+    }
+    const Field review = spec.child("review");
+    if (review.expectMap()) {
+      review.rejectUnknownKeys({"action", "approvers"});
+      parseEnum(review.child("action"), policy.review, engine::reviewActionFromName,
+                "warn or require-approval");
+      parseSubjects(review.child("approvers"), policy.approvers);
+      if (policy.review == engine::ReviewAction::RequireApproval && policy.approvers.empty()) {
+        review.child("approvers").error("require-approval needs at least one user or group");
+      }
+    }
+    const Field exceptions = spec.child("exceptions");
+    if (exceptions.expectMap()) {
+      exceptions.rejectUnknownKeys({"rollback", "security", "sloImprovement"});
+      if (auto b = exceptions.child("rollback").boolean()) policy.exceptions.rollback = *b;
+      parseSubjects(exceptions.child("security"), policy.exceptions.security);
+      parseSubjects(exceptions.child("sloImprovement"), policy.exceptions.sloImprovement);
+    }
+  }
+  if (diagnostics.errors().size() != errorsBefore) return std::nullopt;
+  return policy;
+}
+
+}  // namespace budgetgate::model

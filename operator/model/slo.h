@@ -1,0 +1,96 @@
+#pragma once
+// ServiceLevelObjective: OpenSLO v1 SLO field names plus budgetgate's spec.gate.
+
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "operator/common/duration.h"
+#include "operator/engine/alert_table.h"
+#include "operator/model/label_selector.h"
+
+namespace budgetgate::model {
+
+inline constexpr std::string_view kGroup = "slo.budgetgate.dev";
+inline constexpr std::string_view kVersion = "v1alpha1";
+inline constexpr std::string_view kApiVersion = "slo.budgetgate.dev/v1alpha1";
+inline constexpr std::string_view kOpenSloApiVersion = "openslo/v1";
+
+struct MetricSource {
+  std::string type;   // "Prometheus"
+  std::string query;  // a selector when counter is true, else PromQL (may contain $window)
+};
+
+struct RatioMetric {
+  bool counter = true;
+  std::optional<MetricSource> good;  // exactly one of good / bad
+  std::optional<MetricSource> bad;
+  MetricSource total;
+};
+
+struct ThresholdMetric {
+  MetricSource source;
+};
+
+struct Indicator {
+  std::string name;
+  std::variant<RatioMetric, ThresholdMetric> metric;
+  bool isRatio() const { return std::holds_alternative<RatioMetric>(metric); }
+};
+
+enum class CalendarUnit { Day, Week, Month, Quarter, Year };
+
+struct TimeWindow {
+  std::string text;  // as written: "30d", "1M"
+  bool isRolling = true;
+  Seconds duration{0};  // rolling windows (and day/week calendar windows)
+  // Calendar windows.
+  int calendarCount = 0;
+  CalendarUnit calendarUnit = CalendarUnit::Month;
+  std::string calendarStart;     // "2024-01-01 00:00:00"
+  std::string calendarTimeZone;  // IANA name, "UTC" by default
+};
+
+enum class BudgetingMethod { Occurrences, Timeslices, RatioTimeslices };
+std::string_view budgetingMethodName(BudgetingMethod m);
+
+enum class ThresholdOp { Lt, Lte, Gt, Gte };
+std::string_view thresholdOpName(ThresholdOp op);  // "lt", ...
+std::string_view thresholdOpPromQL(ThresholdOp op);  // "<", ...
+
+struct Objective {
+  std::string displayName;
+  double target = 0;  // fraction in (0, 1), from target or targetPercent / 100
+  std::optional<ThresholdOp> op;
+  std::optional<double> value;
+  std::optional<double> timeSliceTarget;
+  std::optional<Seconds> timeSliceWindow;
+};
+
+struct GateSpec {
+  std::optional<LabelSelector> selector;  // absent: the SLO gates nothing
+  std::string policyRef;                  // empty: the default policy
+  std::vector<engine::AlertOverride> alerts;
+};
+
+struct ServiceLevelObjective {
+  std::string apiVersion;
+  std::string kind;
+  std::string name;
+  std::string ns;
+  std::string uid;
+  long long generation = 0;
+  std::string description;
+  std::string service;
+  Indicator indicator;
+  TimeWindow window;
+  BudgetingMethod budgetingMethod = BudgetingMethod::Occurrences;
+  std::vector<Objective> objectives;
+  std::vector<std::string> alertPolicies;
+  GateSpec gate;
+
+  std::string key() const { return ns + "/" + name; }
+};
+
+}  // namespace budgetgate::model

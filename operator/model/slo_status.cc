@@ -1,0 +1,295 @@
+#include "operator/model/slo_status.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+#include <rapidjson/prettywriter.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "operator/common/json.h"
+
+namespace budgetgate::model {
+namespace {
+
+using rapidjson::Value;
+using Allocator = rapidjson::Document::AllocatorType;
+
+// Never NaN or infinity in a status: they are not JSON and would poison every reader.
+double finite(double v) { return std::isfinite(v) ? v : 0.0; }
+
+// 12 significant digits: exact enough for tiny budgets, readable in `kubectl get -o yaml`.
+double rounded(double v) { return json::tidy(finite(v)); }
+
+void addNumber(Value& obj, std::string_view key, double v, Allocator& a) {
+  obj.AddMember(json::str(key, a), Value(rounded(v)), a);
+}
+void addString(Value& obj, std::string_view key, std::string_view v, Allocator& a) {
+  obj.AddMember(json::str(key, a), json::str(v, a), a);
+}
+void addTime(Value& obj, std::string_view key, const std::optional<TimePoint>& t, Allocator& a) {
+  if (t) {
+    addString(obj, key, formatTime(*t), a);
+  } else {
+    obj.AddMember(json::str(key, a), Value(rapidjson::kNullType), a);
+  }
+}
+
+}  // namespace
+
+const Condition* SloStatus::condition(std::string_view type) const {
+  for (const auto& c : conditions) {
+    if (c.type == type) return &c;
+  }
+  return nullptr;
+}
+
+void SloStatus::setCondition(Condition c) {
+  for (auto& existing : conditions) {
+    if (existing.type == c.type) {
+      if (existing.status == c.status) c.lastTransitionTime = existing.lastTransitionTime;
+      existing = std::move(c);
+      return;
+    }
+  }
+  conditions.push_back(std::move(c));
+}
+
+void statusToValue(const SloStatus& s, Value& out, Allocator& a) {
+  out.SetObject();
+  out.AddMember("observedGeneration", Value(static_cast<std::int64_t>(s.observedGeneration)), a);
+  addTime(out, "lastEvaluated", s.lastEvaluated, a);
+  if (!s.objective.empty()) addString(out, "objective", s.objective, a);
+  addNumber(out, "target", s.target, a);
+  addString(out, "window", s.window, a);
+  if (s.windowStart) addTime(out, "windowStart", s.windowStart, a);
+  addString(out, "budgetingMethod", s.budgetingMethod, a);
+  if (s.sli) {
+    out.AddMember("sli", Value(rounded(*s.sli)), a);
+  } else {
+    out.AddMember("sli", Value(rapidjson::kNullType), a);
+  }
+  if (s.errorBudget) {
+    const auto& b = *s.errorBudget;
+    Value budget(rapidjson::kObjectType);
+    addNumber(budget, "total", b.total, a);
+    addNumber(budget, "consumed", b.consumed, a);
+    addNumber(budget, "remaining", b.remaining(), a);
+    addNumber(budget, "remainingPercent", b.remainingPercent(), a);
+    addNumber(budget, "consumedPercent", b.consumedPercent, a);
+    addString(budget, "unit", engine::budgetUnitName(b.unit), a);
+    out.AddMember("errorBudget", budget, a);
+  }
+  Value burn(rapidjson::kObjectType);
+  Value noData(rapidjson::kArrayType);
+  for (auto w : engine::kBurnRateWindows) {
+    addNumber(burn, engine::windowName(w), s.burnRates.orZero(w), a);
+    if (!s.burnRates.at(w)) noData.PushBack(json::str(engine::windowName(w), a), a);
+  }
+  out.AddMember("burnRates", burn, a);
+  out.AddMember("noDataWindows", noData, a);
+  Value alerts(rapidjson::kArrayType);
+  for (const auto& st : s.alerts) {
+    Value alert(rapidjson::kObjectType);
+    addString(alert, "name", st.rule.name, a);
+    addString(alert, "severity", st.rule.severity, a);
+    addString(alert, "shortWindow", engine::windowName(st.rule.shortWindow), a);
+    addString(alert, "longWindow", engine::windowName(st.rule.longWindow), a);
+    addNumber(alert, "threshold", st.rule.threshold, a);
+    alert.AddMember("firing", Value(st.firing), a);
+    alerts.PushBack(alert, a);
+  }
+  out.AddMember("alerts", alerts, a);
+  addTime(out, "projectedExhaustion", s.projectedExhaustion, a);
+  addString(out, "tier", engine::tierName(s.tier), a);
+  if (s.tierHold) {
+    Value hold(rapidjson::kObjectType);
+    addString(hold, "tier", engine::tierName(s.tierHold->tier), a);
+    addString(hold, "since", formatTime(s.tierHold->since), a);
+    addNumber(hold, "lowestRemainingPercent", s.tierHold->lowestRemainingPercent, a);
+    out.AddMember("tierHold", hold, a);
+  }
+  Value gate(rapidjson::kObjectType);
+  if (!s.policy.empty()) addString(gate, "policy", s.policy, a);
+  if (s.decisionsByRisk) {
+    Value decisions(rapidjson::kObjectType);
+    for (auto risk : engine::kRisks) {
+      addString(decisions, engine::riskName(risk),
+                engine::verdictName((*s.decisionsByRisk)[static_cast<std::size_t>(risk)]), a);
+    }
+    gate.AddMember("decisionsByRisk", decisions, a);
+  }
+  out.AddMember("gate", gate, a);
+  if (!s.objectives.empty()) {
+    Value objectives(rapidjson::kArrayType);
+    for (const auto& o : s.objectives) {
+      Value obj(rapidjson::kObjectType);
+      addString(obj, "displayName", o.displayName, a);
+      addNumber(obj, "target", o.target, a);
+      addNumber(obj, "remainingPercent", o.remainingPercent, a);
+      addString(obj, "tier", engine::tierName(o.tier), a);
+      objectives.PushBack(obj, a);
+    }
+    out.AddMember("objectives", objectives, a);
+  }
+  Value conditions(rapidjson::kArrayType);
+  for (const auto& c : s.conditions) {
+    Value cond(rapidjson::kObjectType);
+    addString(cond, "type", c.type, a);
+    addString(cond, "status", c.status, a);
+    addString(cond, "reason", c.reason, a);
+    addString(cond, "message", c.message, a);
+    addString(cond, "lastTransitionTime", formatTime(c.lastTransitionTime), a);
+    cond.AddMember("observedGeneration", Value(static_cast<std::int64_t>(c.observedGeneration)), a);
+    conditions.PushBack(cond, a);
+  }
+  out.AddMember("conditions", conditions, a);
+  addString(out, "message", s.message, a);
+}
+
+std::string statusToJson(const SloStatus& status, JsonStyle style) {
+  rapidjson::Document doc;
+  statusToValue(status, doc, doc.GetAllocator());
+  rapidjson::StringBuffer buffer;
+  if (style == JsonStyle::Pretty) {
+    rapidjson::PrettyWriter<rapidjson::StringBuffer> writer(buffer);
+    writer.SetIndent(' ', 2);
+    doc.Accept(writer);
+  } else {
+    rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+    doc.Accept(writer);
+  }
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+SloStatus statusFromJson(const Value& v, std::vector<std::string>* problems) {
+  SloStatus s;
+  auto note = [&](std::string msg) {
+    if (problems) problems->push_back(std::move(msg));
+  };
+  if (!v.IsObject()) {
+    note("status is not an object");
+    return s;
+  }
+  s.observedGeneration = json::asInt(json::member(&v, "observedGeneration")).value_or(0);
+  if (auto t = json::asString(json::member(&v, "lastEvaluated"))) {
+    s.lastEvaluated = parseTime(*t);
+    if (!s.lastEvaluated) note(fmt::format("lastEvaluated \"{}\" is not RFC 3339", *t));
+  }
+  s.objective = json::stringOr(json::member(&v, "objective"));
+  s.target = json::asNumber(json::member(&v, "target")).value_or(0);
+  s.window = json::stringOr(json::member(&v, "window"));
+  if (auto t = json::asString(json::member(&v, "windowStart"))) s.windowStart = parseTime(*t);
+  s.budgetingMethod = json::stringOr(json::member(&v, "budgetingMethod"));
+  s.sli = json::asNumber(json::member(&v, "sli"));
+  if (const auto* b = json::member(&v, "errorBudget"); b && b->IsObject()) {
+    engine::ErrorBudget budget;
+    budget.total = json::asNumber(json::member(b, "total")).value_or(0);
+    budget.consumed = json::asNumber(json::member(b, "consumed")).value_or(0);
+    auto consumedPercent = json::asNumber(json::member(b, "consumedPercent"));
+    auto remainingPercent = json::asNumber(json::member(b, "remainingPercent"));
+    if (consumedPercent) {
+      budget.consumedPercent = *consumedPercent;
+    } else if (remainingPercent) {
+      budget.consumedPercent = 100.0 - *remainingPercent;
+    } else {
+      note("errorBudget has neither consumedPercent nor remainingPercent");
+    }
+    budget.unit = json::stringOr(json::member(b, "unit")) == "minutes" ? engine::BudgetUnit::Minutes
+                                                                      : engine::BudgetUnit::Requests;
+    s.errorBudget = budget;
+  }
+  std::vector<std::string> noData;
+  if (const auto* nd = json::member(&v, "noDataWindows"); nd && nd->IsArray()) {
+    for (const auto& e : nd->GetArray()) {
+      if (e.IsString()) noData.emplace_back(e.GetString());
+    }
+  }
+  if (const auto* burn = json::member(&v, "burnRates"); burn && burn->IsObject()) {
+    for (auto w : engine::kBurnRateWindows) {
+      const auto name = engine::windowName(w);
+      auto value = json::asNumber(json::member(burn, name));
+      const bool missing = std::find(noData.begin(), noData.end(), name) != noData.end();
+      if (value && !missing) s.burnRates.set(w, *value);
+    }
+  }
+  if (const auto* alerts = json::member(&v, "alerts"); alerts && alerts->IsArray()) {
+    for (const auto& e : alerts->GetArray()) {
+      engine::AlertState st{};
+      st.rule.name = json::stringOr(json::member(&e, "name"));
+      st.rule.severity = json::stringOr(json::member(&e, "severity"));
+      auto sw = engine::windowFromName(json::stringOr(json::member(&e, "shortWindow")));
+      auto lw = engine::windowFromName(json::stringOr(json::member(&e, "longWindow")));
+      if (!sw || !lw) {
+        note("alert with unknown windows skipped");
+        continue;
+      }
+      st.rule.shortWindow = *sw;
+      st.rule.longWindow = *lw;
+      st.rule.threshold = json::asNumber(json::member(&e, "threshold")).value_or(0);
+      st.firing = json::asBool(json::member(&e, "firing")).value_or(false);
+      s.alerts.push_back(std::move(st));
+    }
+  }
+  if (auto t = json::asString(json::member(&v, "projectedExhaustion"))) {
+    s.projectedExhaustion = parseTime(*t);
+  }
+  if (auto t = json::asString(json::member(&v, "tier"))) {
+    if (auto tier = engine::tierFromName(*t)) {
+      s.tier = *tier;
+    } else {
+      note(fmt::format("unknown tier \"{}\"", *t));
+    }
+  }
+  if (const auto* hold = json::member(&v, "tierHold"); hold && hold->IsObject()) {
+    auto tier = engine::tierFromName(json::stringOr(json::member(hold, "tier")));
+    auto since = parseTime(json::stringOr(json::member(hold, "since")));
+    auto lowest = json::asNumber(json::member(hold, "lowestRemainingPercent"));
+    if (tier && since && lowest) {
+      s.tierHold = engine::TierHold{*tier, *since, *lowest};
+    } else {
+      note("tierHold is incomplete and was ignored");
+    }
+  }
+  if (const auto* gate = json::member(&v, "gate"); gate && gate->IsObject()) {
+    s.policy = json::stringOr(json::member(gate, "policy"));
+    if (const auto* d = json::member(gate, "decisionsByRisk"); d && d->IsObject()) {
+      std::array<engine::Verdict, 3> decisions{};
+      bool complete = true;
+      for (auto risk : engine::kRisks) {
+        auto verdict = engine::verdictFromName(json::stringOr(json::member(d, engine::riskName(risk))));
+        complete = complete && verdict.has_value();
+        if (verdict) decisions[static_cast<std::size_t>(risk)] = *verdict;
+      }
+      if (complete) s.decisionsByRisk = decisions;
+    }
+  }
+  if (const auto* objectives = json::member(&v, "objectives"); objectives && objectives->IsArray()) {
+    for (const auto& e : objectives->GetArray()) {
+      ObjectiveSummary o;
+      o.displayName = json::stringOr(json::member(&e, "displayName"));
+      o.target = json::asNumber(json::member(&e, "target")).value_or(0);
+      o.remainingPercent = json::asNumber(json::member(&e, "remainingPercent")).value_or(0);
+      o.tier = engine::tierFromName(json::stringOr(json::member(&e, "tier"))).value_or(engine::Tier::Unknown);
+      s.objectives.push_back(std::move(o));
+    }
+  }
+  if (const auto* conditions = json::member(&v, "conditions"); conditions && conditions->IsArray()) {
+    for (const auto& e : conditions->GetArray()) {
+      Condition c;
+      c.type = json::stringOr(json::member(&e, "type"));
+      c.status = json::stringOr(json::member(&e, "status"));
+      c.reason = json::stringOr(json::member(&e, "reason"));
+      c.message = json::stringOr(json::member(&e, "message"));
+      c.lastTransitionTime =
+          parseTime(json::stringOr(json::member(&e, "lastTransitionTime"))).value_or(TimePoint{});
+      c.observedGeneration = json::asInt(json::member(&e, "observedGeneration")).value_or(0);
+      if (!c.type.empty()) s.conditions.push_back(std::move(c));
+    }
+  }
+  s.message = json::stringOr(json::member(&v, "message"));
+  return s;
+}
+
+}  // namespace budgetgate::model

@@ -1,0 +1,68 @@
+#pragma once
+// The status of a ServiceLevelObjective: what the controller writes to the resource, what
+// `budgetgate evaluate` prints, and what the webhook's cache reads back. One shape, one codec.
+
+#include <array>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <rapidjson/document.h>
+
+#include "operator/common/time.h"
+#include "operator/engine/slo_assessment.h"
+
+namespace budgetgate::model {
+
+struct Condition {
+  std::string type;    // Ready, DataAvailable, BudgetExhausted
+  std::string status;  // "True" / "False" / "Unknown"
+  std::string reason;  // CamelCase
+  std::string message;
+  TimePoint lastTransitionTime{};
+  long long observedGeneration = 0;
+};
+
+struct ObjectiveSummary {
+  std::string displayName;
+  double target = 0;
+  double remainingPercent = 0;
+  engine::Tier tier = engine::Tier::Unknown;
+};
+
+struct SloStatus {
+  long long observedGeneration = 0;
+  std::optional<TimePoint> lastEvaluated;
+  std::string objective;  // displayName of the objective the top-level figures describe
+  double target = 0;
+  std::string window;
+  std::optional<TimePoint> windowStart;
+  std::string budgetingMethod;
+  std::optional<double> sli;
+  std::optional<engine::ErrorBudget> errorBudget;
+  engine::BurnRates burnRates;
+  std::vector<engine::AlertState> alerts;
+  std::optional<TimePoint> projectedExhaustion;
+  engine::Tier tier = engine::Tier::Unknown;
+  std::optional<engine::TierHold> tierHold;
+  std::string policy;
+  std::optional<std::array<engine::Verdict, 3>> decisionsByRisk;
+  std::vector<ObjectiveSummary> objectives;  // only when the SLO has several
+  std::vector<Condition> conditions;
+  std::string message;
+
+  const Condition* condition(std::string_view type) const;
+  // Sets a condition, keeping lastTransitionTime when the status did not change.
+  void setCondition(Condition c);
+};
+
+enum class JsonStyle { Compact, Pretty };
+std::string statusToJson(const SloStatus& status, JsonStyle style = JsonStyle::Compact);
+void statusToValue(const SloStatus& status, rapidjson::Value& out,
+                   rapidjson::Document::AllocatorType& allocator);
+
+// Lenient reader: unknown or malformed fields are skipped (and described in *problems), so a
+// half-written status still yields what it can; the tier stays Unknown unless present.
+SloStatus statusFromJson(const rapidjson::Value& value, std::vector<std::string>* problems);
+
+}  // namespace budgetgate::model
