@@ -1,0 +1,121 @@
+#include "webhook/gate/denial_message.h"
+
+#include <fmt/format.h>
+
+#include "operator/common/duration.h"
+
+namespace budgetgate::gate {
+namespace {
+
+using engine::Risk;
+using engine::Tier;
+using engine::Verdict;
+
+bool admits(Verdict v) { return v == Verdict::Approve || v == Verdict::Review; }
+
+std::string joinSubjects(const engine::Subjects& s) {
+  std::string out;
+  for (const auto& g : s.groups) out += (out.empty() ? "group " : ", group ") + g;
+  for (const auto& u : s.users) out += (out.empty() ? "user " : ", user ") + u;
+  return out;
+}
+
+// The thresholds a tier must be better than, for "wait until ..." advice.
+std::string conditionsBetterThan(const engine::TierThreshold& t) {
+  std::vector<std::string> parts;
+  if (t.remainingPercentAtMost) parts.push_back(fmt::format("more than {:g}% budget left", *t.remainingPercentAtMost));
+  if (t.burnRateAtLeast) parts.push_back(fmt::format("1h burn below {:g}x", *t.burnRateAtLeast));
+  if (t.exhaustionWithin) parts.push_back(fmt::format("exhaustion further than {}", formatDuration(*t.exhaustionWithin)));
+  std::string out;
+  for (const auto& p : parts) out += (out.empty() ? "" : ", ") + p;
+  return out;
+}
+
+}  // namespace
+
+std::string describeSlo(const SloFinding& f, const GatedSlo& slo) {
+  if (f.missingData) {
+    return fmt::format("SLO {} has no current budget status ({})", f.slo, f.missingReason);
+  }
+  std::string text = fmt::format("SLO {} is {}: {:.1f}% of the error budget left", f.slo,
+                                 engine::tierName(f.tier), f.remainingPercent);
+  if (slo.status && slo.status->errorBudget &&
+      slo.status->errorBudget->consumedPercent > 100.0) {
+    text += fmt::format(" ({:.1f}% consumed)", slo.status->errorBudget->consumedPercent);
+  }
+  text += fmt::format(", 1h burn rate {:.2f}x", f.burnRate1h);
+  if (slo.status && slo.status->projectedExhaustion && f.tier != Tier::Exhausted) {
+    text += fmt::format(", projected exhaustion {}", formatTime(*slo.status->projectedExhaustion));
+  }
+  return text;
+}
+
+std::string describeRule(const SloFinding& f, Risk risk) {
+  if (f.missingData) {
+    return fmt::format("policy {}: onMissingData = {}", f.policy,
+                       f.denies ? "deny" : "allow-with-warning");
+  }
+  return fmt::format("policy {}: tier {} x risk {} = {}", f.policy, engine::tierName(f.tier),
+                     engine::riskName(risk), f.verdict ? engine::verdictName(*f.verdict) : "?");
+}
+
+std::string howToProceed(const SloFinding& f, const GatedSlo& slo, Risk risk) {
+  const auto& policy = *slo.policy;
+  std::vector<std::string> ways;
+  if (!f.missingData && f.tier != Tier::Unknown) {
+    for (Risk lower : engine::kRisks) {
+      if (static_cast<int>(lower) >= static_cast<int>(risk)) break;
+      const Verdict v = policy.matrix.at(f.tier, lower);
+      if (admits(v)) {
+        ways.push_back(fmt::format("if the change really is {} risk, annotate {}: {} ({} at tier {})",
+                                   engine::riskName(lower), kRiskAnnotation,
+                                   engine::riskName(lower), engine::verdictName(v),
+                                   engine::tierName(f.tier)));
+        break;
+      }
+    }
+  }
+  if (policy.exceptions.rollback) {
+    ways.push_back("roll back to a previous revision (kubectl rollout undo): rollbacks are always admitted");
+  }
+  if (!policy.exceptions.security.empty()) {
+    ways.push_back(fmt::format("a security fix may be shipped with {}: security by {}",
+                               kReleaseTypeAnnotation, joinSubjects(policy.exceptions.security)));
+  }
+  if (!policy.exceptions.sloImprovement.empty()) {
+    ways.push_back(fmt::format("a reliability fix may be shipped with {}: slo-improvement by {}",
+                               kReleaseTypeAnnotation,
+                               joinSubjects(policy.exceptions.sloImprovement)));
+  }
+  if (f.missingData) {
+    ways.push_back(fmt::format("check the budgetgate controller and Prometheus (kubectl describe slo -n {} {})",
+                               slo.ns, slo.name));
+  } else if (slo.status && slo.status->tierHold) {
+    const auto& hold = *slo.status->tierHold;
+    ways.push_back(fmt::format(
+        "or wait: the {} freeze lifts once the remaining budget rises {:g} points above its low "
+        "of {:.1f}% (to {:.1f}%), or at {} at the latest",
+        engine::tierName(hold.tier), policy.hysteresis.restorePercent, hold.lowestRemainingPercent,
+        hold.lowestRemainingPercent + policy.hysteresis.restorePercent,
+        formatTime(hold.since + policy.hysteresis.maxHold)));
+  } else {
+    // The worst tier at which this risk would still be admitted.
+    std::optional<Tier> admitted;
+    for (Tier t : {Tier::Healthy, Tier::Attention, Tier::Warning, Tier::Critical}) {
+      if (admits(policy.matrix.at(t, risk))) admitted = t;
+    }
+    const engine::TierThreshold* next = nullptr;
+    if (admitted == Tier::Healthy) next = &policy.tiers.attention;
+    if (admitted == Tier::Attention) next = &policy.tiers.warning;
+    if (admitted == Tier::Warning) next = &policy.tiers.critical;
+    if (admitted && next) {
+      ways.push_back(fmt::format("or wait until the SLO is {} or better ({})",
+                                 engine::tierName(*admitted), conditionsBetterThan(*next)));
+    }
+  }
+  std::string out;
+  for (const auto& w : ways) out += (out.empty() ? "" : "; ") + w;
+  return out;
+}
+
+}  // namespace budgetgate::gate

@@ -1,0 +1,30 @@
+#pragma once
+// Reads the parts of an apps/v1 Deployment (as JSON) that the gate needs.
+
+#include <optional>
+#include <string>
+
+#include <rapidjson/document.h>
+
+#include "webhook/gate/rollout_request.h"
+
+namespace budgetgate::gate {
+
+struct DeploymentView {
+  std::string ns;
+  std::string name;
+  model::Labels labels;
+  model::Labels annotations;
+  std::optional<std::string> templateFingerprint;
+};
+
+// nullopt (and *error) when the value is not an object or lacks metadata.
+std::optional<DeploymentView> readDeployment(const rapidjson::Value& object, std::string* error);
+
+// The fingerprint of a ReplicaSet's spec.template, or nullopt.
+std::optional<std::string> replicaSetTemplate(const rapidjson::Value& replicaSet);
+
+// Copies a string map (labels, annotations), skipping non-string values.
+model::Labels readStringMap(const rapidjson::Value* map);
+
+}  // namespace budgetgate::gate

@@ -1,0 +1,70 @@
+#pragma once
+// The admission gate's decision for one rollout: which SLOs protect the Deployment, what their
+// tiers and the policy's decision matrix say for the rollout's risk, which exceptions apply,
+// and the resulting allow / warn / deny with a message that says why and what to do.
+// Pure: the status cache, the clock and the ReplicaSet history are all passed in.
+
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "operator/engine/error_budget_policy.h"
+#include "operator/model/slo_status.h"
+#include "webhook/gate/rollout_request.h"
+
+namespace budgetgate::gate {
+
+// An SLO as the gate sees it: identity, selector, resolved policy and last written status.
+struct GatedSlo {
+  std::string ns;
+  std::string name;
+  std::optional<model::LabelSelector> selector;
+  const engine::ErrorBudgetPolicy* policy = nullptr;  // never null when passed to decide()
+  std::optional<model::SloStatus> status;
+  long long generation = 0;
+};
+
+struct SloFinding {
+  std::string slo;  // namespace/name
+  std::string policy;
+  engine::Mode mode = engine::Mode::Enforce;
+  engine::Tier tier = engine::Tier::Unknown;
+  bool missingData = false;
+  std::string missingReason;
+  std::optional<engine::Verdict> verdict;  // nullopt when data is missing
+  bool denies = false;                     // this SLO alone would refuse the rollout
+  bool downgraded = false;                 // a denial turned into a warning by warn/audit mode
+  std::string exception;                   // the exception that admitted it, if any
+  double remainingPercent = 0;
+  double burnRate1h = 0;
+};
+
+struct GateDecision {
+  bool allowed = true;
+  bool gated = false;        // false: not a rollout the gate looks at (reason says why)
+  std::string reason;        // short machine-readable reason
+  engine::Risk risk = engine::Risk::Medium;
+  std::string releaseType = "feature";
+  engine::Tier tier = engine::Tier::Unknown;  // worst tier among matching SLOs with data
+  std::optional<engine::Verdict> verdict;     // worst verdict among matching SLOs
+  std::string exception;                      // rollback | security | slo-improvement
+  std::string rule;                           // "tier critical x risk medium = block"
+  std::string message;
+  std::vector<std::string> warnings;
+  std::vector<std::pair<std::string, std::string>> auditAnnotations;
+  std::vector<SloFinding> findings;
+};
+
+struct GateContext {
+  TimePoint now{};
+  std::set<std::string, std::less<>> exemptNamespaces{"kube-system"};
+};
+
+// `slos` are the candidate SLOs (typically those in the request's namespace); the gate
+// applies each one's selector itself.
+GateDecision decide(const RolloutRequest& request, const std::vector<GatedSlo>& slos,
+                    const GateContext& context);
+
+}  // namespace budgetgate::gate

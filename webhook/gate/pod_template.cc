@@ -1,0 +1,41 @@
+#include "webhook/gate/pod_template.h"
+
+#include <array>
+
+#include <openssl/evp.h>
+
+#include "operator/common/json.h"
+
+namespace budgetgate::gate {
+namespace {
+
+std::string sha256Hex(const std::string& data) {
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+  unsigned int length = 0;
+  EVP_Digest(data.data(), data.size(), digest.data(), &length, EVP_sha256(), nullptr);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(length * 2);
+  for (unsigned int i = 0; i < length; ++i) {
+    out += kHex[digest[i] >> 4];
+    out += kHex[digest[i] & 0xf];
+  }
+  return out;
+}
+
+}  // namespace
+
+std::optional<std::string> templateFingerprint(const rapidjson::Value& podTemplate) {
+  if (!podTemplate.IsObject()) return std::nullopt;
+  const auto* labels = json::path(&podTemplate, {"metadata", "labels"});
+  if (labels == nullptr || !labels->IsObject() || !labels->HasMember("pod-template-hash")) {
+    return sha256Hex(json::canonical(podTemplate));
+  }
+  rapidjson::Document copy;
+  copy.CopyFrom(podTemplate, copy.GetAllocator());
+  copy["metadata"]["labels"].RemoveMember("pod-template-hash");
+  if (copy["metadata"]["labels"].ObjectEmpty()) copy["metadata"].RemoveMember("labels");
+  return sha256Hex(json::canonical(copy));
+}
+
+}  // namespace budgetgate::gate
