@@ -1,0 +1,82 @@
+#include "operator/cli/cli_io.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <rapidjson/prettywriter.h>
+#include <rapidjson/stringbuffer.h>
+
+#include "operator/common/yaml_json.h"
+
+namespace budgetgate::cli {
+
+std::optional<std::string> readInput(const std::string& path, std::string* error) {
+  std::ostringstream buffer;
+  if (path == "-") {
+    buffer << std::cin.rdbuf();
+    return buffer.str();
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    if (error) *error = fmt::format("{}: cannot open: {}", path, std::strerror(errno));
+    return std::nullopt;
+  }
+  buffer << in.rdbuf();
+  if (in.bad()) {
+    if (error) *error = fmt::format("{}: read error", path);
+    return std::nullopt;
+  }
+  return buffer.str();
+}
+
+bool loadDocuments(const std::string& path, std::vector<Document>& out, std::string* error) {
+  auto text = readInput(path, error);
+  if (!text) return false;
+  const std::string name = path == "-" ? "<stdin>" : path;
+  try {
+    auto docs = loadAllYaml(*text);
+    int index = 0;
+    int nonEmpty = 0;
+    for (auto& d : docs) {
+      ++index;
+      if (!d.IsDefined() || d.IsNull()) continue;
+      ++nonEmpty;
+      out.push_back({docs.size() > 1 ? fmt::format("{}#{}", name, index) : name, d});
+    }
+    if (nonEmpty == 0) {
+      if (error) *error = fmt::format("{}: no documents (the file is empty)", name);
+      return false;
+    }
+  } catch (const YAML::Exception& e) {
+    if (error) {
+      *error = fmt::format("{}:{}:{}: malformed YAML: {}", name, e.mark.line + 1,
+                           e.mark.column + 1, e.msg);
+    }
+    return false;
+  }
+  return true;
+}
+
+rapidjson::Document toJson(const YAML::Node& node) {
+  rapidjson::Document doc;
+  yamlToJson(node, doc, doc.GetAllocator());
+  return doc;
+}
+
+void printJson(const rapidjson::Value& value) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::PrettyWriter<rapidjson::StringBuffer> writer(buffer);
+  writer.SetIndent(' ', 2);
+  value.Accept(writer);
+  std::cout << buffer.GetString() << '\n';
+}
+
+bool stdoutIsTerminal() { return ::isatty(STDOUT_FILENO) == 1; }
+
+}  // namespace budgetgate::cli

@@ -1,0 +1,13 @@
+#pragma once
+// Each subcommand registers itself on the root CLI::App and stores its exit code in `exitCode`
+// when it runs. One file per command.
+
+#include <CLI/CLI.hpp>
+
+namespace budgetgate::cli {
+
+void addCalcCommand(CLI::App& app, int& exitCode);
+void addValidateCommand(CLI::App& app, int& exitCode);
+void addGateCommand(CLI::App& app, int& exitCode);
+
+}  // namespace budgetgate::cli
