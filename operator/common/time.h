@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include "operator/common/duration.h"
+
 namespace budgetgate {
 
 using TimePoint = std::chrono::sys_seconds;
