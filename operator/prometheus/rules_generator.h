@@ -1,0 +1,23 @@
+#pragma once
+// Prometheus recording and alerting rules for SLOs, equivalent to what `budgetgate evaluate`
+// computes: per-window error ratios and burn rates, remaining budget, the multi-window
+// multi-burn-rate alerts (with a rank label for Alertmanager inhibition) and an absent-data
+// alert. Every recording rule reads raw series only, so the rules can be backfilled with
+// `promtool tsdb create-blocks-from rules`. Pure.
+
+#include <string>
+#include <vector>
+
+#include "operator/model/slo.h"
+
+namespace budgetgate::prometheus {
+
+inline constexpr std::string_view kErrorRatioRecord = "budgetgate:slo_error_ratio";
+inline constexpr std::string_view kBurnRateRecord = "budgetgate:slo_burn_rate";
+inline constexpr std::string_view kRemainingRecord = "budgetgate:slo_error_budget_remaining:ratio";
+
+// A rule-groups YAML document for the SLOs (the first objective of each). Throws
+// std::invalid_argument for an SLO whose queries cannot be turned into rules.
+std::string generateRules(const std::vector<model::ServiceLevelObjective>& slos);
+
+}  // namespace budgetgate::prometheus

@@ -1,0 +1,65 @@
+#pragma once
+// Evaluates SLOs against Prometheus: plans the cycle's queries (shared across windows and
+// SLOs), runs them with bounded concurrency, keeps hourly buckets for the long SLO windows
+// between cycles, and turns the numbers into SLO statuses with the budget engine.
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "operator/engine/error_budget_policy.h"
+#include "operator/model/slo.h"
+#include "operator/model/slo_status.h"
+#include "operator/prometheus/bucket_store.h"
+#include "operator/prometheus/prometheus_api.h"
+#include "operator/prometheus/query_planner.h"
+
+namespace budgetgate::prometheus {
+
+struct EvaluationTarget {
+  const model::ServiceLevelObjective* slo = nullptr;
+  const engine::ErrorBudgetPolicy* policy = nullptr;
+  std::optional<model::SloStatus> previous;  // hysteresis state and figures to keep on failure
+};
+
+struct EvaluatorOptions {
+  Seconds bucket{3600};
+  Seconds resyncEvery{6 * 3600};  // re-read whole windows this often (late data, corrections)
+  std::size_t concurrency = 4;    // queries in flight
+  PlannerOptions planner;
+};
+
+struct CycleReport {
+  std::size_t slos = 0;
+  std::size_t quantities = 0;
+  std::size_t instantQueries = 0;
+  std::size_t rangeQueries = 0;
+  std::size_t failedQueries = 0;
+  std::chrono::milliseconds duration{0};
+};
+
+class SloEvaluator {
+ public:
+  SloEvaluator(PrometheusApi& api, EvaluatorOptions options);
+
+  // One status per target, in order. Never throws for data problems: those are reported in
+  // the status (conditions, message, tier "unknown").
+  std::vector<model::SloStatus> evaluate(const std::vector<EvaluationTarget>& targets,
+                                         TimePoint at);
+
+  const CycleReport& lastCycle() const { return report_; }
+  const BucketStore& buckets() const { return buckets_; }
+
+ private:
+  PrometheusApi& api_;
+  EvaluatorOptions options_;
+  BucketStore buckets_;
+  CycleReport report_;
+};
+
+// True when the status says the evaluation itself failed (Prometheus unreachable, query
+// rejected), as opposed to an evaluation that found no data.
+bool evaluationFailed(const model::SloStatus& status);
+
+}  // namespace budgetgate::prometheus

@@ -1,0 +1,49 @@
+#pragma once
+// What to ask Prometheus for one SLO objective. Every SLI becomes one or two "quantities",
+// each a single-series PromQL expression over a time range. Additive quantities (counter
+// increases, counts of bad time slices) can be summed over adjacent ranges, which is what lets
+// the evaluator keep hourly buckets instead of re-querying 30 days every cycle. Pure.
+
+#include <optional>
+#include <string>
+
+#include "operator/model/slo.h"
+#include "operator/prometheus/promql.h"
+
+namespace budgetgate::prometheus {
+
+struct Quantity {
+  enum class Kind {
+    Increase,  // sum(increase(SELECTOR[range])): a counter selector, shareable across SLOs
+    Windowed,  // sum(QUERY with $window = range): counter: false queries; not additive
+    SliceSum,  // sum(sum_over_time((INDICATOR)[range:slice])): additive over slices
+  };
+  Kind kind = Kind::Increase;
+  std::string text;   // Increase: canonical selector; Windowed: query; SliceSum: indicator
+  Seconds slice{0};   // SliceSum only
+  std::optional<Selector> selector;  // Increase only
+
+  bool additive() const { return kind != Kind::Windowed; }
+  std::string key() const;                // identity for de-duplication and bucket storage
+  std::string expr(Seconds range) const;  // the PromQL for one range ending at eval time
+};
+
+struct ObjectiveSignals {
+  enum class Shape {
+    GoodOverTotal,    // Occurrences: numerator = good events
+    BadOverTotal,     // Occurrences: numerator = bad events
+    BadSlices,        // Timeslices: numerator = number of bad slices
+    BadFractionSum,   // RatioTimeslices: numerator = sum of per-slice bad fractions
+  };
+  Shape shape = Shape::GoodOverTotal;
+  Quantity numerator;
+  std::optional<Quantity> total;  // Occurrences only
+  Seconds slice{0};               // slice shapes only
+};
+
+// nullopt (with *error) when a query cannot be used, e.g. a counter SLI whose query is not a
+// plain selector.
+std::optional<ObjectiveSignals> signalsFor(const model::ServiceLevelObjective& slo,
+                                           const model::Objective& objective, std::string* error);
+
+}  // namespace budgetgate::prometheus
