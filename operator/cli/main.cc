@@ -3,6 +3,9 @@
 
 #include <iostream>
 
+#include <spdlog/spdlog.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+
 #include <CLI/CLI.hpp>
 
 #include "operator/cli/cli_io.h"
@@ -16,10 +19,15 @@ int main(int argc, char** argv) {
       "budgetgate"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("budgetgate 0.1.0"));
+  // Logs go to stderr so that stdout stays machine-readable (JSON, tables).
+  spdlog::set_default_logger(spdlog::stderr_color_mt("budgetgate"));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
   int exitCode = kExitOk;
   addCalcCommand(app, exitCode);
   addValidateCommand(app, exitCode);
   addGateCommand(app, exitCode);
+  addEvaluateCommand(app, exitCode);
+  addRulesCommand(app, exitCode);
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {

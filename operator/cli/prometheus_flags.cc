@@ -1,0 +1,67 @@
+#include "operator/cli/prometheus_flags.h"
+
+#include <iostream>
+
+#include <fmt/format.h>
+
+#include "operator/cli/cli_io.h"
+#include "operator/common/duration.h"
+
+namespace budgetgate::cli {
+
+void addPrometheusFlags(CLI::App* cmd, PrometheusFlags& f, bool required) {
+  auto* url = cmd->add_option("--prometheus", f.url, "Prometheus base URL, e.g. http://127.0.0.1:9090");
+  if (required) url->required();
+  cmd->add_option("--prometheus-timeout", f.timeout, "per-query timeout (default 30s)");
+  cmd->add_option("--prometheus-retries", f.retries,
+                  "retries of a query after a transport error or 5xx (default 2)");
+  cmd->add_option("--prometheus-bearer-token-file", f.bearerTokenFile,
+                  "file with a bearer token (re-read on every query)");
+  cmd->add_option("--prometheus-basic-auth-file", f.basicAuthFile,
+                  "file with user:password for basic auth");
+  cmd->add_option("--prometheus-ca-file", f.caFile, "PEM CA bundle for an https Prometheus");
+  cmd->add_flag("--prometheus-insecure-skip-verify", f.insecureSkipVerify,
+                "do not verify the Prometheus certificate (testing only)");
+  cmd->add_option("--prometheus-concurrency", f.concurrency,
+                  "queries in flight at once (default 4)");
+}
+
+std::unique_ptr<prometheus::PrometheusClient> makePrometheusClient(const PrometheusFlags& f) {
+  prometheus::ClientConfig config;
+  config.http.baseUrl = f.url;
+  while (!config.http.baseUrl.empty() && config.http.baseUrl.back() == '/') config.http.baseUrl.pop_back();
+  const auto timeout = parseDuration(f.timeout);
+  if (!timeout || timeout->count() <= 0) {
+    std::cerr << fmt::format("--prometheus-timeout \"{}\": expected a duration such as 30s\n", f.timeout);
+    return nullptr;
+  }
+  config.http.timeout = *timeout;
+  config.retries = std::max(0, f.retries);
+  config.http.bearerTokenFile = f.bearerTokenFile;
+  config.http.caFile = f.caFile;
+  config.http.insecureSkipVerify = f.insecureSkipVerify;
+  if (!f.basicAuthFile.empty()) {
+    std::string error;
+    auto text = readInput(f.basicAuthFile, &error);
+    if (!text) {
+      std::cerr << error << '\n';
+      return nullptr;
+    }
+    while (!text->empty() && (text->back() == '\n' || text->back() == '\r')) text->pop_back();
+    const auto colon = text->find(':');
+    if (colon == std::string::npos) {
+      std::cerr << fmt::format("{}: expected user:password\n", f.basicAuthFile);
+      return nullptr;
+    }
+    config.http.username = text->substr(0, colon);
+    config.http.password = text->substr(colon + 1);
+  }
+  try {
+    return std::make_unique<prometheus::PrometheusClient>(config);
+  } catch (const std::exception& e) {
+    std::cerr << fmt::format("--prometheus {}: {}\n", f.url, e.what());
+    return nullptr;
+  }
+}
+
+}  // namespace budgetgate::cli
