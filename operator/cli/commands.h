@@ -11,5 +11,6 @@ void addValidateCommand(CLI::App& app, int& exitCode);
 void addGateCommand(CLI::App& app, int& exitCode);
 void addEvaluateCommand(CLI::App& app, int& exitCode);
 void addRulesCommand(CLI::App& app, int& exitCode);
+void addBacktestCommand(CLI::App& app, int& exitCode);
 
 }  // namespace budgetgate::cli

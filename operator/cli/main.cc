@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
   addGateCommand(app, exitCode);
   addEvaluateCommand(app, exitCode);
   addRulesCommand(app, exitCode);
+  addBacktestCommand(app, exitCode);
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {
