@@ -1,0 +1,385 @@
+#include "operator/controller/slo_controller.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "operator/common/bounded_parallel.h"
+#include "operator/common/json.h"
+#include "operator/common/yaml_json.h"
+#include "operator/model/policy_parser.h"
+#include "operator/model/slo_parser.h"
+#include "operator/prometheus/slo_signals.h"
+
+namespace budgetgate::controller {
+namespace {
+
+std::string keyOf(const std::string& ns, const std::string& name) { return ns + "/" + name; }
+
+std::pair<std::string, std::string> identity(const rapidjson::Value& object) {
+  const auto* meta = json::member(&object, "metadata");
+  return {json::stringOr(json::member(meta, "namespace")), json::stringOr(json::member(meta, "name"))};
+}
+
+// What changed between two statuses, ignoring the evaluation instant itself.
+std::string digest(model::SloStatus s) {
+  s.lastEvaluated.reset();
+  s.windowStart.reset();
+  s.projectedExhaustion.reset();
+  for (auto& c : s.conditions) c.lastTransitionTime = TimePoint{};
+  return model::statusToJson(s);
+}
+
+// A JSON merge patch replaces the whole status: optional fields that are absent now must be
+// sent as null, or the API server would keep their old values.
+std::string statusPatch(const model::SloStatus& status) {
+  rapidjson::Document doc(rapidjson::kObjectType);
+  auto& a = doc.GetAllocator();
+  rapidjson::Value s;
+  model::statusToValue(status, s, a);
+  for (const char* key : {"objective", "windowStart", "errorBudget", "tierHold", "objectives", "sli",
+                          "projectedExhaustion", "lastEvaluated"}) {
+    if (!s.HasMember(key)) s.AddMember(rapidjson::StringRef(key), rapidjson::Value(rapidjson::kNullType), a);
+  }
+  doc.AddMember("status", s, a);
+  return json::toString(doc);
+}
+
+}  // namespace
+
+SloController::SloController(const kube::KubeConfig& config, prometheus::PrometheusApi& prometheus,
+                             metrics::Registry& registry, ControllerOptions options)
+    : config_(config), client_(config), prometheus_(prometheus), registry_(registry),
+      options_(std::move(options)), evaluator_(prometheus_, options_.evaluator),
+      events_(config, "budgetgate-controller"),
+      fallback_(std::make_shared<engine::ErrorBudgetPolicy>(options_.fallbackPolicy)) {
+  using T = metrics::Registry::Type;
+  registry_.describe("budgetgate_slo_error_budget_remaining_percent", T::Gauge,
+                     "Remaining error budget in percent (clamped at 0).");
+  registry_.describe("budgetgate_slo_error_budget_consumed_percent", T::Gauge,
+                     "Consumed error budget in percent (may exceed 100).");
+  registry_.describe("budgetgate_slo_sli", T::Gauge, "Good/total ratio over the SLO window.");
+  registry_.describe("budgetgate_slo_burn_rate", T::Gauge, "Burn rate per window (0 when no data).");
+  registry_.describe("budgetgate_slo_tier", T::Gauge,
+                     "1 for the SLO's current tier, 0 for the others.");
+  registry_.describe("budgetgate_slo_alert_firing", T::Gauge, "1 while a burn-rate alert fires.");
+  registry_.describe("budgetgate_slo_data_available", T::Gauge, "1 when the last evaluation had data.");
+  registry_.describe("budgetgate_evaluation_cycles_total", T::Counter, "Evaluation cycles run.");
+  registry_.describe("budgetgate_evaluation_duration_seconds", T::Gauge,
+                     "Duration of the last evaluation cycle.");
+  registry_.describe("budgetgate_evaluation_errors_total", T::Counter,
+                     "SLO evaluations that failed (Prometheus unavailable or query rejected).");
+  registry_.describe("budgetgate_prometheus_queries", T::Gauge,
+                     "Queries issued by the last cycle, by kind.");
+  registry_.describe("budgetgate_status_writes_total", T::Counter, "Status writes by result.");
+  registry_.describe("budgetgate_events_total", T::Counter, "Events recorded by reason.");
+  registry_.describe("budgetgate_leader", T::Gauge, "1 while this replica holds the lease.");
+  registry_.describe("budgetgate_slos", T::Gauge, "SLOs known to the controller.");
+}
+
+SloController::~SloController() { stop(); }
+
+void SloController::start() {
+  sloInformer_ = std::make_unique<kube::Informer>(
+      config_, "controller-slos", kube::kSloResource.collectionPath(),
+      kube::InformerHandlers{[this](const rapidjson::Value& o) { onSloUpsert(o); },
+                             [this](const std::string& ns, const std::string& n) { onSloDelete(ns, n); },
+                             [this] { wake(); }});
+  policyInformer_ = std::make_unique<kube::Informer>(
+      config_, "controller-policies", kube::kPolicyResource.collectionPath(),
+      kube::InformerHandlers{[this](const rapidjson::Value& o) { onPolicyUpsert(o); },
+                             [this](const std::string& ns, const std::string& n) { onPolicyDelete(ns, n); },
+                             [this] { wake(); }});
+  sloInformer_->start();
+  policyInformer_->start();
+  if (options_.leaderElection) {
+    elector_ = std::make_unique<kube::LeaderElector>(config_, options_.election, [this](bool leading) {
+      leading_ = leading;
+      registry_.set("budgetgate_leader", {}, leading ? 1 : 0);
+      if (leading) wake();
+    });
+    elector_->start();
+  } else {
+    leading_ = true;
+    registry_.set("budgetgate_leader", {}, 1);
+  }
+  thread_ = std::jthread([this](std::stop_token stop) { loop(stop); });
+}
+
+void SloController::stop() {
+  if (thread_.joinable()) {
+    thread_.request_stop();
+    wakeCv_.notify_all();
+    thread_.join();
+  }
+  if (elector_) elector_->stop();
+  if (sloInformer_) sloInformer_->stop();
+  if (policyInformer_) policyInformer_->stop();
+}
+
+bool SloController::ready() const {
+  return sloInformer_ && sloInformer_->synced() && policyInformer_ && policyInformer_->synced();
+}
+
+bool SloController::healthy() const {
+  const auto last = std::chrono::steady_clock::time_point(std::chrono::nanoseconds(lastLoopNs_.load()));
+  return std::chrono::steady_clock::now() - last < options_.interval * 5 + std::chrono::minutes(5);
+}
+
+bool SloController::leading() const { return leading_; }
+
+void SloController::wake() {
+  wakeRequested_ = true;
+  wakeCv_.notify_all();
+}
+
+void SloController::onSloUpsert(const rapidjson::Value& object) {
+  auto [ns, name] = identity(object);
+  SloState incoming;
+  incoming.ns = ns;
+  incoming.name = name;
+  incoming.uid = json::stringOr(json::path(&object, {"metadata", "uid"}));
+  incoming.generation = json::asInt(json::path(&object, {"metadata", "generation"})).value_or(0);
+  model::Diagnostics diag(keyOf(ns, name));
+  auto spec = model::parseSlo(jsonToYaml(object), diag);
+  if (spec) {
+    std::string problems;
+    for (std::size_t i = 0; i < spec->objectives.size(); ++i) {
+      std::string error;
+      if (!prometheus::signalsFor(*spec, spec->objectives[i], &error)) {
+        problems += fmt::format("spec.objectives[{}]: {}; ", i, error);
+      }
+    }
+    if (!problems.empty()) {
+      incoming.specError = problems;
+      spec.reset();
+    }
+  } else {
+    incoming.specError = diag.format();
+  }
+  incoming.spec = std::move(spec);
+  if (const auto* status = json::member(&object, "status"); status && status->IsObject()) {
+    incoming.serverStatus = model::statusFromJson(*status, nullptr);
+  }
+  bool specChanged = false;
+  {
+    std::lock_guard lock(mutex_);
+    auto& state = slos_[keyOf(ns, name)];
+    specChanged = state.generation != incoming.generation || state.uid != incoming.uid;
+    incoming.writtenDigest = state.uid == incoming.uid ? state.writtenDigest : std::string();
+    incoming.writtenAt = state.uid == incoming.uid ? state.writtenAt : std::chrono::steady_clock::time_point{};
+    incoming.evaluatedGeneration = state.uid == incoming.uid ? state.evaluatedGeneration : -1;
+    state = std::move(incoming);
+    registry_.set("budgetgate_slos", {}, static_cast<double>(slos_.size()));
+  }
+  if (specChanged) wake();
+}
+
+void SloController::onSloDelete(const std::string& ns, const std::string& name) {
+  {
+    std::lock_guard lock(mutex_);
+    slos_.erase(keyOf(ns, name));
+    registry_.set("budgetgate_slos", {}, static_cast<double>(slos_.size()));
+  }
+  // No residue: its metric series go with it (its buckets go at the next cycle).
+  registry_.removeSeriesWith({{"namespace", ns}, {"slo", name}});
+  spdlog::info("SLO {}/{} deleted", ns, name);
+}
+
+void SloController::onPolicyUpsert(const rapidjson::Value& object) {
+  auto [ns, name] = identity(object);
+  model::Diagnostics diag(keyOf(ns, name));
+  auto policy = model::parsePolicy(jsonToYaml(object), diag);
+  std::lock_guard lock(mutex_);
+  if (!policy) {
+    spdlog::error("ErrorBudgetPolicy {}/{} is invalid and ignored:\n{}", ns, name, diag.format());
+    policies_.erase(keyOf(ns, name));
+    return;
+  }
+  policy->ns = ns;
+  policies_[keyOf(ns, name)] = std::make_shared<const engine::ErrorBudgetPolicy>(std::move(*policy));
+  wake();
+}
+
+void SloController::onPolicyDelete(const std::string& ns, const std::string& name) {
+  std::lock_guard lock(mutex_);
+  policies_.erase(keyOf(ns, name));
+}
+
+void SloController::loop(std::stop_token stop) {
+  auto next = std::chrono::steady_clock::now();
+  while (!stop.stop_requested()) {
+    lastLoopNs_ = std::chrono::steady_clock::now().time_since_epoch().count();
+    {
+      std::unique_lock lock(wakeMutex_);
+      wakeCv_.wait_until(lock, stop, next, [this] { return wakeRequested_.load(); });
+    }
+    if (stop.stop_requested()) break;
+    if (wakeRequested_.exchange(false)) {
+      // Let a burst of changes (kubectl apply -f dir/) settle into one cycle.
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+    lastLoopNs_ = std::chrono::steady_clock::now().time_since_epoch().count();
+    if (leading_ && ready()) {
+      try {
+        cycle();
+      } catch (const std::exception& e) {
+        spdlog::error("evaluation cycle failed: {}", e.what());
+      }
+    }
+    next = std::chrono::steady_clock::now() + options_.interval;
+  }
+}
+
+void SloController::cycle() {
+  struct Item {
+    std::string key;
+    model::ServiceLevelObjective spec;
+    std::shared_ptr<const engine::ErrorBudgetPolicy> policy;
+    std::optional<model::SloStatus> previous;
+  };
+  std::vector<Item> items;
+  std::vector<std::pair<std::string, SloState>> invalid;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [key, s] : slos_) {
+      if (!s.spec) {
+        if (s.evaluatedGeneration != s.generation) invalid.emplace_back(key, s);
+        continue;
+      }
+      items.push_back({key, *s.spec,
+                       model::resolvePolicy(policies_, options_.policyLookup, s.ns,
+                                            s.spec->gate.policyRef, fallback_),
+                       s.serverStatus});
+    }
+  }
+  const TimePoint now = nowSeconds();
+  for (auto& [key, s] : invalid) {
+    model::SloStatus status = s.serverStatus.value_or(model::SloStatus{});
+    status.observedGeneration = s.generation;
+    status.tier = engine::Tier::Unknown;
+    status.message = "invalid spec: " + s.specError;
+    status.setCondition({"Ready", "False", "InvalidSpec", status.message, now, s.generation});
+    if (writeStatus(s.ns, s.name, status)) {
+      std::lock_guard lock(mutex_);
+      if (auto it = slos_.find(key); it != slos_.end()) it->second.evaluatedGeneration = s.generation;
+    }
+  }
+  if (items.empty()) return;
+
+  std::vector<prometheus::EvaluationTarget> targets;
+  targets.reserve(items.size());
+  for (const auto& item : items) targets.push_back({&item.spec, item.policy.get(), item.previous});
+  const auto statuses = evaluator_.evaluate(targets, now);
+  const auto& report = evaluator_.lastCycle();
+  ++cycles_;
+  registry_.add("budgetgate_evaluation_cycles_total", {});
+  registry_.set("budgetgate_evaluation_duration_seconds", {},
+                static_cast<double>(report.duration.count()) / 1000.0);
+  registry_.set("budgetgate_prometheus_queries", {{"kind", "instant"}}, static_cast<double>(report.instantQueries));
+  registry_.set("budgetgate_prometheus_queries", {{"kind", "range"}}, static_cast<double>(report.rangeQueries));
+  registry_.set("budgetgate_prometheus_queries", {{"kind", "failed"}}, static_cast<double>(report.failedQueries));
+
+  std::atomic<long long> writes{0}, skipped{0};
+  runBounded(items.size(), options_.writeConcurrency, [&](std::size_t i) {
+    const auto& item = items[i];
+    const auto& status = statuses[i];
+    exportMetrics(item.spec, status);
+    if (prometheus::evaluationFailed(status)) registry_.add("budgetgate_evaluation_errors_total", {});
+    // Events on tier changes (known -> known; unknown transitions show in conditions).
+    if (item.previous && item.previous->tier != status.tier) {
+      const bool worse = engine::tierSeverity(status.tier) > engine::tierSeverity(item.previous->tier);
+      const std::string reason = status.tier == engine::Tier::Unknown ? "DataUnavailable" : "TierChanged";
+      events_.record({std::string(model::kApiVersion), "ServiceLevelObjective", item.spec.ns,
+                      item.spec.name, item.spec.uid},
+                     worse ? "Warning" : "Normal", reason,
+                     fmt::format("tier {} -> {}: {}", engine::tierName(item.previous->tier),
+                                 engine::tierName(status.tier), status.message));
+      registry_.add("budgetgate_events_total", {{"reason", reason}});
+    }
+    const auto d = digest(status);
+    bool due = true;
+    {
+      std::lock_guard lock(mutex_);
+      auto it = slos_.find(item.key);
+      if (it == slos_.end()) return;  // deleted meanwhile
+      due = it->second.writtenDigest != d ||
+            std::chrono::steady_clock::now() - it->second.writtenAt >= options_.heartbeat ||
+            it->second.evaluatedGeneration != item.spec.generation;
+    }
+    if (!due) {
+      ++skipped;
+      return;
+    }
+    if (writeStatus(item.spec.ns, item.spec.name, status)) {
+      ++writes;
+      std::lock_guard lock(mutex_);
+      if (auto it = slos_.find(item.key); it != slos_.end()) {
+        it->second.writtenDigest = d;
+        it->second.writtenAt = std::chrono::steady_clock::now();
+        it->second.evaluatedGeneration = item.spec.generation;
+        it->second.serverStatus = status;
+      }
+    }
+  });
+  spdlog::info("cycle {}: {} SLOs evaluated in {} ms ({} instant + {} range queries, {} failed); "
+               "{} statuses written, {} unchanged",
+               cycles_.load(), items.size(), report.duration.count(), report.instantQueries,
+               report.rangeQueries, report.failedQueries, writes.load(), skipped.load());
+}
+
+bool SloController::writeStatus(const std::string& ns, const std::string& name,
+                                const model::SloStatus& status) {
+  const auto path = kube::kSloResource.objectPath(ns, name) + "/status";
+  const auto body = statusPatch(status);
+  auto delay = std::chrono::milliseconds(200);
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    auto r = client_.patch(path, body, kube::PatchType::Merge);
+    if (r.ok()) {
+      registry_.add("budgetgate_status_writes_total", {{"result", "ok"}});
+      return true;
+    }
+    if (r.notFound()) {
+      registry_.add("budgetgate_status_writes_total", {{"result", "gone"}});
+      return false;
+    }
+    if (!r.retryable() || attempt == 3) {
+      registry_.add("budgetgate_status_writes_total", {{"result", "error"}});
+      spdlog::warn("writing status of SLO {}/{}: {}", ns, name, r.describe());
+      return false;
+    }
+    std::this_thread::sleep_for(delay);
+    delay *= 2;
+  }
+  return false;
+}
+
+void SloController::exportMetrics(const model::ServiceLevelObjective& slo,
+                                  const model::SloStatus& status) {
+  const metrics::Labels base{{"namespace", slo.ns}, {"slo", slo.name}};
+  auto with = [&](const char* k, std::string_view v) {
+    auto l = base;
+    l[k] = std::string(v);
+    return l;
+  };
+  const auto* data = status.condition("DataAvailable");
+  registry_.set("budgetgate_slo_data_available", base, data && data->status == "True" ? 1 : 0);
+  if (status.errorBudget) {
+    registry_.set("budgetgate_slo_error_budget_remaining_percent", base, status.errorBudget->remainingPercent());
+    registry_.set("budgetgate_slo_error_budget_consumed_percent", base, status.errorBudget->consumedPercent);
+  }
+  if (status.sli) registry_.set("budgetgate_slo_sli", base, *status.sli);
+  for (auto w : engine::kBurnRateWindows) {
+    registry_.set("budgetgate_slo_burn_rate", with("window", engine::windowName(w)), status.burnRates.orZero(w));
+  }
+  for (int t = 0; t <= static_cast<int>(engine::Tier::Unknown); ++t) {
+    const auto tier = static_cast<engine::Tier>(t);
+    registry_.set("budgetgate_slo_tier", with("tier", engine::tierName(tier)), status.tier == tier ? 1 : 0);
+  }
+  for (const auto& a : status.alerts) {
+    auto l = with("alert", a.rule.name);
+    l["severity"] = a.rule.severity;
+    registry_.set("budgetgate_slo_alert_firing", l, a.firing ? 1 : 0);
+  }
+}
+
+}  // namespace budgetgate::controller

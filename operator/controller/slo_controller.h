@@ -1,0 +1,98 @@
+#pragma once
+// The SLO controller: watches ServiceLevelObjectives and ErrorBudgetPolicies, evaluates every
+// SLO against Prometheus on an interval (and soon after a spec change), writes the status
+// subresource, records Events when a tier changes, and exports metrics. With leader election
+// only the lease holder evaluates and writes; the others keep their caches warm.
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "operator/kube/event_recorder.h"
+#include "operator/kube/informer.h"
+#include "operator/kube/leader_election.h"
+#include "operator/metrics/registry.h"
+#include "operator/model/policy_resolution.h"
+#include "operator/model/slo.h"
+#include "operator/prometheus/slo_evaluator.h"
+
+namespace budgetgate::controller {
+
+struct ControllerOptions {
+  std::chrono::seconds interval{30};
+  std::chrono::seconds heartbeat{120};  // rewrite an unchanged status this often (freshness)
+  model::PolicyLookup policyLookup;
+  engine::ErrorBudgetPolicy fallbackPolicy;
+  bool leaderElection = true;
+  kube::LeaderElectionConfig election;
+  prometheus::EvaluatorOptions evaluator;
+  std::size_t writeConcurrency = 4;
+};
+
+class SloController {
+ public:
+  SloController(const kube::KubeConfig& config, prometheus::PrometheusApi& prometheus,
+                metrics::Registry& registry, ControllerOptions options);
+  ~SloController();
+
+  void start();
+  void stop();
+  bool ready() const;    // caches listed
+  bool healthy() const;  // the loop is making progress
+  bool leading() const;
+  long long cycles() const { return cycles_; }
+
+ private:
+  struct SloState {
+    std::string ns, name, uid;
+    long long generation = 0;
+    std::optional<model::ServiceLevelObjective> spec;
+    std::string specError;
+    std::optional<model::SloStatus> serverStatus;  // as last seen on the API server
+    std::string writtenDigest;
+    std::chrono::steady_clock::time_point writtenAt{};
+    long long evaluatedGeneration = -1;
+  };
+
+  void onSloUpsert(const rapidjson::Value& object);
+  void onSloDelete(const std::string& ns, const std::string& name);
+  void onPolicyUpsert(const rapidjson::Value& object);
+  void onPolicyDelete(const std::string& ns, const std::string& name);
+  void loop(std::stop_token stop);
+  void cycle();
+  bool writeStatus(const std::string& ns, const std::string& name, const model::SloStatus& status);
+  void exportMetrics(const model::ServiceLevelObjective& slo, const model::SloStatus& status);
+  void wake();
+
+  kube::KubeConfig config_;
+  kube::KubeClient client_;
+  prometheus::PrometheusApi& prometheus_;
+  metrics::Registry& registry_;
+  ControllerOptions options_;
+  prometheus::SloEvaluator evaluator_;
+  kube::EventRecorder events_;
+  std::shared_ptr<const engine::ErrorBudgetPolicy> fallback_;
+
+  mutable std::mutex mutex_;
+  std::map<std::string, SloState> slos_;
+  model::PolicyMap policies_;
+
+  std::unique_ptr<kube::Informer> sloInformer_;
+  std::unique_ptr<kube::Informer> policyInformer_;
+  std::unique_ptr<kube::LeaderElector> elector_;
+  std::atomic<bool> leading_{false};
+  std::atomic<bool> wakeRequested_{false};
+  std::atomic<long long> cycles_{0};
+  std::atomic<long long> lastLoopNs_{0};
+  std::mutex wakeMutex_;
+  std::condition_variable_any wakeCv_;
+  std::jthread thread_;
+};
+
+}  // namespace budgetgate::controller

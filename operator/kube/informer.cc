@@ -1,0 +1,175 @@
+#include "operator/kube/informer.h"
+
+#include <set>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "operator/common/json.h"
+
+namespace budgetgate::kube {
+namespace {
+
+std::pair<std::string, std::string> identity(const rapidjson::Value& object) {
+  const auto* meta = json::member(&object, "metadata");
+  return {json::stringOr(json::member(meta, "namespace")), json::stringOr(json::member(meta, "name"))};
+}
+
+std::string resourceVersionOf(const rapidjson::Value& object) {
+  return json::stringOr(json::path(&object, {"metadata", "resourceVersion"}));
+}
+
+constexpr auto kMaxBackoff = std::chrono::milliseconds(30000);
+
+}  // namespace
+
+Informer::Informer(const KubeConfig& config, std::string name, std::string collectionPath,
+                   InformerHandlers handlers)
+    : client_(config), name_(std::move(name)), path_(std::move(collectionPath)),
+      handlers_(std::move(handlers)) {}
+
+Informer::~Informer() { stop(); }
+
+void Informer::start() {
+  if (thread_.joinable()) return;
+  thread_ = std::jthread([this](std::stop_token stop) { run(stop); });
+}
+
+void Informer::stop() {
+  if (!thread_.joinable()) return;
+  thread_.request_stop();
+  client_.cancelAll();
+  thread_.join();
+}
+
+std::chrono::steady_clock::time_point Informer::lastContact() const {
+  return std::chrono::steady_clock::time_point(std::chrono::nanoseconds(lastContactNs_.load()));
+}
+
+void Informer::sleepFor(std::chrono::milliseconds d, std::stop_token& stop) {
+  const auto until = std::chrono::steady_clock::now() + d;
+  while (!stop.stop_requested() && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+bool Informer::list(std::string& resourceVersion) {
+  ++stats_.lists;
+  auto r = client_.get(path_);
+  if (!r.ok()) {
+    ++stats_.errors;
+    spdlog::warn("{}: list failed: {}", name_, r.describe());
+    return false;
+  }
+  std::string error;
+  auto doc = json::parse(r.body, &error);
+  const auto* items = doc ? json::member(&*doc, "items") : nullptr;
+  if (items == nullptr || !items->IsArray()) {
+    ++stats_.errors;
+    spdlog::warn("{}: list returned no items: {}", name_, error);
+    return false;
+  }
+  lastContactNs_ = std::chrono::steady_clock::now().time_since_epoch().count();
+  std::set<std::string> seen;
+  for (const auto& item : items->GetArray()) {
+    auto [ns, name] = identity(item);
+    const std::string key = ns + "/" + name;
+    seen.insert(key);
+    const auto rv = resourceVersionOf(item);
+    auto it = known_.find(key);
+    if (it == known_.end() || it->second != rv) {
+      known_[key] = rv;
+      handlers_.onUpsert(item);
+    }
+  }
+  // Objects deleted while we were not watching.
+  for (auto it = known_.begin(); it != known_.end();) {
+    if (seen.count(it->first) == 0) {
+      const auto slash = it->first.find('/');
+      handlers_.onDelete(it->first.substr(0, slash), it->first.substr(slash + 1));
+      it = known_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  resourceVersion = json::stringOr(json::path(&*doc, {"metadata", "resourceVersion"}));
+  synced_ = true;
+  if (handlers_.onSynced) handlers_.onSynced();
+  spdlog::debug("{}: listed {} objects at resourceVersion {}", name_, known_.size(), resourceVersion);
+  return true;
+}
+
+bool Informer::watchOnce(std::string& resourceVersion, std::stop_token& stop) {
+  ++stats_.watches;
+  // The server ends the watch after timeoutSeconds; bookmarks keep resourceVersion current so
+  // that resuming rarely needs a relist.
+  const std::string path = fmt::format(
+      "{}?watch=true&allowWatchBookmarks=true&timeoutSeconds=240&resourceVersion={}", path_,
+      resourceVersion);
+  bool relist = false;
+  auto r = client_.watch(path, std::chrono::seconds(300), [&](WatchEvent& e) {
+    lastContactNs_ = std::chrono::steady_clock::now().time_since_epoch().count();
+    ++stats_.events;
+    if (e.type == "ERROR") {
+      const auto code = json::asInt(json::member(&e.object, "code")).value_or(0);
+      if (code == 410) ++stats_.relistsAfterGone;
+      spdlog::info("{}: watch error {} ({}), relisting", name_, code,
+                   json::stringOr(json::member(&e.object, "message")));
+      relist = true;
+      return false;
+    }
+    const auto rv = resourceVersionOf(e.object);
+    if (!rv.empty()) resourceVersion = rv;
+    if (e.type == "BOOKMARK") return !stop.stop_requested();
+    auto [ns, name] = identity(e.object);
+    const std::string key = ns + "/" + name;
+    if (e.type == "DELETED") {
+      if (known_.erase(key) != 0) handlers_.onDelete(ns, name);
+    } else if (e.type == "ADDED" || e.type == "MODIFIED") {
+      known_[key] = rv;
+      handlers_.onUpsert(e.object);
+    }
+    return !stop.stop_requested();
+  });
+  if (r.status == 410) {
+    ++stats_.relistsAfterGone;
+    return false;
+  }
+  if (!r.ok() && r.transport != http::Transport::Cancelled && !stop.stop_requested()) {
+    ++stats_.errors;
+    spdlog::warn("{}: watch ended: {}", name_, r.describe());
+    return false;
+  }
+  return !relist;
+}
+
+void Informer::run(std::stop_token stop) {
+  std::chrono::milliseconds backoff(500);
+  std::string resourceVersion;
+  bool needList = true;
+  while (!stop.stop_requested()) {
+    if (needList) {
+      if (!list(resourceVersion)) {
+        sleepFor(backoff, stop);
+        backoff = std::min(backoff * 2, kMaxBackoff);
+        continue;
+      }
+      needList = false;
+    }
+    const auto started = std::chrono::steady_clock::now();
+    const bool ok = watchOnce(resourceVersion, stop);
+    if (stop.stop_requested()) break;
+    if (!ok) {
+      needList = true;
+      // A watch that failed straight away (API server down): back off before relisting.
+      if (std::chrono::steady_clock::now() - started < std::chrono::seconds(5)) {
+        sleepFor(backoff, stop);
+        backoff = std::min(backoff * 2, kMaxBackoff);
+      }
+      continue;
+    }
+    backoff = std::chrono::milliseconds(500);
+  }
+}
+
+}  // namespace budgetgate::kube

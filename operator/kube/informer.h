@@ -1,0 +1,69 @@
+#pragma once
+// List + watch of one resource type, kept running on its own thread: resumes from the last
+// resourceVersion (bookmarks keep it fresh), relists on 410 Gone, and backs off on errors.
+// Handlers see every object once per change and a delete for every object that disappeared,
+// also when the disappearance happened while the watch was down.
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include <rapidjson/document.h>
+
+#include "operator/kube/kube_client.h"
+
+namespace budgetgate::kube {
+
+struct InformerHandlers {
+  std::function<void(const rapidjson::Value& object)> onUpsert;
+  std::function<void(const std::string& ns, const std::string& name)> onDelete;
+  std::function<void()> onSynced;  // after every complete list
+};
+
+struct InformerStats {
+  std::atomic<long long> lists{0};
+  std::atomic<long long> watches{0};
+  std::atomic<long long> events{0};
+  std::atomic<long long> relistsAfterGone{0};
+  std::atomic<long long> errors{0};
+};
+
+class Informer {
+ public:
+  // `collectionPath` lists every object (e.g. kSloResource.collectionPath()). The informer has
+  // a client of its own so that stopping it cancels only its own watch.
+  Informer(const KubeConfig& config, std::string name, std::string collectionPath,
+           InformerHandlers handlers);
+  ~Informer();
+  Informer(const Informer&) = delete;
+  Informer& operator=(const Informer&) = delete;
+
+  void start();
+  void stop();
+  bool synced() const { return synced_; }
+  std::chrono::steady_clock::time_point lastContact() const;
+  const InformerStats& stats() const { return stats_; }
+
+ private:
+  void run(std::stop_token stop);
+  bool list(std::string& resourceVersion);
+  // Returns false when a relist is needed (410 Gone or an ERROR event).
+  bool watchOnce(std::string& resourceVersion, std::stop_token& stop);
+  void sleepFor(std::chrono::milliseconds d, std::stop_token& stop);
+
+  KubeClient client_;
+  std::string name_;
+  std::string path_;
+  InformerHandlers handlers_;
+  std::atomic<bool> synced_{false};
+  std::atomic<long long> lastContactNs_{0};
+  std::map<std::string, std::string> known_;  // "ns/name" -> resourceVersion
+  InformerStats stats_;
+  std::jthread thread_;
+};
+
+}  // namespace budgetgate::kube

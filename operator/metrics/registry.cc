@@ -1,0 +1,134 @@
+#include "operator/metrics/registry.h"
+
+#include <cmath>
+
+#include <fmt/format.h>
+
+namespace budgetgate::metrics {
+namespace {
+
+std::string escape(const std::string& v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '"') {
+      out += "\\\"";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+const char* typeName(Registry::Type t) {
+  switch (t) {
+    case Registry::Type::Gauge: return "gauge";
+    case Registry::Type::Counter: return "counter";
+    case Registry::Type::Histogram: return "histogram";
+  }
+  return "untyped";
+}
+
+}  // namespace
+
+std::string renderLabels(const Labels& labels) {
+  if (labels.empty()) return {};
+  std::string out = "{";
+  bool first = true;
+  for (const auto& [k, v] : labels) {
+    if (!first) out += ',';
+    first = false;
+    out += k + "=\"" + escape(v) + "\"";
+  }
+  return out + "}";
+}
+
+std::string formatValue(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  return fmt::format("{}", v);
+}
+
+Histogram::Histogram(std::vector<double> upperBounds)
+    : bounds_(std::move(upperBounds)), buckets_(bounds_.size() + 1) {}
+
+void Histogram::observe(double value) {
+  std::size_t i = 0;
+  while (i < bounds_.size() && value > bounds_[i]) ++i;
+  buckets_[i].fetch_add(1, std::memory_order_relaxed);
+  count_.fetch_add(1, std::memory_order_relaxed);
+  if (value > 0 && std::isfinite(value)) {
+    sumMicros_.fetch_add(static_cast<std::uint64_t>(value * 1e6), std::memory_order_relaxed);
+  }
+}
+
+void Histogram::render(std::string& out, const std::string& name, const Labels& labels) const {
+  std::uint64_t cumulative = 0;
+  for (std::size_t i = 0; i <= bounds_.size(); ++i) {
+    cumulative += buckets_[i].load(std::memory_order_relaxed);
+    Labels l = labels;
+    l["le"] = i < bounds_.size() ? formatValue(bounds_[i]) : "+Inf";
+    out += fmt::format("{}_bucket{} {}\n", name, renderLabels(l), cumulative);
+  }
+  out += fmt::format("{}_sum{} {}\n", name, renderLabels(labels),
+                     formatValue(static_cast<double>(sumMicros_.load()) / 1e6));
+  out += fmt::format("{}_count{} {}\n", name, renderLabels(labels), cumulative);
+}
+
+void Registry::describe(const std::string& name, Type type, const std::string& help) {
+  std::lock_guard lock(mutex_);
+  auto& f = families_[name];
+  f.type = type;
+  f.help = help;
+}
+
+void Registry::set(const std::string& name, const Labels& labels, double value) {
+  std::lock_guard lock(mutex_);
+  families_[name].series[labels] = value;
+}
+
+void Registry::add(const std::string& name, const Labels& labels, double delta) {
+  std::lock_guard lock(mutex_);
+  families_[name].series[labels] += delta;
+}
+
+void Registry::removeSeriesWith(const Labels& match) {
+  std::lock_guard lock(mutex_);
+  for (auto& [name, family] : families_) {
+    std::erase_if(family.series, [&](const auto& entry) {
+      for (const auto& [k, v] : match) {
+        auto it = entry.first.find(k);
+        if (it == entry.first.end() || it->second != v) return false;
+      }
+      return true;
+    });
+  }
+}
+
+void Registry::addCollector(std::function<void(std::string&)> collector) {
+  std::lock_guard lock(mutex_);
+  collectors_.push_back(std::move(collector));
+}
+
+std::string Registry::render() const {
+  std::string out;
+  std::vector<std::function<void(std::string&)>> collectors;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [name, f] : families_) {
+      if (!f.help.empty()) out += fmt::format("# HELP {} {}\n", name, f.help);
+      out += fmt::format("# TYPE {} {}\n", name, typeName(f.type));
+      for (const auto& [labels, value] : f.series) {
+        out += fmt::format("{}{} {}\n", name, renderLabels(labels), formatValue(value));
+      }
+    }
+    collectors = collectors_;
+  }
+  for (const auto& c : collectors) c(out);
+  return out;
+}
+
+}  // namespace budgetgate::metrics
