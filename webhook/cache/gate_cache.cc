@@ -1,0 +1,232 @@
+#include "webhook/cache/gate_cache.h"
+
+#include <spdlog/spdlog.h>
+
+#include "operator/common/json.h"
+#include "operator/common/yaml_json.h"
+#include "operator/model/policy_parser.h"
+#include "webhook/gate/deployment_view.h"
+
+namespace budgetgate::cache {
+namespace {
+
+std::string keyOf(const std::string& ns, const std::string& name) { return ns + "/" + name; }
+
+std::pair<std::string, std::string> identity(const rapidjson::Value& object) {
+  const auto* meta = json::member(&object, "metadata");
+  return {json::stringOr(json::member(meta, "namespace")), json::stringOr(json::member(meta, "name"))};
+}
+
+}  // namespace
+
+GateCache::GateCache(GateCacheOptions options)
+    : options_(std::move(options)),
+      fallback_(std::make_shared<engine::ErrorBudgetPolicy>(options_.fallbackPolicy)),
+      snapshot_(std::make_shared<GateSnapshot>()) {}
+
+GateCache::~GateCache() { stop(); }
+
+void GateCache::start(const kube::KubeConfig& config) {
+  auto sloHandlers = kube::InformerHandlers{
+      [this](const rapidjson::Value& o) { upsertSlo(o); },
+      [this](const std::string& ns, const std::string& n) { deleteSlo(ns, n); },
+      [this] { markDirty(); }};
+  informers_.push_back(std::make_unique<kube::Informer>(
+      config, "webhook-slos", kube::kSloResource.collectionPath(), sloHandlers));
+  informers_.push_back(std::make_unique<kube::Informer>(
+      config, "webhook-policies", kube::kPolicyResource.collectionPath(),
+      kube::InformerHandlers{[this](const rapidjson::Value& o) { upsertPolicy(o); },
+                             [this](const std::string& ns, const std::string& n) { deletePolicy(ns, n); },
+                             [this] { markDirty(); }}));
+  if (options_.watchReplicaSets) {
+    informers_.push_back(std::make_unique<kube::Informer>(
+        config, "webhook-replicasets", kube::kReplicaSetResource.collectionPath(),
+        kube::InformerHandlers{
+            [this](const rapidjson::Value& o) { upsertReplicaSet(o); },
+            [this](const std::string& ns, const std::string& n) { deleteReplicaSet(ns, n); },
+            [this] { markDirty(); }}));
+  }
+  for (auto& i : informers_) i->start();
+  publisherThread_ = std::jthread([this](std::stop_token stop) { publisher(stop); });
+}
+
+void GateCache::stop() {
+  for (auto& i : informers_) i->stop();
+  if (publisherThread_.joinable()) {
+    publisherThread_.request_stop();
+    wake_.notify_all();
+    publisherThread_.join();
+  }
+}
+
+bool GateCache::ready() const {
+  if (informers_.empty()) return builtAfterSync_;
+  for (const auto& i : informers_) {
+    if (!i->synced()) return false;
+  }
+  return builtAfterSync_;
+}
+
+std::shared_ptr<const GateSnapshot> GateCache::snapshot() const {
+  std::lock_guard lock(snapshotMutex_);
+  return snapshot_;
+}
+
+double GateCache::secondsSinceContact() const {
+  auto latest = std::chrono::steady_clock::time_point{};
+  for (const auto& i : informers_) latest = std::max(latest, i->lastContact());
+  if (latest == std::chrono::steady_clock::time_point{}) return -1;
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - latest).count();
+}
+
+void GateCache::markDirty() {
+  dirty_ = true;
+  wake_.notify_all();
+}
+
+void GateCache::upsertSlo(const rapidjson::Value& object) {
+  auto [ns, name] = identity(object);
+  SloEntry e;
+  e.ns = ns;
+  e.name = name;
+  e.generation = json::asInt(json::path(&object, {"metadata", "generation"})).value_or(0);
+  if (const auto* gateSpec = json::path(&object, {"spec", "gate"})) {
+    e.policyRef = json::stringOr(json::member(gateSpec, "policyRef"));
+    if (const auto* selector = json::member(gateSpec, "selector"); selector && selector->IsObject()) {
+      model::Diagnostics diag(keyOf(ns, name));
+      auto parsed = model::parseLabelSelector(
+          model::Field(jsonToYaml(*selector), "spec.gate.selector", diag));
+      if (diag.ok()) {
+        e.selector = std::move(parsed);
+      } else {
+        // An unreadable selector must not silently stop gating: match nothing would do that,
+        // so log loudly; the CRD schema rejects such selectors before they get here.
+        spdlog::error("SLO {}: {}", keyOf(ns, name), diag.format());
+      }
+    }
+  }
+  if (const auto* status = json::member(&object, "status"); status && status->IsObject()) {
+    std::vector<std::string> problems;
+    e.status = model::statusFromJson(*status, &problems);
+    for (const auto& p : problems) spdlog::debug("SLO {} status: {}", keyOf(ns, name), p);
+  }
+  {
+    std::lock_guard lock(mutex_);
+    slos_[keyOf(ns, name)] = std::move(e);
+  }
+  markDirty();
+}
+
+void GateCache::deleteSlo(const std::string& ns, const std::string& name) {
+  {
+    std::lock_guard lock(mutex_);
+    slos_.erase(keyOf(ns, name));
+  }
+  markDirty();
+}
+
+void GateCache::upsertPolicy(const rapidjson::Value& object) {
+  auto [ns, name] = identity(object);
+  model::Diagnostics diag(keyOf(ns, name));
+  auto policy = model::parsePolicy(jsonToYaml(object), diag);
+  if (!policy) {
+    spdlog::error("ErrorBudgetPolicy {} is invalid and ignored:\n{}", keyOf(ns, name), diag.format());
+    std::lock_guard lock(mutex_);
+    policies_.erase(keyOf(ns, name));
+  } else {
+    policy->ns = ns;
+    std::lock_guard lock(mutex_);
+    policies_[keyOf(ns, name)] = std::make_shared<const engine::ErrorBudgetPolicy>(std::move(*policy));
+  }
+  markDirty();
+}
+
+void GateCache::deletePolicy(const std::string& ns, const std::string& name) {
+  {
+    std::lock_guard lock(mutex_);
+    policies_.erase(keyOf(ns, name));
+  }
+  markDirty();
+}
+
+void GateCache::upsertReplicaSet(const rapidjson::Value& object) {
+  auto [ns, name] = identity(object);
+  std::string owner;
+  if (const auto* refs = json::path(&object, {"metadata", "ownerReferences"}); refs && refs->IsArray()) {
+    for (const auto& ref : refs->GetArray()) {
+      if (json::stringOr(json::member(&ref, "kind")) == "Deployment" &&
+          json::asBool(json::member(&ref, "controller")).value_or(false)) {
+        owner = keyOf(ns, json::stringOr(json::member(&ref, "name")));
+      }
+    }
+  }
+  auto fingerprint = gate::replicaSetTemplate(object);
+  {
+    std::lock_guard lock(mutex_);
+    if (owner.empty() || !fingerprint) {
+      replicaSets_.erase(keyOf(ns, name));
+    } else {
+      replicaSets_[keyOf(ns, name)] = {owner, *fingerprint};
+    }
+  }
+  markDirty();
+}
+
+void GateCache::deleteReplicaSet(const std::string& ns, const std::string& name) {
+  {
+    std::lock_guard lock(mutex_);
+    replicaSets_.erase(keyOf(ns, name));
+  }
+  markDirty();
+}
+
+void GateCache::rebuild() {
+  // Read "synced" before copying: everything an informer listed before it reported synced is
+  // then in the copy, so readiness never covers a partial list.
+  bool synced = true;
+  for (const auto& i : informers_) synced = synced && i->synced();
+  auto next = std::make_shared<GateSnapshot>();
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [key, p] : policies_) next->policies.push_back(p);
+    next->policies.push_back(fallback_);
+    for (const auto& [key, e] : slos_) {
+      gate::GatedSlo g;
+      g.ns = e.ns;
+      g.name = e.name;
+      g.selector = e.selector;
+      g.status = e.status;
+      g.generation = e.generation;
+      g.policy = model::resolvePolicy(policies_, {options_.gateNamespace, options_.defaultPolicyName},
+                                      e.ns, e.policyRef, fallback_)
+                     .get();
+      next->slosByNamespace[e.ns].push_back(std::move(g));
+    }
+    for (const auto& [key, rs] : replicaSets_) {
+      next->templatesByDeployment[rs.owner].push_back(rs.fingerprint);
+    }
+    next->sloCount = slos_.size();
+    next->policyCount = policies_.size();
+    next->replicaSetCount = replicaSets_.size();
+  }
+  {
+    std::lock_guard lock(snapshotMutex_);
+    snapshot_ = std::move(next);
+  }
+  if (synced) builtAfterSync_ = true;
+}
+
+void GateCache::publisher(std::stop_token stop) {
+  while (!stop.stop_requested()) {
+    {
+      std::unique_lock lock(wakeMutex_);
+      wake_.wait_for(lock, stop, std::chrono::seconds(1), [this] { return dirty_.load(); });
+    }
+    if (stop.stop_requested()) break;
+    if (dirty_.exchange(false)) rebuild();
+    // Coalesce bursts (a relist, a controller cycle writing many statuses).
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+}  // namespace budgetgate::cache

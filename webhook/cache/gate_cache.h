@@ -1,0 +1,101 @@
+#pragma once
+// What the admission gate reads on every request, kept in memory and current by watches:
+// SLO selectors and statuses, policies, and the pod-template fingerprints of ReplicaSets (for
+// rollback recognition). Requests read an immutable snapshot; updates build a new one in the
+// background, so the request path never waits on the API server or Prometheus.
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <rapidjson/document.h>
+
+#include "operator/engine/error_budget_policy.h"
+#include "operator/kube/informer.h"
+#include "operator/model/policy_resolution.h"
+#include "webhook/gate/gate_decision.h"
+
+namespace budgetgate::cache {
+
+struct GateSnapshot {
+  std::map<std::string, std::vector<gate::GatedSlo>, std::less<>> slosByNamespace;
+  std::vector<std::shared_ptr<const engine::ErrorBudgetPolicy>> policies;  // keeps pointers valid
+  std::map<std::string, std::vector<std::string>, std::less<>> templatesByDeployment;
+  std::size_t sloCount = 0;
+  std::size_t policyCount = 0;
+  std::size_t replicaSetCount = 0;
+};
+
+struct GateCacheOptions {
+  std::string gateNamespace = "budgetgate";
+  std::string defaultPolicyName = "default";
+  // Used when an SLO's policy (or the default one) does not exist as an object.
+  engine::ErrorBudgetPolicy fallbackPolicy;
+  bool watchReplicaSets = true;
+};
+
+class GateCache {
+ public:
+  explicit GateCache(GateCacheOptions options);
+  ~GateCache();
+
+  // Starts informers for SLOs, policies and ReplicaSets.
+  void start(const kube::KubeConfig& config);
+  void stop();
+
+  // Ready once every informer has listed and a snapshot reflects it.
+  bool ready() const;
+  std::shared_ptr<const GateSnapshot> snapshot() const;
+  // Seconds since the cache last heard from the API server (watch events, bookmarks, lists).
+  double secondsSinceContact() const;
+
+  // Direct feeding (used by the informers, and by tests without an API server).
+  void upsertSlo(const rapidjson::Value& object);
+  void deleteSlo(const std::string& ns, const std::string& name);
+  void upsertPolicy(const rapidjson::Value& object);
+  void deletePolicy(const std::string& ns, const std::string& name);
+  void upsertReplicaSet(const rapidjson::Value& object);
+  void deleteReplicaSet(const std::string& ns, const std::string& name);
+  // Builds a snapshot now (tests; the background thread does it otherwise).
+  void rebuild();
+
+ private:
+  struct SloEntry {
+    std::string ns, name;
+    std::optional<model::LabelSelector> selector;
+    std::string policyRef;
+    std::optional<model::SloStatus> status;
+    long long generation = 0;
+  };
+  struct ReplicaSetEntry {
+    std::string owner;  // "ns/deployment"
+    std::string fingerprint;
+  };
+  void markDirty();
+  void publisher(std::stop_token stop);
+
+  GateCacheOptions options_;
+  mutable std::mutex mutex_;  // guards the raw maps below
+  std::map<std::string, SloEntry> slos_;
+  model::PolicyMap policies_;
+  std::map<std::string, ReplicaSetEntry> replicaSets_;
+  std::shared_ptr<const engine::ErrorBudgetPolicy> fallback_;
+
+  mutable std::mutex snapshotMutex_;
+  std::shared_ptr<const GateSnapshot> snapshot_;
+  std::atomic<bool> dirty_{true};
+  std::atomic<bool> builtAfterSync_{false};
+  std::condition_variable_any wake_;
+  std::mutex wakeMutex_;
+
+  std::vector<std::unique_ptr<kube::Informer>> informers_;
+  std::jthread publisherThread_;
+};
+
+}  // namespace budgetgate::cache

@@ -1,0 +1,198 @@
+#include "webhook/server/http_server.h"
+
+#include <utility>  // boost 1.74 awaitable.hpp uses std::exchange without including it
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <spdlog/spdlog.h>
+
+namespace budgetgate::server {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using asio::awaitable;
+using asio::use_awaitable;
+
+HttpResponse plain(int status, std::string body) {
+  return {status, "text/plain; charset=utf-8", std::move(body)};
+}
+
+}  // namespace
+
+class HttpServer::Impl {
+ public:
+  Impl(ServerOptions options, Handler handler)
+      : options_(std::move(options)), handler_(std::move(handler)), acceptor_(io_),
+        certTimer_(io_) {}
+
+  void start() {
+    tcp::endpoint endpoint(asio::ip::make_address(options_.address), options_.port);
+    boost::system::error_code ec;
+    acceptor_.open(endpoint.protocol(), ec);
+    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(endpoint, ec);
+    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      throw std::runtime_error("listening on " + options_.address + ":" +
+                               std::to_string(options_.port) + ": " + ec.message());
+    }
+    port_ = acceptor_.local_endpoint().port();
+    asio::co_spawn(io_, accept(), asio::detached);
+    if (options_.certificates) asio::co_spawn(io_, watchCertificates(), asio::detached);
+    for (std::size_t i = 0; i < std::max<std::size_t>(1, options_.threads); ++i) {
+      threads_.emplace_back([this] { io_.run(); });
+    }
+  }
+
+  void stop() {
+    if (stopped_.exchange(true)) return;
+    asio::post(io_, [this] {
+      boost::system::error_code ignored;
+      acceptor_.close(ignored);
+      certTimer_.cancel();
+    });
+    io_.stop();
+    for (auto& t : threads_) {
+      if (t.joinable()) t.join();
+    }
+  }
+
+  awaitable<void> accept() {
+    for (;;) {
+      boost::system::error_code ec;
+      auto socket = co_await acceptor_.async_accept(asio::make_strand(io_),
+                                                    asio::redirect_error(use_awaitable, ec));
+      if (ec) {
+        if (ec == asio::error::operation_aborted || !acceptor_.is_open()) co_return;
+        continue;  // e.g. EMFILE: keep accepting
+      }
+      ++stats_.connections;
+      socket.set_option(tcp::no_delay(true));
+      if (options_.certificates) {
+        auto ctx = options_.certificates->current();
+        asio::co_spawn(socket.get_executor(), tlsSession(std::move(socket), std::move(ctx)),
+                       asio::detached);
+      } else {
+        asio::co_spawn(socket.get_executor(), plainSession(std::move(socket)), asio::detached);
+      }
+    }
+  }
+
+  awaitable<void> watchCertificates() {
+    for (;;) {
+      certTimer_.expires_after(options_.certificateCheckInterval);
+      boost::system::error_code ec;
+      co_await certTimer_.async_wait(asio::redirect_error(use_awaitable, ec));
+      if (ec) co_return;
+      options_.certificates->reloadIfChanged();
+    }
+  }
+
+  awaitable<void> tlsSession(tcp::socket socket, std::shared_ptr<asio::ssl::context> ctx) {
+    beast::ssl_stream<beast::tcp_stream> stream(beast::tcp_stream(std::move(socket)), *ctx);
+    beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(10));
+    boost::system::error_code ec;
+    co_await stream.async_handshake(asio::ssl::stream_base::server,
+                                    asio::redirect_error(use_awaitable, ec));
+    if (ec) {
+      ++stats_.tlsHandshakeFailures;
+      co_return;
+    }
+    co_await serve(stream);
+    beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(2));
+    co_await stream.async_shutdown(asio::redirect_error(use_awaitable, ec));
+  }
+
+  awaitable<void> plainSession(tcp::socket socket) {
+    beast::tcp_stream stream(std::move(socket));
+    co_await serve(stream);
+    boost::system::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  }
+
+  template <typename Stream>
+  awaitable<void> serve(Stream& stream) {
+    beast::flat_buffer buffer;
+    for (;;) {
+      http::request_parser<http::string_body> parser;
+      parser.body_limit(options_.maxBodyBytes);
+      parser.header_limit(16 * 1024);
+      beast::get_lowest_layer(stream).expires_after(options_.idleTimeout);
+      boost::system::error_code ec;
+      co_await http::async_read(stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
+      if (ec == http::error::end_of_stream || ec == asio::error::eof ||
+          ec == beast::error::timeout || ec == asio::ssl::error::stream_truncated) {
+        co_return;
+      }
+      HttpResponse response;
+      bool keepAlive = false;
+      if (ec == http::error::body_limit) {
+        ++stats_.rejectedTooLarge;
+        response = plain(413, "request body larger than " + std::to_string(options_.maxBodyBytes) +
+                                  " bytes\n");
+      } else if (ec) {
+        if (ec == asio::error::operation_aborted || ec == asio::error::connection_reset) co_return;
+        ++stats_.malformed;
+        response = plain(400, "malformed HTTP request: " + ec.message() + "\n");
+      } else {
+        ++stats_.requests;
+        auto& msg = parser.get();
+        keepAlive = msg.keep_alive();
+        HttpRequest request;
+        request.method = std::string(msg.method_string());
+        request.target = std::string(msg.target());
+        request.contentType = std::string(msg[http::field::content_type]);
+        request.body = std::move(msg.body());
+        try {
+          response = handler_(request);
+        } catch (const std::exception& e) {
+          spdlog::error("handler failed for {} {}: {}", request.method, request.target, e.what());
+          response = plain(500, "internal error\n");
+        }
+      }
+      http::response<http::string_body> out{static_cast<http::status>(response.status), 11};
+      out.set(http::field::server, "budgetgate");
+      out.set(http::field::content_type, response.contentType);
+      out.keep_alive(keepAlive);
+      out.body() = std::move(response.body);
+      out.prepare_payload();
+      boost::system::error_code wec;
+      co_await http::async_write(stream, out, asio::redirect_error(use_awaitable, wec));
+      if (wec || !keepAlive) co_return;
+    }
+  }
+
+  ServerOptions options_;
+  Handler handler_;
+  asio::io_context io_;
+  tcp::acceptor acceptor_;
+  asio::steady_timer certTimer_;
+  std::vector<std::thread> threads_;
+  std::atomic<bool> stopped_{false};
+  unsigned short port_ = 0;
+  ServerStats stats_;
+};
+
+HttpServer::HttpServer(ServerOptions options, Handler handler)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(handler))) {}
+
+HttpServer::~HttpServer() { stop(); }
+
+void HttpServer::start() { impl_->start(); }
+void HttpServer::stop() { impl_->stop(); }
+unsigned short HttpServer::port() const { return impl_->port_; }
+const ServerStats& HttpServer::stats() const { return impl_->stats_; }
+
+}  // namespace budgetgate::server
