@@ -29,6 +29,8 @@ int main(int argc, char** argv) {
   addEvaluateCommand(app, exitCode);
   addRulesCommand(app, exitCode);
   addBacktestCommand(app, exitCode);
+  addOperatorCommand(app, exitCode);
+  addWebhookCommand(app, exitCode);
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {

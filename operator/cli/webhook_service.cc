@@ -1,0 +1,126 @@
+#include "operator/cli/webhook_service.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "operator/cli/manifests.h"
+#include "operator/cli/service_runtime.h"
+
+namespace budgetgate::cli {
+namespace {
+
+cache::GateCacheOptions cacheOptions(const WebhookFlags& flags, const std::string& gateNamespace) {
+  cache::GateCacheOptions o;
+  o.gateNamespace = gateNamespace;
+  o.defaultPolicyName = flags.defaultPolicyName;
+  o.watchReplicaSets = !flags.noReplicaSetWatch;
+  if (!flags.fallbackPolicyFile.empty()) {
+    auto policy = loadPolicy(flags.fallbackPolicyFile);
+    if (!policy) throw std::runtime_error("--fallback-policy " + flags.fallbackPolicyFile + " is invalid");
+    o.fallbackPolicy = *policy;
+  }
+  o.fallbackPolicy.name = o.fallbackPolicy.name.empty() ? "builtin" : o.fallbackPolicy.name;
+  return o;
+}
+
+}  // namespace
+
+void addWebhookFlags(CLI::App* cmd, WebhookFlags& f) {
+  cmd->add_option("--tls-cert-file", f.certFile, "serving certificate (PEM; reloaded when it changes)");
+  cmd->add_option("--tls-key-file", f.keyFile, "serving key (PEM)");
+  cmd->add_option("--webhook-address", f.address, "address of the HTTPS admission endpoint (default 0.0.0.0:8443)");
+  cmd->add_option("--webhook-threads", f.threads, "I/O threads of the admission server (default 2)");
+  cmd->add_option("--max-request-bytes", f.maxRequestBytes, "largest AdmissionReview accepted (default 3 MiB)");
+  cmd->add_option("--exempt-namespace", f.exemptNamespaces,
+                  "never gate this namespace (repeatable; kube-system and budgetgate's own "
+                  "namespace always are)");
+  cmd->add_option("--default-policy-name", f.defaultPolicyName,
+                  "ErrorBudgetPolicy used when an SLO has no policyRef (default \"default\")");
+  cmd->add_option("--fallback-policy", f.fallbackPolicyFile,
+                  "ErrorBudgetPolicy file used when the referenced policy does not exist and "
+                  "before the cache has loaded (default: built-in defaults)");
+  cmd->add_flag("--no-replicaset-watch", f.noReplicaSetWatch,
+                "do not watch ReplicaSets (rollbacks are then not recognised)");
+}
+
+WebhookService::WebhookService(const WebhookFlags& flags, const kube::KubeConfig& config,
+                               const std::string& gateNamespace)
+    : config_(config), cache_(cacheOptions(flags, gateNamespace)) {
+  if (flags.certFile.empty() || flags.keyFile.empty()) {
+    throw std::runtime_error("the webhook needs --tls-cert-file and --tls-key-file (the API server only calls HTTPS webhooks)");
+  }
+  const auto address = parseAddress(flags.address);
+  if (!address) throw std::runtime_error("--webhook-address \"" + flags.address + "\" is not host:port");
+  certificates_ = std::make_shared<server::CertificateStore>(flags.certFile, flags.keyFile);
+  std::set<std::string, std::less<>> exempt{"kube-system", gateNamespace};
+  exempt.insert(flags.exemptNamespaces.begin(), flags.exemptNamespaces.end());
+  events_ = std::make_unique<kube::EventQueue>(config_, "budgetgate-webhook");
+  auto notReady = cacheOptions(flags, gateNamespace).fallbackPolicy;
+  handler_ = std::make_unique<admission::AdmissionHandler>(
+      cache_, exempt, notReady,
+      [this](const std::string& ns, const std::string& deployment, const std::string& reason,
+             const std::string& message) {
+        events_->push({"apps/v1", "Deployment", ns, deployment, ""}, "Normal", reason, message);
+      });
+  server::ServerOptions options;
+  options.address = address->first;
+  options.port = address->second;
+  options.threads = static_cast<std::size_t>(std::max(1, flags.threads));
+  options.maxBodyBytes = flags.maxRequestBytes;
+  options.certificates = certificates_;
+  server_ = std::make_unique<server::HttpServer>(options, [this](const server::HttpRequest& r) {
+    const auto path = r.target.substr(0, r.target.find('?'));
+    if (path == "/validate/deployments") return handler_->handle(r);
+    if (path == "/readyz") {
+      return server::HttpResponse{ready() ? 200 : 503, "text/plain; charset=utf-8",
+                                  ready() ? "ok\n" : "SLO cache not loaded\n"};
+    }
+    if (path == "/healthz") return server::HttpResponse{200, "text/plain; charset=utf-8", "ok\n"};
+    if (path == "/metrics") {
+      std::string body;
+      renderMetrics(body);
+      return server::HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", std::move(body)};
+    }
+    return server::HttpResponse{404, "text/plain; charset=utf-8", "not found\n"};
+  });
+}
+
+WebhookService::~WebhookService() { stop(); }
+
+void WebhookService::start() {
+  cache_.start(config_);
+  server_->start();
+  spdlog::info("admission webhook listening on port {} (TLS)", server_->port());
+}
+
+void WebhookService::stop() {
+  if (server_) server_->stop();
+  cache_.stop();
+}
+
+void WebhookService::renderMetrics(std::string& out) const {
+  handler_->metrics().render(out, cache_.secondsSinceContact(), cache_.ready());
+  const auto& s = server_->stats();
+  out += "# TYPE budgetgate_webhook_connections_total counter\n";
+  out += fmt::format("budgetgate_webhook_connections_total {}\n", s.connections.load());
+  out += "# TYPE budgetgate_webhook_rejected_requests_total counter\n";
+  out += fmt::format("budgetgate_webhook_rejected_requests_total{{reason=\"too-large\"}} {}\n", s.rejectedTooLarge.load());
+  out += fmt::format("budgetgate_webhook_rejected_requests_total{{reason=\"malformed-http\"}} {}\n", s.malformed.load());
+  out += fmt::format("budgetgate_webhook_rejected_requests_total{{reason=\"tls-handshake\"}} {}\n", s.tlsHandshakeFailures.load());
+  if (auto notAfter = certificates_->notAfter()) {
+    out += "# HELP budgetgate_webhook_certificate_expiry_timestamp_seconds notAfter of the serving certificate.\n";
+    out += "# TYPE budgetgate_webhook_certificate_expiry_timestamp_seconds gauge\n";
+    out += fmt::format("budgetgate_webhook_certificate_expiry_timestamp_seconds {}\n", *notAfter);
+  }
+  out += "# TYPE budgetgate_webhook_certificate_reloads_total counter\n";
+  out += fmt::format("budgetgate_webhook_certificate_reloads_total {}\n", certificates_->reloads());
+  const auto snap = cache_.snapshot();
+  out += "# TYPE budgetgate_webhook_cached_objects gauge\n";
+  out += fmt::format("budgetgate_webhook_cached_objects{{kind=\"slo\"}} {}\n", snap->sloCount);
+  out += fmt::format("budgetgate_webhook_cached_objects{{kind=\"policy\"}} {}\n", snap->policyCount);
+  out += fmt::format("budgetgate_webhook_cached_objects{{kind=\"replicaset\"}} {}\n", snap->replicaSetCount);
+  out += "# TYPE budgetgate_webhook_events_dropped_total counter\n";
+  out += fmt::format("budgetgate_webhook_events_dropped_total {}\n", events_->dropped());
+}
+
+}  // namespace budgetgate::cli

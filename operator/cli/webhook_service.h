@@ -1,0 +1,53 @@
+#pragma once
+// The admission webhook as a running service: gate cache (watches), TLS server, exception
+// events. Used by `budgetgate webhook` and, when TLS files are given, `budgetgate operator`.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "operator/kube/event_queue.h"
+#include "webhook/admission/admission_handler.h"
+#include "webhook/cache/gate_cache.h"
+#include "webhook/server/http_server.h"
+
+namespace budgetgate::cli {
+
+struct WebhookFlags {
+  std::string certFile;
+  std::string keyFile;
+  std::string address = "0.0.0.0:8443";
+  int threads = 2;
+  std::size_t maxRequestBytes = 3 * 1024 * 1024;
+  std::vector<std::string> exemptNamespaces;
+  std::string defaultPolicyName = "default";
+  std::string fallbackPolicyFile;
+  bool noReplicaSetWatch = false;
+};
+
+void addWebhookFlags(CLI::App* cmd, WebhookFlags& flags);
+
+class WebhookService {
+ public:
+  // Throws std::runtime_error with a clear message for unusable settings.
+  WebhookService(const WebhookFlags& flags, const kube::KubeConfig& config,
+                 const std::string& gateNamespace);
+  ~WebhookService();
+  void start();
+  void stop();
+  bool ready() const { return cache_.ready(); }
+  unsigned short port() const { return server_->port(); }
+  void renderMetrics(std::string& out) const;
+
+ private:
+  kube::KubeConfig config_;
+  cache::GateCache cache_;
+  std::unique_ptr<kube::EventQueue> events_;
+  std::unique_ptr<admission::AdmissionHandler> handler_;
+  std::unique_ptr<server::HttpServer> server_;
+  std::shared_ptr<server::CertificateStore> certificates_;
+};
+
+}  // namespace budgetgate::cli
