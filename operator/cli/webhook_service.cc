@@ -1,5 +1,7 @@
 #include "operator/cli/webhook_service.h"
 
+#include <thread>
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -41,6 +43,14 @@ void addWebhookFlags(CLI::App* cmd, WebhookFlags& f) {
                   "before the cache has loaded (default: built-in defaults)");
   cmd->add_flag("--no-replicaset-watch", f.noReplicaSetWatch,
                 "do not watch ReplicaSets (rollbacks are then not recognised)");
+  cmd->add_option("--tls-bootstrap-secret", f.bootstrapSecret,
+                  "manage the webhook certificate: keep a CA and serving pair in this Secret (in "
+                  "budgetgate's namespace), renew it before expiry, write it to --tls-cert-file "
+                  "and --tls-key-file");
+  cmd->add_option("--tls-bootstrap-webhook", f.bootstrapWebhook,
+                  "ValidatingWebhookConfiguration whose caBundle is kept equal to that CA");
+  cmd->add_option("--tls-bootstrap-service", f.bootstrapService,
+                  "Service name the certificate is issued for (default budgetgate)");
 }
 
 WebhookService::WebhookService(const WebhookFlags& flags, const kube::KubeConfig& config,
@@ -51,6 +61,27 @@ WebhookService::WebhookService(const WebhookFlags& flags, const kube::KubeConfig
   }
   const auto address = parseAddress(flags.address);
   if (!address) throw std::runtime_error("--webhook-address \"" + flags.address + "\" is not host:port");
+  if (!flags.bootstrapSecret.empty()) {
+    tls::BootstrapOptions b;
+    b.ns = gateNamespace;
+    b.secretName = flags.bootstrapSecret;
+    b.webhookName = flags.bootstrapWebhook;
+    b.serviceName = flags.bootstrapService;
+    b.certFile = flags.certFile;
+    b.keyFile = flags.keyFile;
+    bootstrap_ = std::make_unique<tls::CertificateBootstrap>(config_, b);
+    // The server cannot start without a certificate: wait for the first one (bounded).
+    std::string error;
+    for (int attempt = 0; attempt < 30; ++attempt) {
+      error = bootstrap_->ensure();
+      if (error.empty() || error.rfind("reading ValidatingWebhookConfiguration", 0) == 0) break;
+      spdlog::warn("webhook TLS bootstrap: {} (retrying)", error);
+      std::this_thread::sleep_for(std::chrono::seconds(2));
+    }
+    if (!error.empty() && error.rfind("reading ValidatingWebhookConfiguration", 0) != 0) {
+      throw std::runtime_error("webhook TLS bootstrap failed: " + error);
+    }
+  }
   certificates_ = std::make_shared<server::CertificateStore>(flags.certFile, flags.keyFile);
   std::set<std::string, std::less<>> exempt{"kube-system", gateNamespace};
   exempt.insert(flags.exemptNamespaces.begin(), flags.exemptNamespaces.end());
@@ -88,12 +119,14 @@ WebhookService::WebhookService(const WebhookFlags& flags, const kube::KubeConfig
 WebhookService::~WebhookService() { stop(); }
 
 void WebhookService::start() {
+  if (bootstrap_) bootstrap_->startBackground();
   cache_.start(config_);
   server_->start();
   spdlog::info("admission webhook listening on port {} (TLS)", server_->port());
 }
 
 void WebhookService::stop() {
+  if (bootstrap_) bootstrap_->stop();
   if (server_) server_->stop();
   cache_.stop();
 }

@@ -12,6 +12,7 @@
 #include "webhook/admission/admission_handler.h"
 #include "webhook/cache/gate_cache.h"
 #include "webhook/server/http_server.h"
+#include "webhook/tls/certificate_bootstrap.h"
 
 namespace budgetgate::cli {
 
@@ -25,6 +26,11 @@ struct WebhookFlags {
   std::string defaultPolicyName = "default";
   std::string fallbackPolicyFile;
   bool noReplicaSetWatch = false;
+  // Self-managed TLS (tls/certificate_bootstrap.h): when the secret name is set, budgetgate
+  // creates and renews its certificate and writes it to --tls-cert-file/--tls-key-file.
+  std::string bootstrapSecret;
+  std::string bootstrapWebhook;
+  std::string bootstrapService = "budgetgate";
 };
 
 void addWebhookFlags(CLI::App* cmd, WebhookFlags& flags);
@@ -48,6 +54,7 @@ class WebhookService {
   std::unique_ptr<admission::AdmissionHandler> handler_;
   std::unique_ptr<server::HttpServer> server_;
   std::shared_ptr<server::CertificateStore> certificates_;
+  std::unique_ptr<tls::CertificateBootstrap> bootstrap_;
 };
 
 }  // namespace budgetgate::cli
