@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <filesystem>
 #include <cstring>
 #include <fstream>
 #include <iostream>
@@ -36,6 +38,26 @@ std::optional<std::string> readInput(const std::string& path, std::string* error
 }
 
 bool loadDocuments(const std::string& path, std::vector<Document>& out, std::string* error) {
+  // A directory stands for its *.yaml, *.yml and *.json files, in name order (as kubectl -f).
+  std::error_code ec;
+  if (path != "-" && std::filesystem::is_directory(path, ec)) {
+    std::vector<std::string> files;
+    for (const auto& entry : std::filesystem::directory_iterator(path, ec)) {
+      const auto ext = entry.path().extension().string();
+      if (entry.is_regular_file() && (ext == ".yaml" || ext == ".yml" || ext == ".json")) {
+        files.push_back(entry.path().string());
+      }
+    }
+    std::sort(files.begin(), files.end());
+    if (files.empty()) {
+      if (error) *error = fmt::format("{}: no .yaml, .yml or .json files in the directory", path);
+      return false;
+    }
+    for (const auto& f : files) {
+      if (!loadDocuments(f, out, error)) return false;
+    }
+    return true;
+  }
   auto text = readInput(path, error);
   if (!text) return false;
   const std::string name = path == "-" ? "<stdin>" : path;

@@ -1,0 +1,308 @@
+"""Shared plumbing for budgetgate's end-to-end tests.
+
+Every test runs real parts started by the project's own scripts: Prometheus with synthetic
+history (tests/scripts/prometheus.sh), a kube-apiserver + etcd + kube-controller-manager
+(tests/scripts/controlplane.sh) and the budgetgate binary itself. Nothing is mocked. All servers
+listen on 127.0.0.1 only and are stopped when the test ends, pass or fail.
+"""
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BUILD = os.environ.get("BUDGETGATE_BUILD_DIR", os.path.join(ROOT, "build"))
+BIN = os.path.join(BUILD, "budgetgate")
+SCRIPTS = os.path.join(ROOT, "tests", "scripts")
+SCENARIOS = os.path.join(ROOT, "tests", "prometheus", "scenarios")
+DATA = os.path.join(ROOT, "tests", "e2e", "data")
+
+
+def log(msg):
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+class TestFailure(AssertionError):
+    pass
+
+
+def check(condition, message):
+    if not condition:
+        raise TestFailure(message)
+
+
+def check_close(actual, expected, rel, message):
+    if expected == 0:
+        check(abs(actual) <= rel, f"{message}: expected ~0, got {actual}")
+    else:
+        check(abs(actual - expected) / abs(expected) <= rel,
+              f"{message}: expected {expected} (±{rel * 100:g}%), got {actual}")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(what, fn, timeout=60, interval=0.5):
+    """Polls fn() until it returns a truthy value; returns it or fails after timeout."""
+    deadline = time.time() + timeout
+    last_error = None
+    while time.time() < deadline:
+        try:
+            value = fn()
+            if value:
+                return value
+        except Exception as e:  # pylint: disable=broad-except
+            last_error = e
+        time.sleep(interval)
+    raise TestFailure(f"timed out after {timeout}s waiting for {what}"
+                      + (f" (last error: {last_error})" if last_error else ""))
+
+
+def read_env(path):
+    env = {}
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if not line or line.startswith("#") or "=" not in line:
+                continue
+            if line.startswith("export "):
+                line = line[len("export "):]
+            key, value = line.split("=", 1)
+            env[key] = value.strip().strip('"').strip("'")
+    return env
+
+
+def run(cmd, check_rc=True, timeout=120, **kwargs):
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kwargs)
+    if check_rc and result.returncode != 0:
+        raise TestFailure(f"{' '.join(cmd)} failed ({result.returncode}):\n"
+                          f"stdout: {result.stdout[-3000:]}\nstderr: {result.stderr[-3000:]}")
+    return result
+
+
+def budgetgate(*args, check_rc=False, timeout=120, stdin=None):
+    return subprocess.run([BIN, *args], capture_output=True, text=True, timeout=timeout,
+                          input=stdin)
+
+
+class Prometheus:
+    """A real Prometheus serving a scenario's synthetic history."""
+
+    def __init__(self, workdir, scenario="basic.yaml"):
+        self.dir = os.path.join(workdir, "prometheus")
+        self.scenario = os.path.join(SCENARIOS, scenario)
+        self.url = None
+        self.env = {}
+
+    def start(self):
+        os.makedirs(self.dir, exist_ok=True)
+        log(f"starting Prometheus with {os.path.basename(self.scenario)}")
+        run([os.path.join(SCRIPTS, "prometheus.sh"), "start", self.scenario, self.dir], timeout=900)
+        self.env = read_env(os.path.join(self.dir, "env"))
+        self.url = self.env["PROM_URL"]
+        return self
+
+    def stop(self):
+        subprocess.run([os.path.join(SCRIPTS, "prometheus.sh"), "stop", self.dir],
+                       capture_output=True, timeout=60)
+
+
+class ControlPlane:
+    """A real kube-apiserver + etcd + kube-controller-manager on loopback."""
+
+    def __init__(self, workdir):
+        self.dir = os.path.join(workdir, "controlplane")
+        self.kubeconfig = None
+        self.env = {}
+
+    def start(self):
+        log("starting kube-apiserver, etcd and kube-controller-manager")
+        run([os.path.join(SCRIPTS, "controlplane.sh"), "start", self.dir], timeout=300)
+        self.env = read_env(os.path.join(self.dir, "env"))
+        self.kubeconfig = self.env.get("KUBECONFIG", os.path.join(self.dir, "kubeconfig"))
+        return self
+
+    def restart_apiserver(self):
+        run([os.path.join(SCRIPTS, "controlplane.sh"), "restart-apiserver", self.dir], timeout=300)
+
+    def stop(self):
+        subprocess.run([os.path.join(SCRIPTS, "controlplane.sh"), "stop", self.dir],
+                       capture_output=True, timeout=120)
+
+    def kubectl(self, *args, check_rc=True, stdin=None, timeout=60, as_user=None, groups=()):
+        cmd = ["kubectl", "--kubeconfig", self.kubeconfig]
+        if as_user:
+            cmd += ["--as", as_user]
+            for g in groups:
+                cmd += ["--as-group", g]
+        cmd += list(args)
+        result = subprocess.run(cmd, capture_output=True, text=True, input=stdin, timeout=timeout)
+        if check_rc and result.returncode != 0:
+            raise TestFailure(f"kubectl {' '.join(args)} failed ({result.returncode}): "
+                              f"{result.stderr.strip()}")
+        return result
+
+    def apply(self, manifest, **kwargs):
+        return self.kubectl("apply", "-f", "-", stdin=manifest, **kwargs)
+
+    def get_json(self, *args):
+        return json.loads(self.kubectl("get", *args, "-o", "json").stdout)
+
+
+class Background:
+    """budgetgate (or another program) running in the background with its log in a file."""
+
+    def __init__(self, name, cmd, workdir, env=None):
+        self.name = name
+        self.cmd = cmd
+        self.log_path = os.path.join(workdir, f"{name}.log")
+        self.env = env
+        self.proc = None
+
+    def start(self):
+        log(f"starting {self.name}: {' '.join(self.cmd)}")
+        self.log_file = open(self.log_path, "ab")
+        env = dict(os.environ)
+        if self.env:
+            env.update(self.env)
+        self.proc = subprocess.Popen(self.cmd, stdout=self.log_file, stderr=subprocess.STDOUT,
+                                     env=env, start_new_session=True)
+        return self
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, sig=signal.SIGTERM, timeout=20):
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log_file.close()
+        return self.proc.returncode
+
+    def kill(self):
+        return self.stop(sig=signal.SIGKILL)
+
+    def log_text(self):
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+
+def http_get(url, timeout=5, insecure=True):
+    import ssl
+    import urllib.request
+    ctx = ssl.create_default_context()
+    if insecure:
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    with urllib.request.urlopen(url, timeout=timeout, context=ctx) as r:
+        return r.status, r.read().decode()
+
+
+def metric_value(text, name, labels=None):
+    """The value of one sample in Prometheus text format, or None."""
+    labels = labels or {}
+    for line in text.splitlines():
+        if line.startswith("#") or not line.startswith(name):
+            continue
+        rest = line[len(name):]
+        if rest and rest[0] not in "{ ":
+            continue
+        if all(f'{k}="{v}"' in rest for k, v in labels.items()):
+            return float(line.rsplit(" ", 1)[1])
+    return None
+
+
+def make_certificate(workdir, name="webhook", hosts=("127.0.0.1", "localhost")):
+    """A CA and a serving certificate for hosts, made with openssl. Returns paths."""
+    d = os.path.join(workdir, "tls")
+    os.makedirs(d, exist_ok=True)
+    ca_key, ca_crt = os.path.join(d, "ca.key"), os.path.join(d, "ca.crt")
+    key, csr, crt = (os.path.join(d, f"{name}.{x}") for x in ("key", "csr", "crt"))
+    if not os.path.exists(ca_crt):
+        run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+             "-nodes", "-keyout", ca_key, "-out", ca_crt, "-days", "2", "-subj",
+             "/CN=budgetgate-test-ca"])
+    san = ",".join(("IP:" + h) if h[0].isdigit() else ("DNS:" + h) for h in hosts)
+    run(["openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+         "-keyout", key, "-out", csr, "-subj", f"/CN={hosts[0]}"])
+    ext = os.path.join(d, f"{name}.ext")
+    with open(ext, "w") as f:
+        f.write(f"subjectAltName={san}\nextendedKeyUsage=serverAuth\n")
+    run(["openssl", "x509", "-req", "-in", csr, "-CA", ca_crt, "-CAkey", ca_key,
+         "-CAcreateserial", "-out", crt, "-days", "2", "-extfile", ext])
+    return {"ca": ca_crt, "cert": crt, "key": key}
+
+
+@contextlib.contextmanager
+def workspace(name):
+    """A temporary directory kept (with logs) when the test fails."""
+    d = tempfile.mkdtemp(prefix=f"budgetgate-{name}-")
+    ok = False
+    try:
+        yield d
+        ok = True
+    finally:
+        if ok and not os.environ.get("BUDGETGATE_KEEP_WORKDIR"):
+            shutil.rmtree(d, ignore_errors=True)
+        else:
+            log(f"work directory kept for inspection: {d}")
+
+
+class Suite:
+    """Runs named checks in order, reports each, and exits non-zero if any failed.
+
+    Checks share state through the suite object (servers are started once per file)."""
+
+    def __init__(self, name):
+        self.name = name
+        self.results = []
+        self.cleanups = []
+
+    def on_exit(self, fn):
+        self.cleanups.append(fn)
+
+    def check(self, name):
+        def decorator(fn):
+            started = time.time()
+            try:
+                fn()
+                self.results.append((name, True, time.time() - started, ""))
+                log(f"PASS {name} ({time.time() - started:.1f}s)")
+            except Exception as e:  # pylint: disable=broad-except
+                detail = "".join(traceback.format_exception_only(type(e), e)).strip()
+                self.results.append((name, False, time.time() - started, detail))
+                log(f"FAIL {name}: {detail}")
+            return fn
+        return decorator
+
+    def finish(self):
+        for fn in reversed(self.cleanups):
+            try:
+                fn()
+            except Exception as e:  # pylint: disable=broad-except
+                log(f"cleanup failed: {e}")
+        failed = [r for r in self.results if not r[1]]
+        log(f"{self.name}: {len(self.results) - len(failed)} passed, {len(failed)} failed")
+        for name, _, _, detail in failed:
+            log(f"  FAILED {name}: {detail}")
+        sys.exit(1 if failed or not self.results else 0)

@@ -1,0 +1,353 @@
+#!/usr/bin/env python3
+"""End-to-end: `budgetgate evaluate`, `rules` and `backtest` against a real Prometheus loaded
+with the synthetic history of tests/prometheus/scenarios/basic.yaml (35 days ending
+2026-01-31T00:00:00Z; the incidents and their exact sizes are documented in that file)."""
+
+import glob
+import http.server
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import (DATA, BIN, Suite, Prometheus, check, check_close, budgetgate, free_port,  # noqa: E402
+                     log, run, workspace, wait_until)
+
+SLOS = os.path.join(DATA, "slos")
+END = "2026-01-31T00:00:00Z"
+DURING_OUTAGE = "2026-01-20T14:10:00Z"  # checkout: 100 % errors 14:00-14:20
+
+
+def evaluate(prom, files, at=END, extra=()):
+    result = budgetgate("evaluate", "-o", "json", "--prometheus", prom, "--at", at, *extra,
+                        "-f", *[os.path.join(SLOS, f) for f in files])
+    try:
+        statuses = {item["name"]: item["status"] for item in json.loads(result.stdout or "[]")}
+    except json.JSONDecodeError:
+        statuses = {}
+    return result, statuses
+
+
+def condition(status, kind):
+    for c in status.get("conditions", []):
+        if c["type"] == kind:
+            return c
+    return {}
+
+
+class SilentServer:
+    """A TCP server that accepts connections and never answers (a hung Prometheus)."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.conns = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+                self.conns.append(conn)
+            except OSError:
+                return
+
+
+def error_server(status, body, content_type="application/json"):
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def _reply(self):
+            length = int(self.headers.get("Content-Length") or 0)
+            self.rfile.read(length)
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body.encode())
+
+        do_GET = _reply
+        do_POST = _reply
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def main():
+    suite = Suite("prometheus e2e")
+    with workspace("prometheus") as work:
+        prom = Prometheus(work).start()
+        suite.on_exit(prom.stop)
+        url = prom.url
+
+        @suite.check("a 20-minute total outage in a flat 99.9%/30d SLO consumes 20/43.2 of the budget")
+        def _():
+            result, s = evaluate(url, ["checkout.yaml"])
+            check(result.returncode == 0, f"exit {result.returncode}: {result.stderr}")
+            b = s["checkout-availability"]["errorBudget"]
+            check_close(b["consumedPercent"], 20 / 43.2 * 100, 0.01, "consumed percent")
+            check_close(b["consumed"], 120000, 0.01, "bad requests")
+            check_close(b["total"], 259200, 0.01, "allowed bad requests (0.1% of 259.2M)")
+            check(s["checkout-availability"]["tier"] == "healthy", "53.7% left, no burn: healthy")
+
+        @suite.check("Timeslices, RatioTimeslices and a calendar month agree with Occurrences on the outage")
+        def _():
+            result, s = evaluate(url, ["checkout-timeslices.yaml", "checkout-ratiotimeslices.yaml",
+                                       "checkout-calendar.yaml"])
+            check(result.returncode == 0, f"exit {result.returncode}: {result.stderr}")
+            ts = s["checkout-timeslices"]["errorBudget"]
+            check(ts["unit"] == "minutes", "Timeslices budgets are in minutes")
+            check_close(ts["total"], 43.2, 0.001, "allowed bad minutes")
+            check_close(ts["consumed"], 20, 0.001, "20 bad one-minute slices")
+            rts = s["checkout-ratiotimeslices"]["errorBudget"]
+            check_close(rts["consumed"], 20, 0.01, "sum of per-slice bad fractions")
+            cal = s["checkout-calendar"]
+            check(cal["windowStart"] == "2026-01-01T00:00:00Z", f"calendar start {cal.get('windowStart')}")
+            check_close(cal["errorBudget"]["consumedPercent"], 20 / 43.2 * 100, 0.01, "calendar consumed")
+
+        @suite.check("seasonal traffic with a slow burn, an exhausted budget, an outage outside the window")
+        def _():
+            result, s = evaluate(url, ["search.yaml", "ledger.yaml", "payments.yaml"])
+            check(result.returncode == 0, f"exit {result.returncode}: {result.stderr}")
+            check_close(s["search-availability"]["errorBudget"]["consumedPercent"], 66.667, 0.01,
+                        "search: 86,400 bad of 129.6M")
+            check(s["search-availability"]["tier"] == "attention", "33% left is attention")
+            check_close(s["search-availability"]["burnRates"]["1d"], 0.5, 0.02, "search base burn 0.5x")
+            ledger = s["ledger-availability"]
+            check(ledger["tier"] == "exhausted", f"ledger tier {ledger['tier']}")
+            check(ledger["errorBudget"]["consumedPercent"] > 150, "raw consumption above 100% kept")
+            check(ledger["errorBudget"]["remainingPercent"] == 0, "remaining clamped at 0")
+            check(condition(ledger, "BudgetExhausted").get("status") == "True", "BudgetExhausted condition")
+            check(ledger["gate"]["decisionsByRisk"] == {"low": "block", "medium": "block", "high": "block"},
+                  "exhausted blocks every risk")
+            check_close(s["payments-availability"]["errorBudget"]["consumedPercent"], 10, 0.02,
+                        "the 30-minute outage before the window is not counted")
+
+        @suite.check("during the outage: 1000x 5m burn, every alert firing, tier critical, medium risk blocked")
+        def _():
+            result, s = evaluate(url, ["checkout.yaml"], at=DURING_OUTAGE)
+            st = s["checkout-availability"]
+            check_close(st["burnRates"]["5m"], 1000, 0.01, "5m burn at 100% errors")
+            check_close(st["burnRates"]["1h"], 1000 / 6, 0.02, "1h burn: 10 of 60 minutes bad")
+            firing = sorted(a["name"] for a in st["alerts"] if a["firing"])
+            check(firing == ["page-1h", "page-6h", "ticket-1d", "ticket-3d"], f"firing {firing}")
+            check(st["tier"] == "critical", f"tier {st['tier']}")
+            check(st["gate"]["decisionsByRisk"]["medium"] == "block", "critical x medium = block")
+            check(st["projectedExhaustion"] is not None, "projected exhaustion while burning")
+
+        @suite.check("zero traffic is noData per window and an untouched budget, never NaN")
+        def _():
+            result, s = evaluate(url, ["idle.yaml"])
+            st = s["idle-availability"]
+            check(result.returncode == 0, "idle service evaluates (exit 0)")
+            check(sorted(st["noDataWindows"]) == sorted(["5m", "30m", "1h", "2h", "6h", "1d", "3d"]),
+                  f"noData windows {st['noDataWindows']}")
+            check(all(v == 0 for v in st["burnRates"].values()), "burn rates are 0, not NaN")
+            check(st["errorBudget"]["remainingPercent"] == 100, "budget untouched")
+            check(condition(st, "DataAvailable").get("reason") == "NoTraffic", "NoTraffic reason")
+            check("NaN" not in result.stdout and "Infinity" not in result.stdout, "no NaN/inf in JSON")
+
+        @suite.check("a metric that does not exist, or a query returning NaN, is 'unknown' with exit 3")
+        def _():
+            result, s = evaluate(url, ["missing.yaml", "nan.yaml"])
+            check(result.returncode == 3, f"exit {result.returncode}")
+            for name in ("missing-availability", "idle-ratio-nan"):
+                check(s[name]["tier"] == "unknown", f"{name} tier {s[name]['tier']}")
+                check(condition(s[name], "DataAvailable").get("status") == "False", f"{name} DataAvailable")
+            check("NaN" in s["idle-ratio-nan"]["message"], s["idle-ratio-nan"]["message"])
+            check("no series" in s["missing-availability"]["message"], s["missing-availability"]["message"])
+
+        @suite.check("a metric that disappeared keeps its window budget but its recent windows are noData")
+        def _():
+            result, s = evaluate(url, ["retired.yaml", "newcomer.yaml"])
+            st = s["retired-availability"]
+            check("5m" in st["noDataWindows"] and "1h" in st["noDataWindows"], "recent windows noData")
+            check_close(st["errorBudget"]["consumedPercent"], 50, 0.05, "0.05% errors over 29 days")
+            nc = s["newcomer-availability"]
+            check(nc["errorBudget"]["total"] > 0, "a 7-day-old service is evaluated on what exists")
+
+        @suite.check("threshold (latency) SLO with 5-minute slices counts the 30-minute slow incident")
+        def _():
+            result, s = evaluate(url, ["frontend-latency.yaml"])
+            b = s["frontend-latency"]["errorBudget"]
+            check(6 <= b["consumed"] / 5 <= 7, f"bad slices {b['consumed'] / 5}")
+            check_close(b["total"], 0.01 * 2016 * 5, 0.001, "allowed bad minutes of 7 days")
+
+        @suite.check("sharing across SLOs gives the same numbers with fewer queries")
+        def _():
+            files = sorted(os.path.basename(f) for f in glob.glob(os.path.join(SLOS, "*.yaml")))
+            shared, s1 = evaluate(url, files)
+            alone, s2 = evaluate(url, files, extra=["--no-share"])
+            check(set(s1) == set(s2) and len(s1) == len(files), "same SLOs")
+            for name in s1:
+                a, b = s1[name], s2[name]
+                check(a["tier"] == b["tier"], f"{name}: tier {a['tier']} vs {b['tier']}")
+                for w, v in a["burnRates"].items():
+                    check(abs(v - b["burnRates"][w]) <= 1e-6 * max(1, abs(v)), f"{name} burn {w}")
+                if "errorBudget" in a:
+                    check(abs(a["errorBudget"]["consumed"] - b["errorBudget"]["consumed"]) <= 1e-6 *
+                          max(1, a["errorBudget"]["consumed"]), f"{name} consumed")
+
+            def queries(r):
+                line = [l for l in r.stderr.splitlines() if "instant and" in l][-1]
+                words = line.split()
+                return int(words[words.index("instant") - 1]) + int(words[words.index("range") - 1])
+            log(f"queries shared: {queries(shared)}, unshared: {queries(alone)}")
+            check(queries(shared) < queries(alone), "sharing issues fewer queries")
+
+        @suite.check("Prometheus unreachable, hanging, failing or not Prometheus: distinct states, exit 3")
+        def _():
+            dead = free_port()
+            started = time.time()
+            r, s = evaluate(f"http://127.0.0.1:{dead}", ["checkout.yaml"],
+                            extra=["--prometheus-retries", "1"])
+            check(r.returncode == 3, f"refused: exit {r.returncode}")
+            msg = s["checkout-availability"]["message"]
+            check("unreachable" in msg, f"refused: {msg}")
+            check(condition(s["checkout-availability"], "DataAvailable").get("reason") == "PrometheusUnavailable",
+                  "reason PrometheusUnavailable")
+
+            silent = SilentServer()
+            started = time.time()
+            r, s = evaluate(f"http://127.0.0.1:{silent.port}", ["checkout.yaml"],
+                            extra=["--prometheus-timeout", "2s", "--prometheus-retries", "0"])
+            elapsed = time.time() - started
+            check(r.returncode == 3, f"hang: exit {r.returncode}")
+            check("timeout" in s["checkout-availability"]["message"], s["checkout-availability"]["message"])
+            check(elapsed < 20, f"a hung Prometheus is bounded by the timeout ({elapsed:.1f}s)")
+
+            broken = error_server(503, "overloaded", "text/plain")
+            r, s = evaluate(f"http://127.0.0.1:{broken.server_port}", ["checkout.yaml"],
+                            extra=["--prometheus-retries", "1"])
+            check(r.returncode == 3 and "http-error" in s["checkout-availability"]["message"],
+                  s["checkout-availability"]["message"])
+            broken.shutdown()
+
+            liar = error_server(200, "<html>not prometheus</html>", "text/html")
+            r, s = evaluate(f"http://127.0.0.1:{liar.server_port}", ["checkout.yaml"])
+            check(r.returncode == 3 and "bad-response" in s["checkout-availability"]["message"],
+                  s["checkout-availability"]["message"])
+            liar.shutdown()
+
+            rejecting = error_server(400, json.dumps({"status": "error", "errorType": "bad_data",
+                                                      "error": "parse error"}))
+            r, s = evaluate(f"http://127.0.0.1:{rejecting.server_port}", ["checkout.yaml"])
+            check(r.returncode == 3 and "query-error" in s["checkout-availability"]["message"],
+                  s["checkout-availability"]["message"])
+            check(condition(s["checkout-availability"], "DataAvailable").get("reason") == "QueryError",
+                  "reason QueryError")
+            rejecting.shutdown()
+
+        @suite.check("bad input: malformed SLO file, bad --at, bad URL -> exit 2 with a message")
+        def _():
+            bad = os.path.join(work, "bad.yaml")
+            with open(bad, "w") as f:
+                f.write("apiVersion: slo.budgetgate.dev/v1alpha1\nkind: ServiceLevelObjective\n"
+                        "metadata: {name: x}\nspec: {service: x, objectives: [{target: 2}]}\n")
+            r = budgetgate("evaluate", "-f", bad, "--prometheus", url)
+            check(r.returncode == 2 and "target" in r.stderr, r.stderr)
+            r = budgetgate("evaluate", "-f", os.path.join(SLOS, "checkout.yaml"), "--prometheus", url,
+                           "--at", "yesterday")
+            check(r.returncode == 2 and "--at" in r.stderr, r.stderr)
+            r = budgetgate("evaluate", "-f", os.path.join(SLOS, "checkout.yaml"), "--prometheus", "ftp://x")
+            check(r.returncode == 2, f"bad URL exit {r.returncode}")
+
+        @suite.check("generated rules pass promtool and, backfilled into Prometheus, give evaluate's burn rates")
+        def _():
+            rules = os.path.join(work, "rules.yaml")
+            files = [os.path.join(SLOS, f) for f in ("checkout.yaml", "search.yaml",
+                                                       "checkout-timeslices.yaml", "frontend-latency.yaml")]
+            r = budgetgate("rules", *[a for f in files for a in ("-f", f)])
+            check(r.returncode == 0, r.stderr)
+            with open(rules, "w") as f:
+                f.write(r.stdout)
+            run(["promtool", "check", "rules", rules])
+            # Backfill the recording rules over the outage (the rule engine evaluates them as
+            # Prometheus would), then serve the result from a second Prometheus.
+            blocks = os.path.join(work, "rule-blocks")
+            run(["promtool", "tsdb", "create-blocks-from", "rules", "--start", "2026-01-20T13:50:00Z",
+                 "--end", "2026-01-20T14:40:00Z", "--url", url, "--output-dir", blocks,
+                 "--eval-interval", "60s", rules], timeout=600)
+            port = free_port()
+            empty = os.path.join(work, "empty.yml")
+            open(empty, "w").close()
+            second = subprocess.Popen(["prometheus", f"--config.file={empty}",
+                                       f"--storage.tsdb.path={blocks}", "--storage.tsdb.retention.time=100y",
+                                       f"--web.listen-address=127.0.0.1:{port}"],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            try:
+                import urllib.parse
+                import urllib.request
+
+                def query(q, at):
+                    data = urllib.parse.urlencode({"query": q, "time": at}).encode()
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/query", data, timeout=10) as resp:
+                        return json.loads(resp.read())["data"]["result"]
+                wait_until("rule Prometheus ready", lambda: query("vector(1)", "2026-01-20T14:00:00Z"), 60)
+                # Rule groups are evaluated at an offset within each interval, and increase()
+                # extrapolates relative to the evaluation instant, so each recorded sample is
+                # compared with `evaluate --at` the sample's own timestamp.
+                compared = 0
+                slos = {"checkout-availability": "checkout.yaml", "search-availability": "search.yaml",
+                        "checkout-timeslices": "checkout-timeslices.yaml",
+                        "frontend-latency": "frontend-latency.yaml"}
+                for at in ("2026-01-20T14:06:00Z", "2026-01-20T14:15:00Z", "2026-01-20T14:27:00Z",
+                           "2026-01-20T14:39:00Z"):
+                    for slo, file in slos.items():
+                        stamp = query(f'timestamp(budgetgate:slo_burn_rate:1h{{slo="{slo}"}})', at)
+                        check(len(stamp) == 1, f"{slo}: no recorded sample at {at}")
+                        sample_time = int(float(stamp[0]["value"][1]))
+                        _, s = evaluate(url, [file], at=str(sample_time))
+                        st = s[slo]
+                        for window in ("5m", "30m", "1h", "2h", "6h", "1d"):
+                            rows = query(f'budgetgate:slo_burn_rate:{window}{{slo="{slo}"}}', at)
+                            if window in st["noDataWindows"]:
+                                continue
+                            check(len(rows) == 1, f"{slo} {window} at {at}: {len(rows)} recorded series")
+                            recorded = float(rows[0]["value"][1])
+                            check_close(recorded, st["burnRates"][window], 0.005,
+                                        f"{slo} burn {window} at {sample_time} (rules vs evaluate)")
+                            compared += 1
+                log(f"compared {compared} recorded burn rates with evaluate")
+                check(compared >= 40, f"only {compared} comparisons")
+            finally:
+                second.terminate()
+                second.wait(timeout=30)
+
+        @suite.check("backtest replays the outage: critical from 14:05, alerts fire, hysteresis holds the freeze")
+        def _():
+            r = budgetgate("backtest", "-o", "json", "-f", os.path.join(SLOS, "checkout.yaml"),
+                           "--prometheus", url, "--from", "2026-01-20T12:00:00Z",
+                           "--to", "2026-01-21T12:00:00Z", "--step", "5m", timeout=300)
+            check(r.returncode == 0, r.stderr)
+            out = json.loads(r.stdout)[0]
+            steps = {s["time"]: s for s in out["steps"]}
+            check(len(out["steps"]) == 289, f"{len(out['steps'])} steps")
+            check(steps["2026-01-20T14:00:00Z"]["tier"] == "healthy", "healthy before the outage")
+            check(steps["2026-01-20T14:05:00Z"]["tier"] == "critical", "critical 5 minutes in")
+            check("page-1h" in steps["2026-01-20T14:10:00Z"]["firing"], "page-1h fires during the outage")
+            check("page-1h" not in steps["2026-01-20T14:30:00Z"]["firing"], "page-1h stops after it (5m window clean)")
+            late = steps["2026-01-21T12:00:00Z"]
+            check(late["tier"] == "critical" and late["remainingPercent"] > 40,
+                  "critical held by hysteresis although 45% is left")
+            summary = out["summary"]
+            check_close(summary["frozenHoursByRisk"]["medium"], 22.0, 0.01, "hours frozen for medium risk")
+            check(summary["tierChanges"] == 1, f"tier changes {summary['tierChanges']}")
+            check(summary["alertEpisodes"].get("page-1h") == 1, f"{summary['alertEpisodes']}")
+            r = budgetgate("backtest", "-f", os.path.join(SLOS, "checkout.yaml"), "--prometheus", url,
+                           "--from", "2026-01-20T12:00:00Z", "--to", "2026-01-21T12:00:00Z", "--step", "7m")
+            check(r.returncode == 2 and "--step" in r.stderr, f"bad step: {r.returncode} {r.stderr}")
+
+    suite.finish()
+
+
+if __name__ == "__main__":
+    main()
