@@ -125,7 +125,7 @@ BacktestResult backtest(PrometheusApi& api, const model::ServiceLevelObjective& 
         QuantityNeed n;
         n.quantity = q;
         for (auto w : kBurnRateWindows) {
-          n.windows.emplace(std::string(engine::windowName(w)), engine::windowLength(w));
+          n.windows.emplace(std::string(engine::windowName(w)), WindowRange{engine::windowLength(w), false});
         }
         needs.push_back(std::move(n));
       }

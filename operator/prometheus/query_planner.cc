@@ -16,7 +16,7 @@ struct SelectorGroup {
   std::string pivot;
   std::vector<std::pair<std::string, std::size_t>> members;  // pivot value -> need
 
-  std::string expr(Seconds range) const {
+  std::string selector() const {
     Selector s;
     s.metric = metric;
     s.matchers = rest;
@@ -25,7 +25,11 @@ struct SelectorGroup {
       alternatives += (alternatives.empty() ? "" : "|") + quoteRegex(value);
     }
     s.matchers.push_back({pivot, "=~", alternatives});
-    return fmt::format("sum by ({}) (increase({}[{}]))", pivot, s.render(), promDuration(range));
+    return s.render();
+  }
+  std::string expr(const WindowRange& range) const {
+    if (range.summed) return counterDelta(selector(), range.length, pivot);
+    return fmt::format("sum by ({}) (increase({}[{}]))", pivot, selector(), promDuration(range.length));
   }
 };
 
@@ -129,7 +133,7 @@ std::vector<InstantUnit> planInstantQueries(const std::vector<QuantityNeed>& nee
 
   for (const auto& g : groups) {
     // Members of a group share their window set: the union, evaluated once.
-    std::map<std::string, Seconds> windows;
+    std::map<std::string, WindowRange> windows;
     for (const auto& [value, need] : g.members) {
       for (const auto& w : needs[need].windows) windows.insert(w);
     }
@@ -153,8 +157,9 @@ std::vector<InstantUnit> planInstantQueries(const std::vector<QuantityNeed>& nee
       const auto need = single[j];
       unit.demux.needs.push_back(need);
       for (const auto& [key, range] : needs[need].windows) {
-        parts.push_back(tagged(tagged(needs[need].quantity.expr(range), kWindowLabel, key),
-                               kQuantityLabel, std::to_string(need)));
+        const auto& q = needs[need].quantity;
+        const auto expr = range.summed ? q.additiveExpr(range.length) : q.expr(range.length);
+        parts.push_back(tagged(tagged(expr, kWindowLabel, key), kQuantityLabel, std::to_string(need)));
         windowKeys.insert(key);
       }
     }
@@ -189,7 +194,7 @@ std::vector<RangeUnit> planBucketQueries(const std::vector<QuantityNeed>& needs,
       unit.to = std::max(unit.to, byNeed[need]->to);
       unit.fullSync = unit.fullSync || byNeed[need]->fullSync;
     }
-    unit.promql = g.expr(bucket);
+    unit.promql = g.expr({bucket, true});
     units.push_back(std::move(unit));
   }
   // Unshared: batch those asking for the same range.
@@ -207,8 +212,8 @@ std::vector<RangeUnit> planBucketQueries(const std::vector<QuantityNeed>& needs,
       for (std::size_t j = start; j < std::min(members.size(), start + batch); ++j) {
         const auto need = members[j];
         unit.demux.needs.push_back(need);
-        parts.push_back(
-            tagged(needs[need].quantity.expr(bucket), kQuantityLabel, std::to_string(need)));
+        parts.push_back(tagged(needs[need].quantity.additiveExpr(bucket), kQuantityLabel,
+                               std::to_string(need)));
       }
       unit.promql = joinOr(parts);
       units.push_back(std::move(unit));

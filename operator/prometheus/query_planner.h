@@ -12,6 +12,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "operator/common/time.h"
@@ -22,10 +23,20 @@ namespace budgetgate::prometheus {
 inline constexpr std::string_view kWindowLabel = "bg_w";
 inline constexpr std::string_view kQuantityLabel = "bg_q";
 
-// One quantity and the ranges (window key -> length) to evaluate it over at the cycle instant.
+// A range ending at the evaluation instant. `summed` ranges are added to stored buckets and
+// use the quantity's exactly additive form.
+struct WindowRange {
+  Seconds length{0};
+  bool summed = false;
+  bool operator<(const WindowRange& o) const {
+    return std::tie(length, summed) < std::tie(o.length, o.summed);
+  }
+};
+
+// One quantity and the ranges (window key -> range) to evaluate it over at the cycle instant.
 struct QuantityNeed {
   Quantity quantity;
-  std::map<std::string, Seconds> windows;
+  std::map<std::string, WindowRange> windows;
 };
 
 // How to map the samples of one query back to needs.

@@ -3,8 +3,12 @@
 #include <cmath>
 #include <cstdlib>
 #include <limits>
+#include <optional>
 
 #include <fmt/format.h>
+#include <rapidjson/error/en.h>
+#include <rapidjson/memorystream.h>
+#include <rapidjson/reader.h>
 
 #include "operator/common/json.h"
 
@@ -155,48 +159,164 @@ InstantResult parseInstantResponse(int httpStatus, std::string_view body) {
   return r;
 }
 
+namespace {
+
+// Streaming reader for matrix results. A 30-day range for 1,000 series is tens of megabytes of
+// JSON; building a DOM for it would need several times that, so points go straight into the
+// result as they are read.
+class MatrixHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, MatrixHandler> {
+ public:
+  RangeResult result;
+  std::string status, errorType, error, resultType;
+
+  bool StartObject() {
+    push(Frame::Object);
+    if (inResultItem()) result.series.emplace_back();
+    return true;
+  }
+  bool EndObject(rapidjson::SizeType) { return pop(); }
+  bool StartArray() {
+    push(Frame::Array);
+    if (inValuesPoint()) {
+      pointTime_.reset();
+      pointValue_.reset();
+    }
+    return true;
+  }
+  bool EndArray(rapidjson::SizeType) {
+    if (inValuesPoint()) {
+      if (!pointTime_ || !pointValue_ || result.series.empty()) return fail("malformed point in matrix result");
+      result.series.back().points.emplace_back(*pointTime_, *pointValue_);
+    }
+    return pop();
+  }
+  bool Key(const char* s, rapidjson::SizeType n, bool) {
+    stack_.back().key.assign(s, n);
+    return true;
+  }
+  bool String(const char* s, rapidjson::SizeType n, bool) {
+    const std::string_view v(s, n);
+    if (depth() == 1) {
+      const auto& k = stack_.back().key;
+      if (k == "status") status = v;
+      if (k == "errorType") errorType = v;
+      if (k == "error") error = v;
+    } else if (depth() == 2 && parentKey(0) == "data" && stack_.back().key == "resultType") {
+      resultType = v;
+    } else if (inMetric()) {
+      if (!result.series.empty()) result.series.back().labels.emplace(stack_.back().key, v);
+    } else if (inValuesPoint() && stack_.back().index == 1) {
+      double value = 0;
+      rapidjson::Value tmp(s, n);
+      if (!parseSampleValue(tmp, value)) return fail("malformed sample value in matrix result");
+      pointValue_ = value;
+    }
+    advance();
+    return true;
+  }
+  bool Double(double d) { return number(d); }
+  bool Int(int i) { return number(i); }
+  bool Uint(unsigned u) { return number(u); }
+  bool Int64(std::int64_t i) { return number(static_cast<double>(i)); }
+  bool Uint64(std::uint64_t u) { return number(static_cast<double>(u)); }
+  bool Null() { return scalar(); }
+  bool Bool(bool) { return scalar(); }
+
+  const std::string& failure() const { return failure_; }
+
+ private:
+  struct Frame {
+    enum Kind { Object, Array } kind;
+    std::string key;  // objects: the current key
+    std::size_t index = 0;  // arrays: the current element
+  };
+  void push(Frame::Kind k) {
+    if (!stack_.empty() && stack_.back().kind == Frame::Array) {
+      // The new container is an element of the enclosing array; its index is already set.
+    }
+    stack_.push_back({k, {}, 0});
+  }
+  bool pop() {
+    stack_.pop_back();
+    advance();
+    return true;
+  }
+  void advance() {
+    if (!stack_.empty() && stack_.back().kind == Frame::Array) ++stack_.back().index;
+  }
+  std::size_t depth() const { return stack_.size(); }
+  const std::string& parentKey(std::size_t i) const { return stack_[i].key; }
+  // {"data": {"result": [ {...} ]}}: stack = obj(data) obj(result) arr item
+  bool inResultItem() const {
+    return depth() == 4 && stack_[0].key == "data" && stack_[1].key == "result" &&
+           stack_[2].kind == Frame::Array;
+  }
+  bool inMetric() const {
+    return depth() == 5 && stack_[0].key == "data" && stack_[1].key == "result" &&
+           stack_[3].key == "metric" && stack_[4].kind == Frame::Object;
+  }
+  bool inValuesPoint() const {
+    return depth() == 6 && stack_[0].key == "data" && stack_[1].key == "result" &&
+           stack_[3].key == "values" && stack_[4].kind == Frame::Array &&
+           stack_[5].kind == Frame::Array;
+  }
+  bool number(double d) {
+    if (inValuesPoint() && stack_.back().index == 0) {
+      pointTime_ = TimePoint(Seconds(static_cast<long long>(std::llround(d))));
+    }
+    return scalar();
+  }
+  bool scalar() {
+    advance();
+    return true;
+  }
+  bool fail(std::string why) {
+    failure_ = std::move(why);
+    return false;
+  }
+
+  std::vector<Frame> stack_;
+  std::optional<TimePoint> pointTime_;
+  std::optional<double> pointValue_;
+  std::string failure_;
+};
+
+}  // namespace
+
 RangeResult parseRangeResponse(int httpStatus, std::string_view body) {
+  if (json::nestingDepth(body) > json::kMaxNestingDepth) {
+    return {QueryState::BadResponse, "response nested too deeply", {}};
+  }
+  MatrixHandler handler;
+  rapidjson::Reader reader;
+  rapidjson::MemoryStream stream(body.data(), body.size());
+  const auto ok = reader.Parse<rapidjson::kParseIterativeFlag>(stream, handler);
   RangeResult r;
-  std::string parseError;
-  auto doc = json::parse(body, &parseError);
-  const json::Document empty;
-  const auto env = readEnvelope(httpStatus, doc ? *doc : empty, doc.has_value(), parseError);
-  if (env.state != QueryState::Ok) {
-    r.state = env.state;
-    r.error = env.error;
+  if (!ok) {
+    if (httpStatus < 200 || httpStatus >= 300) {
+      return {QueryState::HttpError, fmt::format("HTTP {}", httpStatus), {}};
+    }
+    return {QueryState::BadResponse,
+            handler.failure().empty()
+                ? fmt::format("invalid JSON at offset {}: {}", ok.Offset(),
+                              rapidjson::GetParseError_En(ok.Code()))
+                : handler.failure(),
+            {}};
+  }
+  if (handler.status == "error" || httpStatus == 400 || httpStatus == 422) {
+    const bool query = httpStatus == 400 || httpStatus == 422 || httpStatus < 300;
+    r.state = query ? QueryState::QueryError : QueryState::HttpError;
+    r.error = fmt::format("{}: {}", handler.errorType.empty() ? "error" : handler.errorType,
+                          handler.error.empty() ? "unknown" : handler.error);
+    if (!query) r.error = fmt::format("HTTP {}: {}", httpStatus, r.error);
     return r;
   }
-  const auto type = json::stringOr(json::member(env.data, "resultType"));
-  const auto* result = json::member(env.data, "result");
-  if (type != "matrix" || result == nullptr || !result->IsArray()) {
-    r.state = QueryState::BadResponse;
-    r.error = fmt::format("expected a matrix result, got \"{}\"", type);
-    return r;
+  if (httpStatus < 200 || httpStatus >= 300) return {QueryState::HttpError, fmt::format("HTTP {}", httpStatus), {}};
+  if (handler.status != "success") return {QueryState::BadResponse, "response has no \"status\": \"success\"", {}};
+  if (handler.resultType != "matrix") {
+    return {QueryState::BadResponse, fmt::format("expected a matrix result, got \"{}\"", handler.resultType), {}};
   }
-  for (const auto& item : result->GetArray()) {
-    Series series;
-    series.labels = parseLabels(json::member(&item, "metric"));
-    const auto* values = json::member(&item, "values");
-    if (values == nullptr || !values->IsArray()) {
-      r.state = QueryState::BadResponse;
-      r.error = "malformed series in matrix result";
-      r.series.clear();
-      return r;
-    }
-    series.points.reserve(values->Size());
-    for (const auto& p : values->GetArray()) {
-      TimePoint t;
-      double v = 0;
-      if (!parsePoint(p, t, v)) {
-        r.state = QueryState::BadResponse;
-        r.error = "malformed point in matrix result";
-        r.series.clear();
-        return r;
-      }
-      series.points.emplace_back(t, v);
-    }
-    r.series.push_back(std::move(series));
-  }
+  r.series = std::move(handler.result.series);
   if (r.series.empty()) r.state = QueryState::Empty;
   return r;
 }

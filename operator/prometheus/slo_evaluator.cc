@@ -92,7 +92,7 @@ std::vector<model::SloStatus> SloEvaluator::evaluate(const std::vector<Evaluatio
       QuantityNeed n;
       n.quantity = q;
       for (auto w : kBurnRateWindows) {
-        n.windows.emplace(std::string(engine::windowName(w)), engine::windowLength(w));
+        n.windows.emplace(std::string(engine::windowName(w)), WindowRange{engine::windowLength(w), false});
       }
       needs.push_back(std::move(n));
     }
@@ -114,15 +114,15 @@ std::vector<model::SloStatus> SloEvaluator::evaluate(const std::vector<Evaluatio
       if (op.signals) {
         auto wire = [&](const Quantity& q) {
           const auto i = addNeed(q);
-          if (q.additive()) {
+          if (q.additive() && options_.incrementalWindows) {
             Seconds partial = plan.partial;
             if (q.kind == Quantity::Kind::SliceSum) partial = partial / q.slice * q.slice;
-            if (partial > Seconds(0)) needs[i].windows[std::string(kPartial)] = partial;
+            if (partial > Seconds(0)) needs[i].windows[std::string(kPartial)] = {partial, true};
             auto [it, inserted] = bucketFrom.emplace(i, plan.bucketFromEnd);
             if (!inserted) it->second = std::min(it->second, plan.bucketFromEnd);
           } else {
             const Seconds range = at - plan.bounds->start;
-            needs[i].windows[slowWindowKey(range)] = range;
+            needs[i].windows[slowWindowKey(range)] = {range, false};
           }
           return i;
         };
@@ -225,7 +225,9 @@ std::vector<model::SloStatus> SloEvaluator::evaluate(const std::vector<Evaluatio
   };
   auto windowSum = [&](std::size_t need, const TargetPlan& plan) -> Measurement {
     const auto& q = needs[need].quantity;
-    if (!q.additive()) return measurement(need, slowWindowKey(at - plan.bounds->start));
+    if (!q.additive() || !options_.incrementalWindows) {
+      return measurement(need, slowWindowKey(at - plan.bounds->start));
+    }
     if (auto f = results.bucketFailure.find(need); f != results.bucketFailure.end()) {
       return f->second;
     }

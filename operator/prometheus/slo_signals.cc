@@ -66,6 +66,18 @@ std::string Quantity::expr(Seconds range) const {
   return text;
 }
 
+std::string counterDelta(const std::string& selector, Seconds range, const std::string& by) {
+  const auto r = promDuration(range);
+  const std::string grouping = by.empty() ? std::string() : fmt::format(" by ({})", by);
+  return fmt::format("sum{g} (({s} - {s} offset {r}) >= 0 or increase({s}[{r}]))",
+                     fmt::arg("g", grouping), fmt::arg("s", selector), fmt::arg("r", r));
+}
+
+std::string Quantity::additiveExpr(Seconds range) const {
+  if (kind == Kind::Increase) return counterDelta(text, range, "");
+  return expr(range);
+}
+
 std::optional<ObjectiveSignals> signalsFor(const model::ServiceLevelObjective& slo,
                                            const model::Objective& objective, std::string* error) {
   ObjectiveSignals s;

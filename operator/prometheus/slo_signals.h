@@ -26,7 +26,15 @@ struct Quantity {
   bool additive() const { return kind != Kind::Windowed; }
   std::string key() const;                // identity for de-duplication and bucket storage
   std::string expr(Seconds range) const;  // the PromQL for one range ending at eval time
+  // The same quantity as a value that adds up exactly over adjacent ranges. For counters that
+  // is the difference of sample values (increase() extrapolates to each range's edges, so
+  // sums of adjacent increase() drift by up to a scrape interval per edge); a series that
+  // reset within the range falls back to increase(). Other kinds: expr().
+  std::string additiveExpr(Seconds range) const;
 };
+
+// The counter-difference form for a rendered selector; `by` groups the sum (may be empty).
+std::string counterDelta(const std::string& selector, Seconds range, const std::string& by);
 
 struct ObjectiveSignals {
   enum class Shape {

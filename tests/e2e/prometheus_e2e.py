@@ -131,6 +131,29 @@ def main():
             check_close(s["payments-availability"]["errorBudget"]["consumedPercent"], 10, 0.02,
                         "the 30-minute outage before the window is not counted")
 
+        @suite.check("off the sample grid, window counts equal the exact sample differences (no drift)")
+        def _():
+            # Buckets end on the hour; the window is (round-to-hour(T - 30d), T]. With samples every
+            # 60 s, its counts are the counter values at the last sample before T minus those at
+            # the window start: the generator knows them exactly.
+            at = "2026-01-28T10:17:30Z"
+            last_sample, window_start = "2026-01-28T10:17:00Z", "2025-12-29T10:00:00Z"
+            gen = os.path.join(os.path.dirname(__file__), "..", "prometheus", "gen_history.py")
+            scenario = os.path.join(os.path.dirname(__file__), "..", "prometheus", "scenarios", "basic.yaml")
+
+            def counters(t):
+                out = run([sys.executable, gen, scenario, "--at", t]).stdout
+                return json.loads(out)
+            end, begin = counters(last_sample), counters(window_start)
+            _, s = evaluate(url, ["ledger.yaml", "search.yaml", "payments.yaml"], at=at)
+            for service, slo in (("ledger", "ledger-availability"), ("search", "search-availability"),
+                                 ("payments", "payments-availability")):
+                bad = end[service]["bad"] - begin[service]["bad"]
+                total = end[service]["total"] - begin[service]["total"]
+                b = s[slo]["errorBudget"]
+                check(abs(b["consumed"] - bad) <= 0.5, f"{service}: bad {b['consumed']} vs exact {bad}")
+                check_close(b["total"], 0.001 * total, 1e-9, f"{service}: allowed bad vs exact total")
+
         @suite.check("during the outage: 1000x 5m burn, every alert firing, tier critical, medium risk blocked")
         def _():
             result, s = evaluate(url, ["checkout.yaml"], at=DURING_OUTAGE)
