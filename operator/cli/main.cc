@@ -22,6 +22,10 @@ int main(int argc, char** argv) {
   // Logs go to stderr so that stdout stays machine-readable (JSON, tables).
   spdlog::set_default_logger(spdlog::stderr_color_mt("budgetgate"));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
+  std::string logLevel = "info";
+  app.add_option("--log-level", logLevel, "debug, info, warn or error (default info)")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+  app.parse_complete_callback([&logLevel] { spdlog::set_level(spdlog::level::from_str(logLevel)); });
   int exitCode = kExitOk;
   addCalcCommand(app, exitCode);
   addValidateCommand(app, exitCode);

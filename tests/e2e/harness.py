@@ -96,26 +96,70 @@ def budgetgate(*args, check_rc=False, timeout=120, stdin=None):
                           input=stdin)
 
 
+def rfc3339(t):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+
+
+def live_scenario(workdir, services, history_days=31, future_hours=3, step=60):
+    """Writes a scenario whose history ends `future_hours` after now, so that Prometheus
+    answers queries at the wall clock (the controller evaluates "now"). `services` entries use
+    gen_history.py's format, with incident starts given as seconds relative to now
+    ("startIn": -7200 is two hours ago). Returns the scenario path."""
+    import yaml
+    now = int(time.time()) // step * step
+    out = []
+    for svc in services:
+        svc = dict(svc)
+        incidents = []
+        for inc in svc.pop("incidents", []):
+            inc = dict(inc)
+            inc["start"] = rfc3339(now + int(inc.pop("startIn")))
+            incidents.append(inc)
+        if incidents:
+            svc["incidents"] = incidents
+        out.append(svc)
+    scenario = {"name": "live", "start": rfc3339(now - history_days * 86400),
+                "end": rfc3339(now + future_hours * 3600), "step": f"{step}s", "services": out}
+    path = os.path.join(workdir, "live-scenario.yaml")
+    with open(path, "w") as f:
+        yaml.safe_dump(scenario, f, sort_keys=False)
+    return path
+
+
 class Prometheus:
     """A real Prometheus serving a scenario's synthetic history."""
 
-    def __init__(self, workdir, scenario="basic.yaml"):
+    def __init__(self, workdir, scenario="basic.yaml", private_cache=False):
         self.dir = os.path.join(workdir, "prometheus")
-        self.scenario = os.path.join(SCENARIOS, scenario)
+        self.scenario = scenario if os.path.isabs(scenario) else os.path.join(SCENARIOS, scenario)
         self.url = None
+        self.port = None
         self.env = {}
+        # Scenarios written for one run (live ones) get a cache of their own.
+        self.extra_env = {"BUDGETGATE_CACHE": os.path.join(workdir, "cache")} if private_cache else {}
+
+    def _script(self, *args, timeout=900):
+        env = dict(os.environ)
+        env.update(self.extra_env)
+        return run([os.path.join(SCRIPTS, "prometheus.sh"), *args], timeout=timeout, env=env)
 
     def start(self):
         os.makedirs(self.dir, exist_ok=True)
         log(f"starting Prometheus with {os.path.basename(self.scenario)}")
-        run([os.path.join(SCRIPTS, "prometheus.sh"), "start", self.scenario, self.dir], timeout=900)
+        args = ["start", self.scenario, self.dir]
+        if self.port:
+            args.append(str(self.port))  # a restart keeps its address
+        self._script(*args)
         self.env = read_env(os.path.join(self.dir, "env"))
         self.url = self.env["PROM_URL"]
+        self.port = int(self.env["PROM_PORT"])
         return self
 
     def stop(self):
+        env = dict(os.environ)
+        env.update(self.extra_env)
         subprocess.run([os.path.join(SCRIPTS, "prometheus.sh"), "stop", self.dir],
-                       capture_output=True, timeout=60)
+                       capture_output=True, timeout=60, env=env)
 
 
 class ControlPlane:

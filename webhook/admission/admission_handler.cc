@@ -115,9 +115,12 @@ server::HttpResponse AdmissionHandler::handle(const server::HttpRequest& request
                                           : Outcome::Allowed;
   metrics_.record(d.gated ? d.tier : engine::Tier::Unknown, outcome, elapsed(), rollout.dryRun);
   if (d.gated) {
-    spdlog::info("{} {} deployment {}/{} by {}: {}{}", d.allowed ? "admitted" : "denied",
-                 rollout.operation == gate::Operation::Create ? "CREATE" : "UPDATE", rollout.ns,
-                 rollout.name, rollout.user.username, d.rule, rollout.dryRun ? " (dry run)" : "");
+    // Denials and exceptions are what operators look for; routine admissions stay at debug so
+    // that a busy cluster does not log every rollout twice.
+    const auto level = !d.allowed || !d.exception.empty() ? spdlog::level::info : spdlog::level::debug;
+    spdlog::log(level, "{} {} deployment {}/{} by {}: {}{}", d.allowed ? "admitted" : "denied",
+                rollout.operation == gate::Operation::Create ? "CREATE" : "UPDATE", rollout.ns,
+                rollout.name, rollout.user.username, d.rule, rollout.dryRun ? " (dry run)" : "");
   }
   if (!d.exception.empty() && !rollout.dryRun && exceptions_) {
     exceptions_(rollout.ns, rollout.name, "BudgetExceptionUsed",

@@ -1,0 +1,277 @@
+#!/usr/bin/env python3
+"""End-to-end: `budgetgate operator` against a real kube-apiserver + etcd and a real Prometheus.
+
+The Prometheus history is "live": it ends three hours after the test starts, so the controller
+evaluates the wall clock like in production. One service has an outage scheduled a few
+minutes into the test, so its tier changes while we watch.
+"""
+
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import (BIN, ROOT, Background, ControlPlane, Prometheus, Suite, check, check_close,  # noqa: E402
+                     free_port, http_get, live_scenario, log, metric_value, wait_until, workspace)
+
+OUTAGE_IN = 150  # seconds after setup: payments starts failing
+
+
+def slo(name, service, good=True, query=None, target=0.999, window="30d", selector=True):
+    numerator = "good" if good else "bad"
+    num_query = query or (f'http_requests_total{{service="{service}",code!="500"}}' if good
+                          else f'http_requests_total{{service="{service}",code="500"}}')
+    gate = (f"""
+  gate:
+    selector:
+      matchLabels:
+        app: {service}""" if selector else "")
+    return f"""apiVersion: slo.budgetgate.dev/v1alpha1
+kind: ServiceLevelObjective
+metadata:
+  name: {name}
+  namespace: shop
+spec:
+  service: {service}
+  indicator:
+    spec:
+      ratioMetric:
+        counter: true
+        {numerator}:
+          metricSource: {{type: Prometheus, spec: {{query: '{num_query}'}}}}
+        total:
+          metricSource: {{type: Prometheus, spec: {{query: 'http_requests_total{{service="{service}"}}'}}}}
+  timeWindow: [{{duration: {window}, isRolling: true}}]
+  budgetingMethod: Occurrences
+  objectives: [{{displayName: availability, target: {target}}}]{gate}
+"""
+
+
+def status_of(cp, name):
+    obj = cp.get_json("slo", "-n", "shop", name)
+    return obj.get("status") or {}, obj
+
+
+def condition(status, kind):
+    for c in status.get("conditions", []):
+        if c["type"] == kind:
+            return c
+    return {}
+
+
+def lease_holder(cp):
+    r = cp.kubectl("get", "lease", "-n", "budgetgate", "budgetgate-controller", "-o", "json", check_rc=False)
+    if r.returncode != 0:
+        return None
+    return json.loads(r.stdout)["spec"].get("holderIdentity")
+
+
+def main():
+    suite = Suite("controller e2e")
+    with workspace("controller") as work:
+        scenario = live_scenario(work, [
+            {"name": "checkout", "rps": 100, "baseErrorRatio": 0},
+            {"name": "ledger", "rps": 10, "baseErrorRatio": 0.0002,
+             "incidents": [{"startIn": -2 * 86400, "duration": "2h", "errorRatio": 0.5}]},
+            {"name": "payments", "rps": 20, "baseErrorRatio": 0.0001,
+             "incidents": [{"startIn": OUTAGE_IN, "duration": "40m", "errorRatio": 1.0}]},
+            {"name": "idle", "rps": 0},
+        ])
+        setup_started = time.time()
+        prom = Prometheus(work, scenario, private_cache=True).start()
+        suite.on_exit(prom.stop)
+        cp = ControlPlane(work).start()
+        suite.on_exit(cp.stop)
+        cp.kubectl("apply", "-f", os.path.join(ROOT, "crds"))
+        cp.kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
+        for ns in ("shop", "budgetgate"):
+            cp.kubectl("create", "namespace", ns)
+        cp.apply("".join("---\n" + slo(*a) for a in [
+            ("checkout-availability", "checkout"),
+            ("ledger-availability", "ledger", False),
+            ("payments-availability", "payments"),
+            ("idle-availability", "idle"),
+            ("missing-availability", "no-such-service"),
+        ]))
+
+        def operator(name):
+            port = free_port()
+            proc = Background(name, [BIN, "operator", "--kubeconfig", cp.kubeconfig, "--namespace", "budgetgate",
+                                     "--prometheus", prom.url, "--interval", "5s", "--heartbeat", "20s",
+                                     "--identity", name, "--metrics-address", f"127.0.0.1:{port}"], work)
+            proc.metrics = f"http://127.0.0.1:{port}"
+            return proc.start()
+
+        a, b = operator("replica-a"), operator("replica-b")
+        suite.on_exit(a.stop)
+        suite.on_exit(b.stop)
+        replicas = {"replica-a": a, "replica-b": b}
+
+        @suite.check("the controller writes every SLO's status: budget, burn rates, tier, conditions")
+        def _():
+            def all_evaluated():
+                items = cp.get_json("slo", "-n", "shop")["items"]
+                return len(items) == 5 and all(i.get("status", {}).get("lastEvaluated") for i in items)
+            wait_until("statuses of all 5 SLOs", all_evaluated, timeout=90)
+            st, obj = status_of(cp, "checkout-availability")
+            check(st["tier"] == "healthy", f"checkout tier {st['tier']}")
+            check(st["errorBudget"]["remainingPercent"] == 100, "no errors: 100% left")
+            check(st["observedGeneration"] == obj["metadata"]["generation"], "observedGeneration")
+            check(condition(st, "Ready")["status"] == "True", "Ready")
+            check(st["gate"]["decisionsByRisk"] == {"low": "approve", "medium": "approve", "high": "review"},
+                  f"decisions {st['gate']}")
+            st, _ = status_of(cp, "ledger-availability")
+            check(st["tier"] == "exhausted", f"ledger tier {st['tier']}")
+            check(st["errorBudget"]["consumedPercent"] > 100, "ledger over budget")
+            check(condition(st, "BudgetExhausted")["status"] == "True", "BudgetExhausted")
+            st, _ = status_of(cp, "idle-availability")
+            check(condition(st, "DataAvailable")["reason"] == "NoTraffic", f"idle {condition(st, 'DataAvailable')}")
+            st, _ = status_of(cp, "missing-availability")
+            check(st["tier"] == "unknown" and condition(st, "DataAvailable")["status"] == "False",
+                  f"missing: {st.get('tier')} {condition(st, 'DataAvailable')}")
+
+        @suite.check("kubectl get slo shows target, window, remaining %, burn 1h, tier, age")
+        def _():
+            out = cp.kubectl("get", "slo", "-n", "shop").stdout
+            header = out.splitlines()[0].split()
+            check(header == ["NAME", "TARGET", "WINDOW", "REMAINING", "BURN-1H", "TIER", "AGE"], f"header {header}")
+            rows = {line.split()[0]: line.split() for line in out.splitlines()[1:]}
+            check(rows["checkout-availability"][1:4] == ["0.999", "30d", "100"], f"row {rows['checkout-availability']}")
+            check(rows["ledger-availability"][5] == "exhausted", f"row {rows['ledger-availability']}")
+            check(rows["missing-availability"][5] == "unknown", f"row {rows['missing-availability']}")
+            log("\n" + out)
+
+        @suite.check("exactly one replica leads (Lease) and only it evaluates")
+        def _():
+            holder = wait_until("a lease holder", lambda: lease_holder(cp), timeout=30)
+            check(holder in replicas, f"holder {holder}")
+            leader, follower = replicas[holder], [r for n, r in replicas.items() if n != holder][0]
+            _, text = http_get(leader.metrics + "/metrics")
+            check(metric_value(text, "budgetgate_leader") == 1, "leader metric on the leader")
+            _, text = http_get(follower.metrics + "/metrics")
+            check(metric_value(text, "budgetgate_leader") == 0, "leader metric on the follower")
+            check("cycle " not in follower.log_text(), "the follower did not evaluate")
+            for r in replicas.values():
+                check(http_get(r.metrics + "/healthz")[0] == 200, "healthz")
+                check(http_get(r.metrics + "/readyz")[0] == 200, "readyz")
+
+        @suite.check("/metrics exports budget, burn rates, tier and alert state per SLO")
+        def _():
+            holder = lease_holder(cp)
+            _, text = http_get(replicas[holder].metrics + "/metrics")
+            labels = {"namespace": "shop", "slo": "ledger-availability"}
+            check(metric_value(text, "budgetgate_slo_error_budget_remaining_percent", labels) == 0, "ledger remaining")
+            check(metric_value(text, "budgetgate_slo_tier", {**labels, "tier": "exhausted"}) == 1, "tier gauge")
+            check(metric_value(text, "budgetgate_slo_burn_rate", {**labels, "window": "1h"}) is not None, "burn gauge")
+            check(metric_value(text, "budgetgate_evaluation_cycles_total") >= 1, "cycles counter")
+            check(metric_value(text, "budgetgate_status_writes_total", {"result": "ok"}) >= 5, "status writes")
+
+        @suite.check("a spec change is evaluated within seconds (observedGeneration follows generation)")
+        def _():
+            cp.kubectl("patch", "slo", "-n", "shop", "checkout-availability", "--type=merge",
+                       "-p", '{"spec":{"objectives":[{"displayName":"availability","target":0.99}]}}')
+            gen = status_of(cp, "checkout-availability")[1]["metadata"]["generation"]
+            wait_until("status for the new generation",
+                       lambda: status_of(cp, "checkout-availability")[0].get("observedGeneration") == gen,
+                       timeout=20)
+            check(status_of(cp, "checkout-availability")[0]["target"] == 0.99, "new target in status")
+
+        @suite.check("an SLO whose query budgetgate cannot evaluate gets Ready=False InvalidSpec")
+        def _():
+            cp.apply(slo("bad-query", "checkout", query="sum(rate(http_requests_total[5m]))"))
+            wait_until("InvalidSpec condition",
+                       lambda: condition(status_of(cp, "bad-query")[0], "Ready").get("reason") == "InvalidSpec",
+                       timeout=30)
+            msg = status_of(cp, "bad-query")[0]["message"]
+            check("not a plain selector" in msg, msg)
+            cp.kubectl("delete", "slo", "-n", "shop", "bad-query")
+
+        @suite.check("the outage turns payments critical: status, firing alerts and a TierChanged Event")
+        def _():
+            remaining = OUTAGE_IN - (time.time() - setup_started)
+            log(f"waiting for the payments outage (starts in {max(0, remaining):.0f}s)")
+
+            def critical():
+                st, _ = status_of(cp, "payments-availability")
+                return st if st.get("tier") in ("critical", "exhausted") else None
+            st = wait_until("payments to turn critical", critical, timeout=max(0, remaining) + 120, interval=2)
+            firing = [x["name"] for x in st["alerts"] if x["firing"]]
+            check("page-1h" in firing, f"page-1h firing ({firing})")
+            check(st["gate"]["decisionsByRisk"]["medium"] == "block", "critical blocks medium risk")
+
+            def event():
+                evs = cp.get_json("events", "-n", "shop", "--field-selector",
+                                  "involvedObject.name=payments-availability")["items"]
+                return [e for e in evs if e["reason"] == "TierChanged"]
+            evs = wait_until("TierChanged event", event, timeout=30)
+            check(evs[0]["type"] == "Warning" and "healthy -> critical" in evs[0]["message"],
+                  f"event {evs[0]['type']}: {evs[0]['message']}")
+
+        @suite.check("deleting an SLO leaves no residue in status writes or metrics")
+        def _():
+            holder = lease_holder(cp)
+            _, text = http_get(replicas[holder].metrics + "/metrics")
+            labels = {"namespace": "shop", "slo": "missing-availability"}
+            check(metric_value(text, "budgetgate_slo_data_available", labels) == 0, "present before delete")
+            check(metric_value(text, "budgetgate_slos") == 5, "5 SLOs known before")
+            cp.kubectl("delete", "slo", "-n", "shop", "missing-availability")
+            wait_until("its metrics to disappear", lambda: metric_value(
+                http_get(replicas[holder].metrics + "/metrics")[1], "budgetgate_slo_data_available", labels) is None,
+                timeout=20)
+            check(metric_value(http_get(replicas[holder].metrics + "/metrics")[1], "budgetgate_slos") == 4,
+                  "the controller forgot it (4 SLOs left)")
+            check(cp.kubectl("get", "slo", "-n", "shop", "missing-availability", check_rc=False).returncode != 0,
+                  "gone from the API")
+
+        @suite.check("failover: killing the leader hands the lease to the other replica, which keeps writing")
+        def _():
+            holder = lease_holder(cp)
+            leader = replicas[holder]
+            other_name = [n for n in replicas if n != holder][0]
+            leader.kill()
+            killed_at = time.time()
+            wait_until("the other replica to take the lease", lambda: lease_holder(cp) == other_name, timeout=40)
+            log(f"takeover after {time.time() - killed_at:.1f}s")
+            before = status_of(cp, "checkout-availability")[0]["lastEvaluated"]
+            wait_until("fresh statuses from the new leader",
+                       lambda: status_of(cp, "checkout-availability")[0]["lastEvaluated"] > before, timeout=40)
+            # Bring the killed replica back as a follower for the later checks.
+            restarted = operator(holder)
+            replicas[holder] = restarted
+            suite.on_exit(restarted.stop)
+
+        @suite.check("after the API server restarts, watches resume and new SLOs are evaluated")
+        def _():
+            cp.restart_apiserver()
+            cp.kubectl("get", "--raw", "/readyz")
+            cp.apply(slo("after-restart", "checkout", selector=False))
+            wait_until("status of an SLO created after the restart",
+                       lambda: status_of(cp, "after-restart")[0].get("lastEvaluated"), timeout=90, interval=2)
+            before = status_of(cp, "ledger-availability")[0]["lastEvaluated"]
+            wait_until("statuses keep advancing",
+                       lambda: status_of(cp, "ledger-availability")[0]["lastEvaluated"] > before, timeout=60)
+
+        @suite.check("Prometheus down: DataAvailable=False PrometheusUnavailable, figures kept; back: recovered")
+        def _():
+            prom.stop()
+            wait_until("PrometheusUnavailable condition", lambda: condition(
+                status_of(cp, "ledger-availability")[0], "DataAvailable").get("reason") == "PrometheusUnavailable",
+                timeout=60, interval=2)
+            st, _ = status_of(cp, "ledger-availability")
+            check(st["tier"] == "exhausted", "last known tier kept while Prometheus is down")
+            check("evaluation failed" in st["message"], st["message"])
+            prom.start()
+            wait_until("data available again", lambda: condition(
+                status_of(cp, "ledger-availability")[0], "DataAvailable").get("status") == "True",
+                timeout=90, interval=2)
+
+        for r in list(replicas.values()):
+            if r.alive():
+                rc = r.stop()
+                log(f"{r.name} exited with {rc}")
+    suite.finish()
+
+
+if __name__ == "__main__":
+    main()
