@@ -1,0 +1,108 @@
+{{/*
+Chart name, truncated to 63 characters (the DNS label limit).
+*/}}
+{{- define "budgetgate.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Fully qualified app name: the release name, plus the chart name unless the release name
+already contains it. Truncated to 63 characters.
+*/}}
+{{- define "budgetgate.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+Chart name and version, for the helm.sh/chart label.
+*/}}
+{{- define "budgetgate.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Common labels.
+*/}}
+{{- define "budgetgate.labels" -}}
+helm.sh/chart: {{ include "budgetgate.chart" . }}
+{{ include "budgetgate.selectorLabels" . }}
+{{- if .Chart.AppVersion }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+{{- end }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: budgetgate
+{{- end }}
+
+{{/*
+Selector labels (immutable in a Deployment: keep them to name + instance).
+*/}}
+{{- define "budgetgate.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "budgetgate.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/*
+ServiceAccount name.
+*/}}
+{{- define "budgetgate.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "budgetgate.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- required "serviceAccount.name is required when serviceAccount.create is false" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/*
+Names shared between objects and command-line flags.
+*/}}
+{{- define "budgetgate.webhookConfigName" -}}
+{{- include "budgetgate.fullname" . }}
+{{- end }}
+
+{{- define "budgetgate.tlsSecretName" -}}
+{{- printf "%s-webhook-tls" (include "budgetgate.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "budgetgate.certificateName" -}}
+{{- printf "%s-webhook" (include "budgetgate.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "budgetgate.issuerName" -}}
+{{- printf "%s-selfsigned" (include "budgetgate.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Container image reference.
+*/}}
+{{- define "budgetgate.image" -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+
+{{/*
+Checks of value combinations that Kubernetes would not catch, with messages that say what to do.
+Included by the Deployment template, so they run for every render.
+*/}}
+{{- define "budgetgate.validateValues" -}}
+{{- $_ := required "prometheus.url is required: the base URL of the Prometheus HTTP API budgetgate queries, e.g. --set prometheus.url=http://prometheus-operated.monitoring.svc:9090" .Values.prometheus.url }}
+{{- if not (has .Values.tls.mode (list "selfSigned" "certManager")) }}
+{{- fail (printf "tls.mode must be selfSigned or certManager, not %q" .Values.tls.mode) }}
+{{- end }}
+{{- if not (has .Values.webhook.failurePolicy (list "Fail" "Ignore")) }}
+{{- fail (printf "webhook.failurePolicy must be Fail or Ignore, not %q" .Values.webhook.failurePolicy) }}
+{{- end }}
+{{- if and (gt (int .Values.replicaCount) 1) (not .Values.controller.leaderElection.enabled) }}
+{{- fail "controller.leaderElection.enabled=false needs replicaCount=1: several replicas must elect a leader to evaluate SLOs and write status" }}
+{{- end }}
+{{- if and .Values.prometheus.ca.configMapName .Values.prometheus.ca.secretName }}
+{{- fail "set at most one of prometheus.ca.configMapName and prometheus.ca.secretName" }}
+{{- end }}
+{{- end }}
