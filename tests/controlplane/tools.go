@@ -1,0 +1,10 @@
+//go:build tools
+
+// Package tools only records, for `go mod tidy`, the commands this module exists to build.
+// It is never compiled; build-controlplane.sh builds the packages below with `go build`.
+package tools
+
+import (
+	_ "k8s.io/kubernetes/cmd/kube-apiserver"
+	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
+)
