@@ -100,8 +100,8 @@ void SloController::start() {
     elector_->start();
   } else {
     leading_ = true;
-    registry_.set("budgetgate_leader", {}, 1);
   }
+  registry_.set("budgetgate_leader", {}, leading_ ? 1 : 0);
   thread_ = std::jthread([this](std::stop_token stop) { loop(stop); });
 }
 
@@ -179,9 +179,10 @@ void SloController::onSloDelete(const std::string& ns, const std::string& name) 
     std::lock_guard lock(mutex_);
     slos_.erase(keyOf(ns, name));
     registry_.set("budgetgate_slos", {}, static_cast<double>(slos_.size()));
+    // No residue: its metric series go with it (its buckets go at the next cycle). Under the
+    // lock, so that a cycle in flight cannot export them again afterwards.
+    registry_.removeSeriesWith({{"namespace", ns}, {"slo", name}});
   }
-  // No residue: its metric series go with it (its buckets go at the next cycle).
-  registry_.removeSeriesWith({{"namespace", ns}, {"slo", name}});
   spdlog::info("SLO {}/{} deleted", ns, name);
 }
 
@@ -283,7 +284,12 @@ void SloController::cycle() {
   runBounded(items.size(), options_.writeConcurrency, [&](std::size_t i) {
     const auto& item = items[i];
     const auto& status = statuses[i];
-    exportMetrics(item.spec, status);
+    {
+      // An SLO deleted during the cycle must not get its metrics back.
+      std::lock_guard lock(mutex_);
+      if (slos_.count(item.key) == 0) return;
+      exportMetrics(item.spec, status);
+    }
     if (prometheus::evaluationFailed(status)) registry_.add("budgetgate_evaluation_errors_total", {});
     // Events on tier changes (known -> known; unknown transitions show in conditions).
     if (item.previous && item.previous->tier != status.tier) {

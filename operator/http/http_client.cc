@@ -1,5 +1,6 @@
 #include "operator/http/http_client.h"
 
+#include <algorithm>
 #include <cctype>
 #include <fstream>
 #include <mutex>
@@ -214,11 +215,16 @@ Response Client::stream(const Request& request, std::chrono::milliseconds idleTi
       return;
     }
     auto body = response.body();
+    auto source = body.streambuf();
     concurrency::streams::container_buffer<std::string> chunk;
     for (;;) {
       chunk.collection().clear();
       chunk.seekpos(0, std::ios_base::out);
-      const std::size_t n = body.read(chunk, 64 * 1024).get();
+      // read(n) waits until n bytes are there, which on a quiet watch can be never: take
+      // what has arrived, or wait for a single byte when nothing has.
+      const auto available = static_cast<std::size_t>(std::max<std::streamsize>(0, source.in_avail()));
+      const std::size_t want = available > 0 ? std::min<std::size_t>(available, 64 * 1024) : 1;
+      const std::size_t n = body.read(chunk, want).get();
       if (n == 0) break;  // end of stream
       if (!onChunk(std::string_view(chunk.collection().data(), n))) break;
     }

@@ -19,7 +19,8 @@ std::string resourceVersionOf(const rapidjson::Value& object) {
   return json::stringOr(json::path(&object, {"metadata", "resourceVersion"}));
 }
 
-constexpr auto kMaxBackoff = std::chrono::milliseconds(30000);
+// Short enough that a restarted API server is noticed within seconds.
+constexpr auto kMaxBackoff = std::chrono::milliseconds(8000);
 
 }  // namespace
 

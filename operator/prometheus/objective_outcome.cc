@@ -124,6 +124,7 @@ model::SloStatus invalidStatus(const model::ServiceLevelObjective& slo, const st
                                const std::optional<model::SloStatus>& previous, TimePoint at) {
   model::SloStatus s = previous.value_or(model::SloStatus{});
   s.observedGeneration = slo.generation;
+  if (!slo.objectives.empty()) s.target = slo.objectives.front().target;
   s.window = windowText(slo);
   s.budgetingMethod = std::string(model::budgetingMethodName(slo.budgetingMethod));
   s.tier = engine::Tier::Unknown;
@@ -152,6 +153,10 @@ model::SloStatus buildStatus(const model::ServiceLevelObjective& slo,
       s.tier = engine::Tier::Unknown;
       s.window = windowText(slo);
       s.budgetingMethod = std::string(model::budgetingMethodName(slo.budgetingMethod));
+      if (!slo.objectives.empty()) {
+        s.objective = slo.objectives.front().displayName;
+        s.target = slo.objectives.front().target;
+      }
     }
     s.observedGeneration = gen;
     s.message = message;

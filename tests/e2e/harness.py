@@ -305,6 +305,9 @@ def workspace(name):
     try:
         yield d
         ok = True
+    except SystemExit as e:  # Suite.finish() inside the block: exit code 0 is success
+        ok = e.code == 0
+        raise
     finally:
         if ok and not os.environ.get("BUDGETGATE_KEEP_WORKDIR"):
             shutil.rmtree(d, ignore_errors=True)
@@ -324,6 +327,18 @@ class Suite:
 
     def on_exit(self, fn):
         self.cleanups.append(fn)
+
+    @contextlib.contextmanager
+    def setup(self):
+        """Wraps a test file's setup: if it fails, what was started is stopped and the file
+        fails with the reason (instead of a traceback that leaves servers running)."""
+        try:
+            yield
+        except Exception as e:  # pylint: disable=broad-except
+            detail = "".join(traceback.format_exception_only(type(e), e)).strip()
+            log(f"SETUP FAILED: {detail}")
+            self.results.append(("setup", False, 0, detail))
+            self.finish()
 
     def check(self, name):
         def decorator(fn):

@@ -84,9 +84,10 @@ def error_server(status, body, content_type="application/json"):
 def main():
     suite = Suite("prometheus e2e")
     with workspace("prometheus") as work:
-        prom = Prometheus(work).start()
-        suite.on_exit(prom.stop)
-        url = prom.url
+        with suite.setup():
+            prom = Prometheus(work).start()
+            suite.on_exit(prom.stop)
+            url = prom.url
 
         @suite.check("a 20-minute total outage in a flat 99.9%/30d SLO consumes 20/43.2 of the budget")
         def _():
@@ -369,7 +370,7 @@ def main():
                            "--from", "2026-01-20T12:00:00Z", "--to", "2026-01-21T12:00:00Z", "--step", "7m")
             check(r.returncode == 2 and "--step" in r.stderr, f"bad step: {r.returncode} {r.stderr}")
 
-    suite.finish()
+        suite.finish()
 
 
 if __name__ == "__main__":

@@ -24,7 +24,9 @@ struct BootstrapOptions {
   Seconds caValidity{10LL * 365 * 86400};
   Seconds servingValidity{365LL * 86400};
   double renewFraction = 1.0 / 3;  // renew when less than this share of validity remains
-  std::chrono::seconds checkEvery{3600};
+  // Cheap (two GETs): often enough that a webhook configuration restored after a break-glass
+  // deletion gets its caBundle back within half a minute.
+  std::chrono::seconds checkEvery{30};
 };
 
 class CertificateBootstrap {
