@@ -40,7 +40,7 @@ std::optional<double> parseRate(std::string text) {
   if (text.empty() || end != text.c_str() + text.size() || !std::isfinite(v) || v < 0) {
     return std::nullopt;
   }
-  const double fraction = percent || v > 1.0 ? v / 100.0 : v;
+  const double fraction = percent || v >= 1.0 ? v / 100.0 : v;
   if (fraction > 1.0) return std::nullopt;
   return fraction;
 }

@@ -39,6 +39,7 @@ std::optional<Seconds> parseDuration(std::string_view text) {
     if (!unit) return std::nullopt;
     ++i;
     if (number > std::numeric_limits<std::int64_t>::max() / *unit) return std::nullopt;
+    if (total > std::numeric_limits<std::int64_t>::max() - number * *unit) return std::nullopt;
     total += number * *unit;
   }
   return Seconds(total);

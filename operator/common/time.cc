@@ -8,6 +8,16 @@
 namespace budgetgate {
 namespace {
 
+// RFC 3339 years have four digits. Instants outside them could not be written back as RFC 3339
+// (and far ones would overflow calendar arithmetic), so they are rejected.
+constexpr TimePoint kFirstInstant{std::chrono::seconds(-62167219200)};  // 0000-01-01T00:00:00Z
+constexpr TimePoint kLastInstant{std::chrono::seconds(253402300799)};   // 9999-12-31T23:59:59Z
+
+std::optional<TimePoint> inRange(TimePoint t) {
+  if (t < kFirstInstant || t > kLastInstant) return std::nullopt;
+  return t;
+}
+
 bool readInt(std::string_view text, std::size_t pos, std::size_t width, int& out) {
   if (pos + width > text.size()) return false;
   for (std::size_t i = pos; i < pos + width; ++i) {
@@ -44,6 +54,7 @@ std::optional<TimePoint> parseTime(std::string_view text) {
     long long value = 0;
     auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
     if (ec != std::errc() || ptr != text.data() + text.size()) return std::nullopt;
+    if (value > kLastInstant.time_since_epoch().count()) return std::nullopt;
     return TimePoint(std::chrono::seconds(value));
   }
   std::size_t pos = 0;
@@ -65,7 +76,7 @@ std::optional<TimePoint> parseTime(std::string_view text) {
     return std::nullopt;
   }
   // Local time = UTC + offset, so UTC = local - offset.
-  return *civil - sign * (std::chrono::hours(oh) + std::chrono::minutes(om));
+  return inRange(*civil - sign * (std::chrono::hours(oh) + std::chrono::minutes(om)));
 }
 
 std::string formatTime(TimePoint t) { return date::format("%FT%TZ", t); }

@@ -13,7 +13,8 @@ namespace budgetgate {
 using TimePoint = std::chrono::sys_seconds;
 
 // Accepts RFC 3339 ("2026-01-31T00:00:00Z", with fractional seconds or a numeric offset) and,
-// for command-line convenience, Unix seconds ("1769817600"). Fractions are truncated.
+// for command-line convenience, Unix seconds ("1769817600"). Fractions are truncated. Instants
+// outside the years 0000-9999 are rejected, so that every accepted one can be written back.
 std::optional<TimePoint> parseTime(std::string_view text);
 
 // "YYYY-MM-DD HH:MM:SS" (or with T) read as a civil time without zone; *consumed gets the

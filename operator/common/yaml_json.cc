@@ -5,6 +5,12 @@
 #include <cstdint>
 #include <cstdlib>
 #include <optional>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <yaml-cpp/eventhandler.h>
+
+#include "operator/common/json.h"
 
 namespace budgetgate {
 namespace {
@@ -39,6 +45,67 @@ std::optional<double> floatScalar(const std::string& s) {
   const double v = std::strtod(s.c_str(), &end);
   if (end != s.c_str() + s.size() || !std::isfinite(v)) return std::nullopt;
   return v;
+}
+
+// Aliases let a few bytes describe a tree that is cyclic ("&a [*a]") or exponentially large
+// ("billion laughs"); everything that walks a loaded node must only ever see a modest, finite one.
+constexpr std::size_t kMaxYamlNodes = 1'000'000;
+
+// `depth` counts the collections around `node`, as json::nestingDepth counts brackets.
+void checkExpandedSize(const YAML::Node& node, std::size_t depth, std::size_t& count) {
+  if (++count > kMaxYamlNodes) {
+    throw YAML::ParserException(node.Mark(),
+                                fmt::format("aliases expand to more than {} nodes", kMaxYamlNodes));
+  }
+  if (!node.IsSequence() && !node.IsMap()) return;
+  if (depth + 1 > json::kMaxNestingDepth) {
+    throw YAML::ParserException(
+        node.Mark(), fmt::format("nested more than {} levels deep (or an alias contains itself)",
+                                 json::kMaxNestingDepth));
+  }
+  if (node.IsSequence()) {
+    for (const auto& e : node) checkExpandedSize(e, depth + 1, count);
+  } else {
+    for (const auto& kv : node) {
+      checkExpandedSize(kv.first, depth + 1, count);
+      checkExpandedSize(kv.second, depth + 1, count);
+    }
+  }
+}
+
+// yaml-cpp 0.7's LoadAll never returns, allocating an empty document per turn, when a token is
+// left unconsumed after a document (a stray "," or "]": "[1],"); fixed upstream after 0.8.0
+// (jbeder/yaml-cpp#1319). A first pass that only notes where each document starts spots it: the
+// stuck parser starts the next document where the previous one started.
+class DocumentStarts : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark& mark) override { start = mark; }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+
+  YAML::Mark start = YAML::Mark::null_mark();
+};
+
+void rejectStuckDocuments(const std::string& text) {
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  DocumentStarts events;
+  std::optional<int> previous;
+  while (parser.HandleNextDocument(events)) {
+    if (previous == events.start.pos) {
+      throw YAML::ParserException(events.start, "unexpected character after the document");
+    }
+    previous = events.start.pos;
+  }
 }
 
 }  // namespace
@@ -125,6 +192,12 @@ void yamlToJson(const YAML::Node& node, rapidjson::Value& out,
   }
 }
 
-std::vector<YAML::Node> loadAllYaml(const std::string& text) { return YAML::LoadAll(text); }
+std::vector<YAML::Node> loadAllYaml(const std::string& text) {
+  rejectStuckDocuments(text);
+  auto docs = YAML::LoadAll(text);
+  std::size_t count = 0;
+  for (const auto& doc : docs) checkExpandedSize(doc, 0, count);
+  return docs;
+}
 
 }  // namespace budgetgate

@@ -19,7 +19,8 @@ void yamlToJson(const YAML::Node& node, rapidjson::Value& out,
                 rapidjson::Document::AllocatorType& allocator);
 
 // Loads every document of a YAML stream (a file may hold several separated by ---).
-// Throws YAML::Exception with line/column on malformed input.
+// Throws YAML::Exception with line/column on malformed input, and on documents whose aliases
+// make them cyclic or huge, or that nest deeper than json::kMaxNestingDepth.
 std::vector<YAML::Node> loadAllYaml(const std::string& text);
 
 }  // namespace budgetgate

@@ -4,6 +4,11 @@
 #include <cmath>
 
 namespace budgetgate::engine {
+namespace {
+
+constexpr double kNeverSeconds = 1e11;  // about 3,170 years
+
+}  // namespace
 
 const char* budgetUnitName(BudgetUnit unit) {
   return unit == BudgetUnit::Requests ? "requests" : "minutes";
@@ -30,6 +35,9 @@ std::optional<Seconds> timeToExhaustion(double remainingFraction, Seconds window
   if (!(burn > 0) || !std::isfinite(burn)) return std::nullopt;
   if (remainingFraction <= 0) return Seconds(0);
   const double seconds = remainingFraction * static_cast<double>(window.count()) / burn;
+  // A burn so slow that the budget outlasts a few thousand years is no burn: this also keeps the
+  // figure inside an integer (a tiny positive burn would overflow it) and now + t printable.
+  if (!(seconds < kNeverSeconds)) return std::nullopt;
   return Seconds(static_cast<long long>(std::llround(seconds)));
 }
 

@@ -25,8 +25,8 @@ double burnRate(double badFraction, double target);
 std::optional<double> burnRateFromCounts(double bad, double total, double target);
 
 // Time until the remaining budget is spent at a constant burn rate:
-// remainingFraction x window / burn. No burn (<= 0) means never: nullopt. A budget already
-// spent gives zero.
+// remainingFraction x window / burn. No burn (<= 0), or one so slow that the budget would last
+// thousands of years, means never: nullopt. A budget already spent gives zero.
 std::optional<Seconds> timeToExhaustion(double remainingFraction, Seconds window, double burn);
 
 struct ErrorBudget {

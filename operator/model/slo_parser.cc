@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 
 #include <fmt/format.h>
 
@@ -337,7 +338,14 @@ std::optional<ServiceLevelObjective> parseSlo(const YAML::Node& doc, Diagnostics
     slo.name = meta.child("name").string(true).value_or("");
     slo.ns = meta.child("namespace").string().value_or(openslo ? "default" : "");
     slo.uid = meta.child("uid").string().value_or("");
-    slo.generation = static_cast<long long>(meta.child("generation").number().value_or(0));
+    // Integers only: converting an out-of-range double to an integer is undefined.
+    const double generation = meta.child("generation").number().value_or(0);
+    if (generation >= 0 && generation < 9e15 && generation == std::floor(generation)) {
+      slo.generation = static_cast<long long>(generation);
+    } else {
+      meta.child("generation")
+          .error(fmt::format("expected a non-negative integer, got {}", generation));
+    }
   }
   if (slo.ns.empty()) slo.ns = "default";
   const Field spec = root.child("spec");

@@ -1,5 +1,7 @@
 #include "operator/model/window_bounds.h"
 
+#include <cmath>
+
 #include <date/date.h>
 #include <date/tz.h>
 #include <fmt/format.h>
@@ -92,6 +94,20 @@ std::optional<WindowBounds> resolveWindow(const TimeWindow& window, TimePoint at
   for (int guard = 0; guard < 8 && periodStart(k + 1) <= at; ++guard) ++k;
   const TimePoint start = periodStart(k);
   const TimePoint next = periodStart(k + 1);
+  // A period must lie within RFC 3339's years 0000-9999 (it is written to the status), and periods
+  // reaching beyond the calendar library's years (±32767) wrap around: they show as a period that
+  // misses `at` or whose length is far from count x the unit's average length.
+  const TimePoint firstDay{date::sys_days(date::year(0) / 1 / 1)};
+  const TimePoint afterLastDay{date::sys_days(date::year(10000) / 1 / 1)};
+  const double expected = static_cast<double>(periodSeconds);
+  if (!(start <= at && at < next) || start < firstDay || next > afterLastDay ||
+      std::abs(static_cast<double>((next - start).count()) - expected) > expected / 10) {
+    if (error) {
+      *error = fmt::format("a calendar window of {} cannot be placed around {}", window.text,
+                           formatTime(at));
+    }
+    return std::nullopt;
+  }
   return WindowBounds{start, at, next - start};
 }
 

@@ -28,8 +28,8 @@ if [ -x build/budgetgate ] && command -v dpkg >/dev/null; then
   missing=""
   for lib in $(objdump -p build/budgetgate | awk '/NEEDED/ {print $2}'); do
     case "$lib" in libc.so.*|libm.so.*|libstdc++.so.*|libgcc_s.so.*|libpthread.so.*|libdl.so.*|ld-linux*) continue ;; esac
-    path="$(ldconfig -p | awk -v l="$lib" '$1 == l {print $NF; exit}')"
-    pkg="$(dpkg -S "$(readlink -f "$path")" 2>/dev/null | head -n 1 | cut -d: -f1)"
+    path="$(ldconfig -p | awk -v l="$lib" '$1 == l && !found {print $NF; found = 1}')"
+    pkg="$(dpkg -S "$(readlink -f "$path")" 2>/dev/null | awk -F: 'NR == 1 {print $1}')"
     if [ -z "$pkg" ] || ! grep -qw -- "$pkg" <<<"$runtime_pkgs"; then missing="$missing $lib(${pkg:-?})"; fi
   done
   check "runtime stage installs the packages of every NEEDED library${missing:+ (missing:$missing)}" test -z "$missing"

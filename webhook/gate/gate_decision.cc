@@ -236,6 +236,16 @@ GateDecision decide(const RolloutRequest& req, const std::vector<GatedSlo>& slos
 
   const std::string subject = fmt::format("deployment {}/{} (risk {}, release-type {})", req.ns,
                                           req.name, engine::riskName(d.risk), d.releaseType);
+  // With several matching SLOs the message names each one, not only those that decided.
+  const auto admittingSlos = [&] {
+    std::string out;
+    for (const auto& f : d.findings) {
+      if (f.denies) continue;
+      out += fmt::format("{}{} {}", out.empty() ? "" : ", ", f.slo,
+                         f.missingData ? "no data" : engine::tierName(f.tier));
+    }
+    return out;
+  };
   if (!d.allowed) {
     std::string reasons;
     for (std::size_t i = 0; i < d.findings.size(); ++i) {
@@ -244,6 +254,9 @@ GateDecision decide(const RolloutRequest& req, const std::vector<GatedSlo>& slos
       reasons += fmt::format("{}{}; {}", reasons.empty() ? "" : ". Also ",
                              describeSlo(f, *matching[i]), describeRule(f, d.risk));
     }
+    if (const auto others = admittingSlos(); !others.empty()) {
+      reasons += fmt::format(" (also matching: {})", others);
+    }
     d.message = fmt::format("budgetgate denied the rollout of {}: {}. To proceed: {}.", subject,
                             reasons, howToProceed(d.findings[deciding], *matching[deciding], d.risk));
   } else {
@@ -251,6 +264,7 @@ GateDecision decide(const RolloutRequest& req, const std::vector<GatedSlo>& slos
                             !d.exception.empty() ? d.exception + " exception"
                             : d.tier == Tier::Unknown ? std::string("no current budget status")
                                                       : "tier " + std::string(engine::tierName(d.tier)));
+    if (d.findings.size() > 1) d.message += fmt::format(" (matching SLOs: {})", admittingSlos());
   }
   return d;
 }
