@@ -1,12 +1,11 @@
 // budgetgate: error budgets as Kubernetes resources, enforced at admission.
 // One binary: the CLI commands, the controller (`operator`) and the admission webhook.
 
-#include <iostream>
-
-#include <spdlog/spdlog.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <iostream>
 
 #include "operator/cli/cli_io.h"
 #include "operator/cli/commands.h"
@@ -18,6 +17,8 @@ int main(int argc, char** argv) {
       "rollout.\n\nRun `budgetgate COMMAND --help` for the options of each command.",
       "budgetgate"};
   app.require_subcommand(1);
+  // Subcommands inherit this: global options such as --log-level may follow the command name.
+  app.fallthrough();
   app.set_version_flag("--version", std::string("budgetgate 0.1.0"));
   // Logs go to stderr so that stdout stays machine-readable (JSON, tables).
   spdlog::set_default_logger(spdlog::stderr_color_mt("budgetgate"));
@@ -25,7 +26,8 @@ int main(int argc, char** argv) {
   std::string logLevel = "info";
   app.add_option("--log-level", logLevel, "debug, info, warn or error (default info)")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
-  app.parse_complete_callback([&logLevel] { spdlog::set_level(spdlog::level::from_str(logLevel)); });
+  app.parse_complete_callback(
+      [&logLevel] { spdlog::set_level(spdlog::level::from_str(logLevel)); });
   int exitCode = kExitOk;
   addCalcCommand(app, exitCode);
   addValidateCommand(app, exitCode);

@@ -2,12 +2,12 @@
 // Small, allocation-free helpers over RapidJSON values: safe lookups that never throw and
 // never assert on a value of the wrong type (input from the network is hostile).
 
+#include <rapidjson/document.h>
+
 #include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <rapidjson/document.h>
 
 namespace budgetgate::json {
 
@@ -40,7 +40,11 @@ inline constexpr std::size_t kMaxNestingDepth = 200;
 // Deepest {/[ nesting in JSON text, ignoring brackets inside strings.
 std::size_t nestingDepth(std::string_view text);
 
+// Deepest object/array nesting of a parsed value (1 for a flat object), computed iteratively.
+std::size_t depthOf(const Value& v);
+
 // Parses text; on failure returns nullopt and sets *error to a message with the offset.
+// Documents nested deeper than kMaxNestingDepth are refused.
 std::optional<Document> parse(std::string_view text, std::string* error);
 
 // Shorthand for building values with a document's allocator.

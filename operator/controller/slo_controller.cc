@@ -13,11 +13,14 @@
 namespace budgetgate::controller {
 namespace {
 
-std::string keyOf(const std::string& ns, const std::string& name) { return ns + "/" + name; }
+std::string keyOf(const std::string& ns, const std::string& name) {
+  return ns + "/" + name;
+}
 
 std::pair<std::string, std::string> identity(const rapidjson::Value& object) {
   const auto* meta = json::member(&object, "metadata");
-  return {json::stringOr(json::member(meta, "namespace")), json::stringOr(json::member(meta, "name"))};
+  return {json::stringOr(json::member(meta, "namespace")),
+          json::stringOr(json::member(meta, "name"))};
 }
 
 // What changed between two statuses, ignoring the evaluation instant itself.
@@ -25,6 +28,7 @@ std::string digest(model::SloStatus s) {
   s.lastEvaluated.reset();
   s.windowStart.reset();
   s.projectedExhaustion.reset();
+  s.projectedRecovery.reset();
   for (auto& c : s.conditions) c.lastTransitionTime = TimePoint{};
   return model::statusToJson(s);
 }
@@ -36,9 +40,10 @@ std::string statusPatch(const model::SloStatus& status) {
   auto& a = doc.GetAllocator();
   rapidjson::Value s;
   model::statusToValue(status, s, a);
-  for (const char* key : {"objective", "windowStart", "errorBudget", "tierHold", "objectives", "sli",
-                          "projectedExhaustion", "lastEvaluated"}) {
-    if (!s.HasMember(key)) s.AddMember(rapidjson::StringRef(key), rapidjson::Value(rapidjson::kNullType), a);
+  for (const char* key : {"objective", "windowStart", "errorBudget", "tierHold", "objectives",
+                          "sli", "projectedExhaustion", "projectedRecovery", "lastEvaluated"}) {
+    if (!s.HasMember(key))
+      s.AddMember(rapidjson::StringRef(key), rapidjson::Value(rapidjson::kNullType), a);
   }
   doc.AddMember("status", s, a);
   return json::toString(doc);
@@ -48,8 +53,12 @@ std::string statusPatch(const model::SloStatus& status) {
 
 SloController::SloController(const kube::KubeConfig& config, prometheus::PrometheusApi& prometheus,
                              metrics::Registry& registry, ControllerOptions options)
-    : config_(config), client_(config), prometheus_(prometheus), registry_(registry),
-      options_(std::move(options)), evaluator_(prometheus_, options_.evaluator),
+    : config_(config),
+      client_(config),
+      prometheus_(prometheus),
+      registry_(registry),
+      options_(std::move(options)),
+      evaluator_(prometheus_, options_.evaluator),
       events_(config, "budgetgate-controller"),
       fallback_(std::make_shared<engine::ErrorBudgetPolicy>(options_.fallbackPolicy)) {
   using T = metrics::Registry::Type;
@@ -58,11 +67,13 @@ SloController::SloController(const kube::KubeConfig& config, prometheus::Prometh
   registry_.describe("budgetgate_slo_error_budget_consumed_percent", T::Gauge,
                      "Consumed error budget in percent (may exceed 100).");
   registry_.describe("budgetgate_slo_sli", T::Gauge, "Good/total ratio over the SLO window.");
-  registry_.describe("budgetgate_slo_burn_rate", T::Gauge, "Burn rate per window (0 when no data).");
+  registry_.describe("budgetgate_slo_burn_rate", T::Gauge,
+                     "Burn rate per window (0 when no data).");
   registry_.describe("budgetgate_slo_tier", T::Gauge,
                      "1 for the SLO's current tier, 0 for the others.");
   registry_.describe("budgetgate_slo_alert_firing", T::Gauge, "1 while a burn-rate alert fires.");
-  registry_.describe("budgetgate_slo_data_available", T::Gauge, "1 when the last evaluation had data.");
+  registry_.describe("budgetgate_slo_data_available", T::Gauge,
+                     "1 when the last evaluation had data.");
   registry_.describe("budgetgate_evaluation_cycles_total", T::Counter, "Evaluation cycles run.");
   registry_.describe("budgetgate_evaluation_duration_seconds", T::Gauge,
                      "Duration of the last evaluation cycle.");
@@ -76,27 +87,32 @@ SloController::SloController(const kube::KubeConfig& config, prometheus::Prometh
   registry_.describe("budgetgate_slos", T::Gauge, "SLOs known to the controller.");
 }
 
-SloController::~SloController() { stop(); }
+SloController::~SloController() {
+  stop();
+}
 
 void SloController::start() {
   sloInformer_ = std::make_unique<kube::Informer>(
       config_, "controller-slos", kube::kSloResource.collectionPath(),
-      kube::InformerHandlers{[this](const rapidjson::Value& o) { onSloUpsert(o); },
-                             [this](const std::string& ns, const std::string& n) { onSloDelete(ns, n); },
-                             [this] { wake(); }});
+      kube::InformerHandlers{
+          [this](const rapidjson::Value& o) { onSloUpsert(o); },
+          [this](const std::string& ns, const std::string& n) { onSloDelete(ns, n); },
+          [this] { wake(); }});
   policyInformer_ = std::make_unique<kube::Informer>(
       config_, "controller-policies", kube::kPolicyResource.collectionPath(),
-      kube::InformerHandlers{[this](const rapidjson::Value& o) { onPolicyUpsert(o); },
-                             [this](const std::string& ns, const std::string& n) { onPolicyDelete(ns, n); },
-                             [this] { wake(); }});
+      kube::InformerHandlers{
+          [this](const rapidjson::Value& o) { onPolicyUpsert(o); },
+          [this](const std::string& ns, const std::string& n) { onPolicyDelete(ns, n); },
+          [this] { wake(); }});
   sloInformer_->start();
   policyInformer_->start();
   if (options_.leaderElection) {
-    elector_ = std::make_unique<kube::LeaderElector>(config_, options_.election, [this](bool leading) {
-      leading_ = leading;
-      registry_.set("budgetgate_leader", {}, leading ? 1 : 0);
-      if (leading) wake();
-    });
+    elector_ =
+        std::make_unique<kube::LeaderElector>(config_, options_.election, [this](bool leading) {
+          leading_ = leading;
+          registry_.set("budgetgate_leader", {}, leading ? 1 : 0);
+          if (leading) wake();
+        });
     elector_->start();
   } else {
     leading_ = true;
@@ -121,11 +137,14 @@ bool SloController::ready() const {
 }
 
 bool SloController::healthy() const {
-  const auto last = std::chrono::steady_clock::time_point(std::chrono::nanoseconds(lastLoopNs_.load()));
+  const auto last =
+      std::chrono::steady_clock::time_point(std::chrono::nanoseconds(lastLoopNs_.load()));
   return std::chrono::steady_clock::now() - last < options_.interval * 5 + std::chrono::minutes(5);
 }
 
-bool SloController::leading() const { return leading_; }
+bool SloController::leading() const {
+  return leading_;
+}
 
 void SloController::wake() {
   wakeRequested_ = true;
@@ -166,7 +185,8 @@ void SloController::onSloUpsert(const rapidjson::Value& object) {
     auto& state = slos_[keyOf(ns, name)];
     specChanged = state.generation != incoming.generation || state.uid != incoming.uid;
     incoming.writtenDigest = state.uid == incoming.uid ? state.writtenDigest : std::string();
-    incoming.writtenAt = state.uid == incoming.uid ? state.writtenAt : std::chrono::steady_clock::time_point{};
+    incoming.writtenAt =
+        state.uid == incoming.uid ? state.writtenAt : std::chrono::steady_clock::time_point{};
     incoming.evaluatedGeneration = state.uid == incoming.uid ? state.evaluatedGeneration : -1;
     state = std::move(incoming);
     registry_.set("budgetgate_slos", {}, static_cast<double>(slos_.size()));
@@ -197,7 +217,8 @@ void SloController::onPolicyUpsert(const rapidjson::Value& object) {
     return;
   }
   policy->ns = ns;
-  policies_[keyOf(ns, name)] = std::make_shared<const engine::ErrorBudgetPolicy>(std::move(*policy));
+  policies_[keyOf(ns, name)] =
+      std::make_shared<const engine::ErrorBudgetPolicy>(std::move(*policy));
   wake();
 }
 
@@ -262,7 +283,8 @@ void SloController::cycle() {
     status.setCondition({"Ready", "False", "InvalidSpec", status.message, now, s.generation});
     if (writeStatus(s.ns, s.name, status)) {
       std::lock_guard lock(mutex_);
-      if (auto it = slos_.find(key); it != slos_.end()) it->second.evaluatedGeneration = s.generation;
+      if (auto it = slos_.find(key); it != slos_.end())
+        it->second.evaluatedGeneration = s.generation;
     }
   }
   if (items.empty()) return;
@@ -276,9 +298,12 @@ void SloController::cycle() {
   registry_.add("budgetgate_evaluation_cycles_total", {});
   registry_.set("budgetgate_evaluation_duration_seconds", {},
                 static_cast<double>(report.duration.count()) / 1000.0);
-  registry_.set("budgetgate_prometheus_queries", {{"kind", "instant"}}, static_cast<double>(report.instantQueries));
-  registry_.set("budgetgate_prometheus_queries", {{"kind", "range"}}, static_cast<double>(report.rangeQueries));
-  registry_.set("budgetgate_prometheus_queries", {{"kind", "failed"}}, static_cast<double>(report.failedQueries));
+  registry_.set("budgetgate_prometheus_queries", {{"kind", "instant"}},
+                static_cast<double>(report.instantQueries));
+  registry_.set("budgetgate_prometheus_queries", {{"kind", "range"}},
+                static_cast<double>(report.rangeQueries));
+  registry_.set("budgetgate_prometheus_queries", {{"kind", "failed"}},
+                static_cast<double>(report.failedQueries));
 
   std::atomic<long long> writes{0}, skipped{0};
   runBounded(items.size(), options_.writeConcurrency, [&](std::size_t i) {
@@ -290,11 +315,14 @@ void SloController::cycle() {
       if (slos_.count(item.key) == 0) return;
       exportMetrics(item.spec, status);
     }
-    if (prometheus::evaluationFailed(status)) registry_.add("budgetgate_evaluation_errors_total", {});
+    if (prometheus::evaluationFailed(status))
+      registry_.add("budgetgate_evaluation_errors_total", {});
     // Events on tier changes (known -> known; unknown transitions show in conditions).
     if (item.previous && item.previous->tier != status.tier) {
-      const bool worse = engine::tierSeverity(status.tier) > engine::tierSeverity(item.previous->tier);
-      const std::string reason = status.tier == engine::Tier::Unknown ? "DataUnavailable" : "TierChanged";
+      const bool worse =
+          engine::tierSeverity(status.tier) > engine::tierSeverity(item.previous->tier);
+      const std::string reason =
+          status.tier == engine::Tier::Unknown ? "DataUnavailable" : "TierChanged";
       events_.record({std::string(model::kApiVersion), "ServiceLevelObjective", item.spec.ns,
                       item.spec.name, item.spec.uid},
                      worse ? "Warning" : "Normal", reason,
@@ -327,10 +355,11 @@ void SloController::cycle() {
       }
     }
   });
-  spdlog::info("cycle {}: {} SLOs evaluated in {} ms ({} instant + {} range queries, {} failed); "
-               "{} statuses written, {} unchanged",
-               cycles_.load(), items.size(), report.duration.count(), report.instantQueries,
-               report.rangeQueries, report.failedQueries, writes.load(), skipped.load());
+  spdlog::info(
+      "cycle {}: {} SLOs evaluated in {} ms ({} instant + {} range queries, {} failed); "
+      "{} statuses written, {} unchanged",
+      cycles_.load(), items.size(), report.duration.count(), report.instantQueries,
+      report.rangeQueries, report.failedQueries, writes.load(), skipped.load());
 }
 
 bool SloController::writeStatus(const std::string& ns, const std::string& name,
@@ -370,16 +399,20 @@ void SloController::exportMetrics(const model::ServiceLevelObjective& slo,
   const auto* data = status.condition("DataAvailable");
   registry_.set("budgetgate_slo_data_available", base, data && data->status == "True" ? 1 : 0);
   if (status.errorBudget) {
-    registry_.set("budgetgate_slo_error_budget_remaining_percent", base, status.errorBudget->remainingPercent());
-    registry_.set("budgetgate_slo_error_budget_consumed_percent", base, status.errorBudget->consumedPercent);
+    registry_.set("budgetgate_slo_error_budget_remaining_percent", base,
+                  status.errorBudget->remainingPercent());
+    registry_.set("budgetgate_slo_error_budget_consumed_percent", base,
+                  status.errorBudget->consumedPercent);
   }
   if (status.sli) registry_.set("budgetgate_slo_sli", base, *status.sli);
   for (auto w : engine::kBurnRateWindows) {
-    registry_.set("budgetgate_slo_burn_rate", with("window", engine::windowName(w)), status.burnRates.orZero(w));
+    registry_.set("budgetgate_slo_burn_rate", with("window", engine::windowName(w)),
+                  status.burnRates.orZero(w));
   }
   for (int t = 0; t <= static_cast<int>(engine::Tier::Unknown); ++t) {
     const auto tier = static_cast<engine::Tier>(t);
-    registry_.set("budgetgate_slo_tier", with("tier", engine::tierName(tier)), status.tier == tier ? 1 : 0);
+    registry_.set("budgetgate_slo_tier", with("tier", engine::tierName(tier)),
+                  status.tier == tier ? 1 : 0);
   }
   for (const auto& a : status.alerts) {
     auto l = with("alert", a.rule.name);

@@ -1,15 +1,15 @@
 #include "operator/http/http_client.h"
 
+#include <cpprest/http_client.h>
+
 #include <algorithm>
+#include <boost/asio/ssl.hpp>
 #include <cctype>
 #include <fstream>
 #include <mutex>
 #include <sstream>
 #include <stdexcept>
 #include <system_error>
-
-#include <boost/asio/ssl.hpp>
-#include <cpprest/http_client.h>
 
 namespace budgetgate::http {
 namespace {
@@ -55,7 +55,8 @@ Transport classify(const std::error_code& ec, const std::string& what) {
     return Transport::Timeout;
   }
   if (what.find("ssl") != std::string::npos || what.find("SSL") != std::string::npos ||
-      what.find("certificate") != std::string::npos || what.find("handshake") != std::string::npos) {
+      what.find("certificate") != std::string::npos ||
+      what.find("handshake") != std::string::npos) {
     return Transport::TlsError;
   }
   return Transport::Unreachable;
@@ -65,19 +66,23 @@ Transport classify(const std::error_code& ec, const std::string& what) {
 
 const char* transportName(Transport t) {
   switch (t) {
-    case Transport::Ok: return "ok";
-    case Transport::Timeout: return "timeout";
-    case Transport::Unreachable: return "unreachable";
-    case Transport::TlsError: return "tls-error";
-    case Transport::Cancelled: return "cancelled";
+    case Transport::Ok:
+      return "ok";
+    case Transport::Timeout:
+      return "timeout";
+    case Transport::Unreachable:
+      return "unreachable";
+    case Transport::TlsError:
+      return "tls-error";
+    case Transport::Cancelled:
+      return "cancelled";
   }
   return "?";
 }
 
 std::string Response::header(const std::string& name) const {
   for (const auto& [k, v] : headers) {
-    if (k.size() == name.size() &&
-        std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) {
+    if (k.size() == name.size() && std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) {
           return std::tolower(static_cast<unsigned char>(a)) ==
                  std::tolower(static_cast<unsigned char>(b));
         })) {
@@ -94,7 +99,7 @@ class Client::Impl {
     caPem_ = o.caPem;
     if (!o.caFile.empty()) caPem_ += readFile(o.caFile);
     certPem_ = o.clientCertPem.empty() && !o.clientCertFile.empty() ? readFile(o.clientCertFile)
-                                                                     : o.clientCertPem;
+                                                                    : o.clientCertPem;
     keyPem_ = o.clientKeyPem.empty() && !o.clientKeyFile.empty() ? readFile(o.clientKeyFile)
                                                                  : o.clientKeyPem;
     if (!o.bearerTokenFile.empty()) (void)readFile(o.bearerTokenFile);
@@ -172,6 +177,12 @@ class Client::Impl {
     } catch (const web::http::http_exception& e) {
       out.transport = classify(e.error_code(), e.what());
       out.error = e.what();
+      if (out.transport == Transport::TlsError) {
+        // cpprestsdk only says "Error in SSL handshake"; name the usual causes.
+        out.error +=
+            " (check that the server's certificate is valid for this host and signed by "
+            "a trusted CA, e.g. the one given with --prometheus-ca-file)";
+      }
     } catch (const pplx::task_canceled&) {
       out.transport = Transport::Cancelled;
       out.error = "cancelled";
@@ -195,7 +206,9 @@ Client::Client(ClientOptions options)
 
 Client::~Client() = default;
 
-void Client::cancelAll() { impl_->cancelAll(); }
+void Client::cancelAll() {
+  impl_->cancelAll();
+}
 
 Response Client::send(const Request& request) {
   return impl_->run(*impl_->requestClient_, request,
@@ -222,7 +235,8 @@ Response Client::stream(const Request& request, std::chrono::milliseconds idleTi
       chunk.seekpos(0, std::ios_base::out);
       // read(n) waits until n bytes are there, which on a quiet watch can be never: take
       // what has arrived, or wait for a single byte when nothing has.
-      const auto available = static_cast<std::size_t>(std::max<std::streamsize>(0, source.in_avail()));
+      const auto available =
+          static_cast<std::size_t>(std::max<std::streamsize>(0, source.in_avail()));
       const std::size_t want = available > 0 ? std::min<std::size_t>(available, 64 * 1024) : 1;
       const std::size_t n = body.read(chunk, want).get();
       if (n == 0) break;  // end of stream

@@ -1,12 +1,12 @@
 #include "operator/model/slo_status.h"
 
-#include <algorithm>
-#include <cmath>
-
 #include <fmt/format.h>
 #include <rapidjson/prettywriter.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
+
+#include <algorithm>
+#include <cmath>
 
 #include "operator/common/json.h"
 
@@ -17,10 +17,14 @@ using rapidjson::Value;
 using Allocator = rapidjson::Document::AllocatorType;
 
 // Never NaN or infinity in a status: they are not JSON and would poison every reader.
-double finite(double v) { return std::isfinite(v) ? v : 0.0; }
+double finite(double v) {
+  return std::isfinite(v) ? v : 0.0;
+}
 
 // 12 significant digits: exact enough for tiny budgets, readable in `kubectl get -o yaml`.
-double rounded(double v) { return json::tidy(finite(v)); }
+double rounded(double v) {
+  return json::tidy(finite(v));
+}
 
 void addNumber(Value& obj, std::string_view key, double v, Allocator& a) {
   obj.AddMember(json::str(key, a), Value(rounded(v)), a);
@@ -102,6 +106,7 @@ void statusToValue(const SloStatus& s, Value& out, Allocator& a) {
   }
   out.AddMember("alerts", alerts, a);
   addTime(out, "projectedExhaustion", s.projectedExhaustion, a);
+  if (s.projectedRecovery) addTime(out, "projectedRecovery", s.projectedRecovery, a);
   addString(out, "tier", engine::tierName(s.tier), a);
   if (s.tierHold) {
     Value hold(rapidjson::kObjectType);
@@ -196,8 +201,9 @@ SloStatus statusFromJson(const Value& v, std::vector<std::string>* problems) {
     } else {
       note("errorBudget has neither consumedPercent nor remainingPercent");
     }
-    budget.unit = json::stringOr(json::member(b, "unit")) == "minutes" ? engine::BudgetUnit::Minutes
-                                                                      : engine::BudgetUnit::Requests;
+    budget.unit = json::stringOr(json::member(b, "unit")) == "minutes"
+                      ? engine::BudgetUnit::Minutes
+                      : engine::BudgetUnit::Requests;
     s.errorBudget = budget;
   }
   std::vector<std::string> noData;
@@ -232,6 +238,9 @@ SloStatus statusFromJson(const Value& v, std::vector<std::string>* problems) {
       s.alerts.push_back(std::move(st));
     }
   }
+  if (auto t = json::asString(json::member(&v, "projectedRecovery"))) {
+    s.projectedRecovery = parseTime(*t);
+  }
   if (auto t = json::asString(json::member(&v, "projectedExhaustion"))) {
     s.projectedExhaustion = parseTime(*t);
   }
@@ -258,24 +267,28 @@ SloStatus statusFromJson(const Value& v, std::vector<std::string>* problems) {
       std::array<engine::Verdict, 3> decisions{};
       bool complete = true;
       for (auto risk : engine::kRisks) {
-        auto verdict = engine::verdictFromName(json::stringOr(json::member(d, engine::riskName(risk))));
+        auto verdict =
+            engine::verdictFromName(json::stringOr(json::member(d, engine::riskName(risk))));
         complete = complete && verdict.has_value();
         if (verdict) decisions[static_cast<std::size_t>(risk)] = *verdict;
       }
       if (complete) s.decisionsByRisk = decisions;
     }
   }
-  if (const auto* objectives = json::member(&v, "objectives"); objectives && objectives->IsArray()) {
+  if (const auto* objectives = json::member(&v, "objectives");
+      objectives && objectives->IsArray()) {
     for (const auto& e : objectives->GetArray()) {
       ObjectiveSummary o;
       o.displayName = json::stringOr(json::member(&e, "displayName"));
       o.target = json::asNumber(json::member(&e, "target")).value_or(0);
       o.remainingPercent = json::asNumber(json::member(&e, "remainingPercent")).value_or(0);
-      o.tier = engine::tierFromName(json::stringOr(json::member(&e, "tier"))).value_or(engine::Tier::Unknown);
+      o.tier = engine::tierFromName(json::stringOr(json::member(&e, "tier")))
+                   .value_or(engine::Tier::Unknown);
       s.objectives.push_back(std::move(o));
     }
   }
-  if (const auto* conditions = json::member(&v, "conditions"); conditions && conditions->IsArray()) {
+  if (const auto* conditions = json::member(&v, "conditions");
+      conditions && conditions->IsArray()) {
     for (const auto& e : conditions->GetArray()) {
       Condition c;
       c.type = json::stringOr(json::member(&e, "type"));

@@ -2,12 +2,12 @@
 // The status of a ServiceLevelObjective: what the controller writes to the resource, what
 // `budgetgate evaluate` prints, and what the webhook's cache reads back. One shape, one codec.
 
+#include <rapidjson/document.h>
+
 #include <array>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <rapidjson/document.h>
 
 #include "operator/common/time.h"
 #include "operator/engine/slo_assessment.h"
@@ -43,6 +43,10 @@ struct SloStatus {
   engine::BurnRates burnRates;
   std::vector<engine::AlertState> alerts;
   std::optional<TimePoint> projectedExhaustion;
+  // When the whole budget is back if no new errors occur: the end of the calendar period, or
+  // for a rolling window one window length from now (every error counted now has aged out).
+  // Absent while nothing is consumed.
+  std::optional<TimePoint> projectedRecovery;
   engine::Tier tier = engine::Tier::Unknown;
   std::optional<engine::TierHold> tierHold;
   std::string policy;

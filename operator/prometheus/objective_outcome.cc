@@ -1,9 +1,9 @@
 #include "operator/prometheus/objective_outcome.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
-
-#include <fmt/format.h>
 
 namespace budgetgate::prometheus {
 namespace {
@@ -11,7 +11,9 @@ namespace {
 using engine::kBurnRateWindows;
 using Shape = ObjectiveSignals::Shape;
 
-double valueOrZero(const Measurement& m) { return m.hasValue() ? m.value : 0.0; }
+double valueOrZero(const Measurement& m) {
+  return m.hasValue() ? m.value : 0.0;
+}
 
 model::Condition condition(std::string type, bool ok, std::string reason, std::string message,
                            TimePoint at, long long generation) {
@@ -19,7 +21,9 @@ model::Condition condition(std::string type, bool ok, std::string reason, std::s
           generation};
 }
 
-std::string windowText(const model::ServiceLevelObjective& slo) { return slo.window.text; }
+std::string windowText(const model::ServiceLevelObjective& slo) {
+  return slo.window.text;
+}
 
 }  // namespace
 
@@ -69,9 +73,8 @@ ObjectiveOutcome measureObjective(const ObjectiveSignals& signals, const Objecti
       const auto& n = data.numerator[i];
       if (t.hasValue() && t.value > 0 && n.kind != Measurement::Kind::NotANumber) {
         // An empty numerator next to real traffic means zero good (or zero bad) events.
-        const double bad = signals.shape == Shape::GoodOverTotal
-                               ? t.value - valueOrZero(n)
-                               : valueOrZero(n);
+        const double bad =
+            signals.shape == Shape::GoodOverTotal ? t.value - valueOrZero(n) : valueOrZero(n);
         burn = engine::burnRateFromCounts(std::clamp(bad, 0.0, t.value), t.value, target);
       }
     } else if (data.numerator[i].hasValue()) {
@@ -216,12 +219,14 @@ model::SloStatus buildStatus(const model::ServiceLevelObjective& slo,
   }
 
   // The worst objective describes the SLO (tier first, then the least budget left).
-  const auto worst = std::max_element(evaluated.begin(), evaluated.end(), [](const auto& a, const auto& b) {
-    const int sa = engine::tierSeverity(a.assessment.tier.effective);
-    const int sb = engine::tierSeverity(b.assessment.tier.effective);
-    if (sa != sb) return sa < sb;
-    return a.assessment.budget.remainingPercentRaw() > b.assessment.budget.remainingPercentRaw();
-  });
+  const auto worst =
+      std::max_element(evaluated.begin(), evaluated.end(), [](const auto& a, const auto& b) {
+        const int sa = engine::tierSeverity(a.assessment.tier.effective);
+        const int sb = engine::tierSeverity(b.assessment.tier.effective);
+        if (sa != sb) return sa < sb;
+        return a.assessment.budget.remainingPercentRaw() >
+               b.assessment.budget.remainingPercentRaw();
+      });
   const auto& a = worst->assessment;
   const auto& o = outcomes[worst->index];
   const auto& objective = slo.objectives[worst->index];
@@ -232,6 +237,9 @@ model::SloStatus buildStatus(const model::ServiceLevelObjective& slo,
   s.burnRates = a.burnRates;
   s.alerts = a.alerts;
   if (a.exhaustionIn) s.projectedExhaustion = at + *a.exhaustionIn;
+  if (a.budget.consumed > 0) {
+    s.projectedRecovery = slo.window.isRolling ? at + bounds.length : bounds.start + bounds.length;
+  }
   s.tier = a.tier.effective;
   s.tierHold = a.tier.hold;
   s.decisionsByRisk = a.decisionsByRisk;
@@ -246,9 +254,10 @@ model::SloStatus buildStatus(const model::ServiceLevelObjective& slo,
   for (const auto& alert : a.alerts) {
     if (alert.firing) firing += (firing.empty() ? "" : ", ") + alert.rule.name;
   }
-  s.message = fmt::format("{:.1f}% of the error budget left ({:.1f}% consumed); 1h burn rate {:.2f}x",
-                          a.budget.remainingPercent(), a.budget.consumedPercent,
-                          a.burnRates.orZero(engine::BurnRateWindow::H1));
+  s.message =
+      fmt::format("{:.1f}% of the error budget left ({:.1f}% consumed); 1h burn rate {:.2f}x",
+                  a.budget.remainingPercent(), a.budget.consumedPercent,
+                  a.burnRates.orZero(engine::BurnRateWindow::H1));
   if (o.noTraffic) s.message += "; no traffic in the window";
   if (a.tier.heldBack) {
     s.message += fmt::format("; tier held at {} since {} (hysteresis)",
@@ -262,9 +271,9 @@ model::SloStatus buildStatus(const model::ServiceLevelObjective& slo,
                            o.noTraffic ? "the SLI counted no events in the window"
                                        : "Prometheus returned data for every window",
                            at, gen));
-  s.setCondition(condition("BudgetExhausted", exhausted, exhausted ? "BudgetSpent" : "BudgetLeft",
-                           fmt::format("{:.1f}% of the error budget consumed", a.budget.consumedPercent),
-                           at, gen));
+  s.setCondition(condition(
+      "BudgetExhausted", exhausted, exhausted ? "BudgetSpent" : "BudgetLeft",
+      fmt::format("{:.1f}% of the error budget consumed", a.budget.consumedPercent), at, gen));
   return s;
 }
 

@@ -236,6 +236,12 @@ def main():
             results["budgetgateAtRate"]["targetRate"] = args.rate
             log(json.dumps(results["budgetgateAtRate"]))
             _, metrics = http_get(f"https://127.0.0.1:{wport}/metrics")
+            # The decision path alone (parse, match, decide, respond), in-process on one core:
+            # what the network and TLS leave over.
+            micro = run([os.path.join(BUILD, "tests", "bench", "admission_bench"), body_file,
+                         "2000" if args.smoke else "20000"])
+            results["inProcess"] = json.loads(micro.stdout.strip().splitlines()[-1])
+            log(json.dumps(results["inProcess"]))
             check(webhook.alive(), "the webhook survived the load")
         finally:
             for p in procs:
@@ -251,6 +257,9 @@ def main():
     print(f"| nginx, static JSON | {n['rps']:,.0f} | {n['p50ms']:.2f} ms | {n['p99ms']:.2f} ms | 1.00x |")
     print(f"| budgetgate webhook | {b['rps']:,.0f} | {b['p50ms']:.2f} ms | {b['p99ms']:.2f} ms | {ratio:.2f}x |")
     print(f"| budgetgate at {args.rate:,}/s | {r['rps']:,.0f} | {r['p50ms']:.2f} ms | {r['p99ms']:.2f} ms | |")
+    m = results["inProcess"]
+    print(f"\nDecision path without network or TLS (admission_bench, one core): "
+          f"{m['microsecondsPerDecision']:.1f} us per review, {m['decisionsPerSecondOneCore']:,} per second")
     os.makedirs(os.path.dirname(args.output), exist_ok=True)
     with open(args.output, "w") as f:
         json.dump(results, f, indent=2)

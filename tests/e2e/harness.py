@@ -100,7 +100,7 @@ def rfc3339(t):
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
 
 
-def live_scenario(workdir, services, history_days=31, future_hours=3, step=60):
+def live_scenario(workdir, services, history_days=31, future_hours=3, step=60, seed=None):
     """Writes a scenario whose history ends `future_hours` after now, so that Prometheus
     answers queries at the wall clock (the controller evaluates "now"). `services` entries use
     gen_history.py's format, with incident starts given as seconds relative to now
@@ -120,6 +120,8 @@ def live_scenario(workdir, services, history_days=31, future_hours=3, step=60):
         out.append(svc)
     scenario = {"name": "live", "start": rfc3339(now - history_days * 86400),
                 "end": rfc3339(now + future_hours * 3600), "step": f"{step}s", "services": out}
+    if seed is not None:
+        scenario["seed"] = seed  # needed by per-replica jitter
     path = os.path.join(workdir, "live-scenario.yaml")
     with open(path, "w") as f:
         yaml.safe_dump(scenario, f, sort_keys=False)

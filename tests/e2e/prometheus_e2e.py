@@ -3,6 +3,7 @@
 with the synthetic history of tests/prometheus/scenarios/basic.yaml (35 days ending
 2026-01-31T00:00:00Z; the incidents and their exact sizes are documented in that file)."""
 
+import getpass
 import glob
 import http.server
 import json
@@ -14,8 +15,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import (DATA, BIN, Suite, Prometheus, check, check_close, budgetgate, free_port,  # noqa: E402
-                     log, run, workspace, wait_until)
+from harness import (DATA, BIN, Background, Suite, Prometheus, check, check_close, budgetgate,  # noqa: E402
+                     free_port, http_get, log, make_certificate, run, workspace, wait_until)
 
 SLOS = os.path.join(DATA, "slos")
 END = "2026-01-31T00:00:00Z"
@@ -112,6 +113,8 @@ def main():
             check_close(rts["consumed"], 20, 0.01, "sum of per-slice bad fractions")
             cal = s["checkout-calendar"]
             check(cal["windowStart"] == "2026-01-01T00:00:00Z", f"calendar start {cal.get('windowStart')}")
+            check(cal.get("projectedRecovery") == "2026-02-01T00:00:00Z",
+                  f"a calendar budget is back when the month ends: {cal.get('projectedRecovery')}")
             check_close(cal["errorBudget"]["consumedPercent"], 20 / 43.2 * 100, 0.01, "calendar consumed")
 
         @suite.check("seasonal traffic with a slow burn, an exhausted budget, an outage outside the window")
@@ -126,6 +129,8 @@ def main():
             check(ledger["tier"] == "exhausted", f"ledger tier {ledger['tier']}")
             check(ledger["errorBudget"]["consumedPercent"] > 150, "raw consumption above 100% kept")
             check(ledger["errorBudget"]["remainingPercent"] == 0, "remaining clamped at 0")
+            check(ledger.get("projectedRecovery") == "2026-03-02T00:00:00Z",
+                  f"rolling 30d: every counted error has aged out 30 days on: {ledger.get('projectedRecovery')}")
             check(condition(ledger, "BudgetExhausted").get("status") == "True", "BudgetExhausted condition")
             check(ledger["gate"]["decisionsByRisk"] == {"low": "block", "medium": "block", "high": "block"},
                   "exhausted blocks every risk")
@@ -369,6 +374,95 @@ def main():
             r = budgetgate("backtest", "-f", os.path.join(SLOS, "checkout.yaml"), "--prometheus", url,
                            "--from", "2026-01-20T12:00:00Z", "--to", "2026-01-21T12:00:00Z", "--step", "7m")
             check(r.returncode == 2 and "--step" in r.stderr, f"bad step: {r.returncode} {r.stderr}")
+
+        @suite.check("secured Prometheus: TLS with a private CA, basic auth (bcrypt) and bearer token")
+        def _():
+            # nginx in front of the real Prometheus, as in clusters where Prometheus sits behind an
+            # authenticating proxy: one port wants basic auth, the other a bearer token.
+            tls = make_certificate(work, "prom-proxy")
+            root = os.path.join(work, "secure-proxy")
+            os.makedirs(root, exist_ok=True)
+            htpasswd = os.path.join(root, "htpasswd")
+            run(["htpasswd", "-B", "-b", "-c", htpasswd, "slo-reader", "s3cret pass"])
+            basic_port, bearer_port = free_port(), free_port()
+            conf = os.path.join(root, "nginx.conf")
+            upstream = url.rstrip("/")
+            common = f"""ssl_certificate {tls['cert']}; ssl_certificate_key {tls['key']};"""
+            with open(conf, "w") as f:
+                # Workers read the htpasswd file from our private workspace: run them as us (as
+                # root, nginx would switch them to "nobody"; as non-root the line is ignored).
+                f.write(f"""user {getpass.getuser()};
+worker_processes 1;
+pid {root}/nginx.pid;
+error_log {root}/error.log;
+events {{ worker_connections 64; }}
+http {{
+  access_log off;
+  client_body_temp_path {root}/body; proxy_temp_path {root}/proxy; fastcgi_temp_path {root}/fcgi;
+  uwsgi_temp_path {root}/uwsgi; scgi_temp_path {root}/scgi;
+  server {{
+    listen 127.0.0.1:{basic_port} ssl; {common}
+    location / {{ auth_basic "prometheus"; auth_basic_user_file {htpasswd}; proxy_pass {upstream}; }}
+  }}
+  server {{
+    listen 127.0.0.1:{bearer_port} ssl; {common}
+    location / {{
+      if ($http_authorization != "Bearer tok-123") {{ return 401; }}
+      proxy_pass {upstream};
+    }}
+  }}
+}}
+""")
+            proxy = Background("secure-proxy", ["nginx", "-c", conf, "-g", "daemon off;"], work).start()
+            try:
+                def answering():
+                    try:
+                        http_get(f"https://127.0.0.1:{bearer_port}/-/ready")
+                    except Exception as e:  # noqa: BLE001 - 401 means nginx is up
+                        return "401" in str(e)
+                    return True
+                wait_until("TLS proxy", answering, timeout=20)
+                secrets = {}
+                for name, text in (("basic", "slo-reader:s3cret pass\n"), ("wrong", "slo-reader:nope\n"),
+                                   ("token", "tok-123\n"), ("badtoken", "tok-999\n")):
+                    secrets[name] = os.path.join(root, name)
+                    with open(secrets[name], "w") as f:
+                        f.write(text)
+                plain, ps = evaluate(url, ["checkout.yaml"])
+                expected = ps["checkout-availability"]["errorBudget"]["remainingPercent"]
+                basic_url, bearer_url = f"https://127.0.0.1:{basic_port}", f"https://127.0.0.1:{bearer_port}"
+
+                r, s = evaluate(basic_url, ["checkout.yaml"], extra=(
+                    "--prometheus-ca-file", tls["ca"], "--prometheus-basic-auth-file", secrets["basic"]))
+                check(r.returncode == 0, f"basic auth over TLS: exit {r.returncode} {r.stderr} {r.stdout[-1500:]}")
+                check(s["checkout-availability"]["errorBudget"]["remainingPercent"] == expected,
+                      "same budget through the proxy")
+                r, s = evaluate(bearer_url, ["checkout.yaml"], extra=(
+                    "--prometheus-ca-file", tls["ca"], "--prometheus-bearer-token-file", secrets["token"]))
+                check(r.returncode == 0, f"bearer token over TLS: exit {r.returncode} {r.stderr} {r.stdout[-1500:]}")
+                check(s["checkout-availability"]["errorBudget"]["remainingPercent"] == expected,
+                      "same budget with a bearer token")
+
+                # Refusals are reported as such: unknown tier, exit 3, the cause in the message.
+                for what, target, extra, needle in (
+                        ("wrong password", basic_url, ("--prometheus-ca-file", tls["ca"],
+                                                       "--prometheus-basic-auth-file", secrets["wrong"]), "401"),
+                        ("wrong token", bearer_url, ("--prometheus-ca-file", tls["ca"],
+                                                     "--prometheus-bearer-token-file", secrets["badtoken"]), "401"),
+                        ("unknown CA", basic_url, ("--prometheus-basic-auth-file", secrets["basic"]), "certificate")):
+                    r, s = evaluate(target, ["checkout.yaml"], extra=extra + ("--prometheus-retries", "0"))
+                    st = s.get("checkout-availability", {})
+                    check(r.returncode == 3 and st.get("tier") == "unknown",
+                          f"{what}: exit {r.returncode}, tier {st.get('tier')}")
+                    check(needle in st.get("message", "").lower() or needle in st.get("message", ""),
+                          f"{what}: message names the cause: {st.get('message')}")
+                r = budgetgate("evaluate", "-o", "json", "--prometheus", basic_url, "--at", END,
+                               "--prometheus-basic-auth-file", secrets["token"],
+                               "-f", os.path.join(SLOS, "checkout.yaml"))
+                check(r.returncode == 2 and "user:password" in r.stderr,
+                      f"a basic-auth file without a colon is bad input: {r.returncode} {r.stderr}")
+            finally:
+                proxy.stop()
 
         suite.finish()
 

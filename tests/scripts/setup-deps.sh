@@ -15,7 +15,7 @@ PACKAGES=(
   libspdlog-dev libfmt-dev rapidjson-dev libhowardhinnant-date-dev libcli11-dev
   # tests
   libgtest-dev googletest prometheus wrk nginx-light openssl python3 python3-yaml
-  procps psmisc jq
+  procps psmisc jq time apache2-utils
   # lint
   shellcheck yamllint
 )

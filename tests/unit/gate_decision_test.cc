@@ -601,14 +601,20 @@ TEST_F(GateTest, DenialMessageForAnOverspentBudget) {
   st.errorBudget->consumedPercent = 146;
   st.projectedExhaustion = kNow;
   st.tierHold = engine::TierHold{Tier::Exhausted, kNow - Seconds(20 * 3600), -46};
+  st.projectedRecovery = kNow + Seconds(30 * 86400);
   const auto d = decide(rollout("low"), {slo("checkout-availability", st)}, context);
   ASSERT_FALSE(d.allowed);
   const std::string& m = d.message;
   EXPECT_TRUE(contains(m, "0.0% of the error budget left (146.0% consumed)")) << m;
   EXPECT_FALSE(contains(m, "projected exhaustion")) << m;          // it is already exhausted
   EXPECT_FALSE(contains(m, "annotate budgetgate.dev/risk")) << m;  // no lower risk passes
-  EXPECT_TRUE(contains(m, "freeze lifts")) << m;
+  // Low risk is admitted from "warning" up: say what that takes, how long the hold lasts and
+  // when the budget is back.
+  EXPECT_TRUE(contains(m, "wait until the SLO is warning or better (more than 10% budget left"))
+      << m;
+  EXPECT_TRUE(contains(m, "held at exhausted until the remaining budget has risen 10 points")) << m;
   EXPECT_TRUE(contains(m, "2026-02-06T04:00:00Z")) << m;  // since + 7 d
+  EXPECT_TRUE(contains(m, "fully restored by 2026-03-02T00:00:00Z")) << m;
 }
 
 TEST_F(GateTest, DryRunGetsTheSameVerdict) {

@@ -42,6 +42,7 @@ SloStatus fullStatus() {
   // 30m and 2h: no traffic.
   s.alerts = engine::evaluateAlerts(engine::deriveAlertRules(Seconds(30 * 86400)), s.burnRates);
   s.projectedExhaustion = kT;
+  s.projectedRecovery = kT + Seconds(86400);
   s.tier = Tier::Exhausted;
   s.tierHold = engine::TierHold{Tier::Exhausted, kT - Seconds(20 * 3600), -46.0};
   s.policy = "budgetgate/default";
@@ -94,6 +95,7 @@ TEST(StatusCodec, RoundTripKeepsEveryField) {
       EXPECT_EQ(out.alerts[i].firing, in.alerts[i].firing);
     }
     EXPECT_EQ(out.projectedExhaustion, kT);
+    EXPECT_EQ(out.projectedRecovery, kT + Seconds(86400));
     EXPECT_EQ(out.tier, Tier::Exhausted);
     ASSERT_TRUE(out.tierHold.has_value());
     EXPECT_EQ(out.tierHold->tier, Tier::Exhausted);

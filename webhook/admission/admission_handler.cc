@@ -1,9 +1,9 @@
 #include "webhook/admission/admission_handler.h"
 
-#include <chrono>
-
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+
+#include <chrono>
 
 #include "webhook/admission/admission_review.h"
 #include "webhook/gate/pod_template.h"
@@ -21,8 +21,10 @@ AdmissionHandler::AdmissionHandler(cache::GateCache& cache,
                                    std::set<std::string, std::less<>> exemptNamespaces,
                                    engine::ErrorBudgetPolicy notReadyPolicy,
                                    ExceptionSink exceptions)
-    : cache_(cache), exempt_(std::move(exemptNamespaces)),
-      notReadyPolicy_(std::move(notReadyPolicy)), exceptions_(std::move(exceptions)) {}
+    : cache_(cache),
+      exempt_(std::move(exemptNamespaces)),
+      notReadyPolicy_(std::move(notReadyPolicy)),
+      exceptions_(std::move(exceptions)) {}
 
 server::HttpResponse AdmissionHandler::handle(const server::HttpRequest& request) {
   const auto started = std::chrono::steady_clock::now();
@@ -54,9 +56,9 @@ server::HttpResponse AdmissionHandler::handle(const server::HttpRequest& request
   response.uid = review->uid;
 
   if (review->group != "apps" || review->kind != "Deployment") {
-    response.warnings.push_back(fmt::format(
-        "budgetgate gates apps/v1 Deployments only; {}/{} {} passed through", review->group,
-        review->version, review->kind));
+    response.warnings.push_back(
+        fmt::format("budgetgate gates apps/v1 Deployments only; {}/{} {} passed through",
+                    review->group, review->version, review->kind));
     metrics_.record(engine::Tier::Unknown, Outcome::NotGated, elapsed(), rollout.dryRun);
     return jsonResponse(response);
   }
@@ -86,11 +88,15 @@ server::HttpResponse AdmissionHandler::handle(const server::HttpRequest& request
     return s.selector && s.selector->matches(rollout.labels);
   });
   if (selected) {
-    if (review->newTemplate) rollout.newTemplate = gate::templateFingerprint(*review->newTemplate);
-    if (review->oldTemplate) rollout.oldTemplate = gate::templateFingerprint(*review->oldTemplate);
+    // Parsed objects compare member by member, in any order: no fingerprint needed to tell
+    // whether the template changed. A fingerprint is taken only to look for a rollback.
+    rollout.templateChanged = !(review->newTemplate && review->oldTemplate &&
+                                *review->newTemplate == *review->oldTemplate);
     if (auto it = snapshot->templatesByDeployment.find(rollout.ns + "/" + rollout.name);
-        it != snapshot->templatesByDeployment.end()) {
+        it != snapshot->templatesByDeployment.end() && *rollout.templateChanged) {
       rollout.previousTemplates = it->second;
+      if (review->newTemplate)
+        rollout.newTemplate = gate::templateFingerprint(*review->newTemplate);
     }
   }
   gate::GateContext ctx;
@@ -109,15 +115,16 @@ server::HttpResponse AdmissionHandler::handle(const server::HttpRequest& request
     response.auditAnnotations = d.auditAnnotations;
     if (rollout.dryRun) response.auditAnnotations.emplace_back("dry-run", "true");
   }
-  Outcome outcome = !d.gated ? Outcome::NotGated
-                    : !d.allowed ? Outcome::Denied
+  Outcome outcome = !d.gated              ? Outcome::NotGated
+                    : !d.allowed          ? Outcome::Denied
                     : !d.warnings.empty() ? Outcome::Warned
                                           : Outcome::Allowed;
   metrics_.record(d.gated ? d.tier : engine::Tier::Unknown, outcome, elapsed(), rollout.dryRun);
   if (d.gated) {
     // Denials and exceptions are what operators look for; routine admissions stay at debug so
     // that a busy cluster does not log every rollout twice.
-    const auto level = !d.allowed || !d.exception.empty() ? spdlog::level::info : spdlog::level::debug;
+    const auto level =
+        !d.allowed || !d.exception.empty() ? spdlog::level::info : spdlog::level::debug;
     spdlog::log(level, "{} {} deployment {}/{} by {}: {}{}", d.allowed ? "admitted" : "denied",
                 rollout.operation == gate::Operation::Create ? "CREATE" : "UPDATE", rollout.ns,
                 rollout.name, rollout.user.username, d.rule, rollout.dryRun ? " (dry run)" : "");

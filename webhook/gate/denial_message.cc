@@ -11,7 +11,9 @@ using engine::Risk;
 using engine::Tier;
 using engine::Verdict;
 
-bool admits(Verdict v) { return v == Verdict::Approve || v == Verdict::Review; }
+bool admits(Verdict v) {
+  return v == Verdict::Approve || v == Verdict::Review;
+}
 
 std::string joinSubjects(const engine::Subjects& s) {
   std::string out;
@@ -23,9 +25,11 @@ std::string joinSubjects(const engine::Subjects& s) {
 // The thresholds a tier must be better than, for "wait until ..." advice.
 std::string conditionsBetterThan(const engine::TierThreshold& t) {
   std::vector<std::string> parts;
-  if (t.remainingPercentAtMost) parts.push_back(fmt::format("more than {:g}% budget left", *t.remainingPercentAtMost));
+  if (t.remainingPercentAtMost)
+    parts.push_back(fmt::format("more than {:g}% budget left", *t.remainingPercentAtMost));
   if (t.burnRateAtLeast) parts.push_back(fmt::format("1h burn below {:g}x", *t.burnRateAtLeast));
-  if (t.exhaustionWithin) parts.push_back(fmt::format("exhaustion further than {}", formatDuration(*t.exhaustionWithin)));
+  if (t.exhaustionWithin)
+    parts.push_back(fmt::format("exhaustion further than {}", formatDuration(*t.exhaustionWithin)));
   std::string out;
   for (const auto& p : parts) out += (out.empty() ? "" : ", ") + p;
   return out;
@@ -39,8 +43,7 @@ std::string describeSlo(const SloFinding& f, const GatedSlo& slo) {
   }
   std::string text = fmt::format("SLO {} is {}: {:.1f}% of the error budget left", f.slo,
                                  engine::tierName(f.tier), f.remainingPercent);
-  if (slo.status && slo.status->errorBudget &&
-      slo.status->errorBudget->consumedPercent > 100.0) {
+  if (slo.status && slo.status->errorBudget && slo.status->errorBudget->consumedPercent > 100.0) {
     text += fmt::format(" ({:.1f}% consumed)", slo.status->errorBudget->consumedPercent);
   }
   text += fmt::format(", 1h burn rate {:.2f}x", f.burnRate1h);
@@ -67,16 +70,17 @@ std::string howToProceed(const SloFinding& f, const GatedSlo& slo, Risk risk) {
       if (static_cast<int>(lower) >= static_cast<int>(risk)) break;
       const Verdict v = policy.matrix.at(f.tier, lower);
       if (admits(v)) {
-        ways.push_back(fmt::format("if the change really is {} risk, annotate {}: {} ({} at tier {})",
-                                   engine::riskName(lower), kRiskAnnotation,
-                                   engine::riskName(lower), engine::verdictName(v),
-                                   engine::tierName(f.tier)));
+        ways.push_back(
+            fmt::format("if the change really is {} risk, annotate {}: {} ({} at tier {})",
+                        engine::riskName(lower), kRiskAnnotation, engine::riskName(lower),
+                        engine::verdictName(v), engine::tierName(f.tier)));
         break;
       }
     }
   }
   if (policy.exceptions.rollback) {
-    ways.push_back("roll back to a previous revision (kubectl rollout undo): rollbacks are always admitted");
+    ways.push_back(
+        "roll back to a previous revision (kubectl rollout undo): rollbacks are always admitted");
   }
   if (!policy.exceptions.security.empty()) {
     ways.push_back(fmt::format("a security fix may be shipped with {}: security by {}",
@@ -88,18 +92,11 @@ std::string howToProceed(const SloFinding& f, const GatedSlo& slo, Risk risk) {
                                joinSubjects(policy.exceptions.sloImprovement)));
   }
   if (f.missingData) {
-    ways.push_back(fmt::format("check the budgetgate controller and Prometheus (kubectl describe slo -n {} {})",
-                               slo.ns, slo.name));
-  } else if (slo.status && slo.status->tierHold) {
-    const auto& hold = *slo.status->tierHold;
     ways.push_back(fmt::format(
-        "or wait: the {} freeze lifts once the remaining budget rises {:g} points above its low "
-        "of {:.1f}% (to {:.1f}%), or at {} at the latest",
-        engine::tierName(hold.tier), policy.hysteresis.restorePercent, hold.lowestRemainingPercent,
-        hold.lowestRemainingPercent + policy.hysteresis.restorePercent,
-        formatTime(hold.since + policy.hysteresis.maxHold)));
+        "check the budgetgate controller and Prometheus (kubectl describe slo -n {} {})", slo.ns,
+        slo.name));
   } else {
-    // The worst tier at which this risk would still be admitted.
+    // The worst tier at which this risk would still be admitted, and what it takes to get there.
     std::optional<Tier> admitted;
     for (Tier t : {Tier::Healthy, Tier::Attention, Tier::Warning, Tier::Critical}) {
       if (admits(policy.matrix.at(t, risk))) admitted = t;
@@ -108,10 +105,27 @@ std::string howToProceed(const SloFinding& f, const GatedSlo& slo, Risk risk) {
     if (admitted == Tier::Healthy) next = &policy.tiers.attention;
     if (admitted == Tier::Attention) next = &policy.tiers.warning;
     if (admitted == Tier::Warning) next = &policy.tiers.critical;
+    std::string wait;
     if (admitted && next) {
-      ways.push_back(fmt::format("or wait until the SLO is {} or better ({})",
-                                 engine::tierName(*admitted), conditionsBetterThan(*next)));
+      wait = fmt::format("or wait until the SLO is {} or better ({})", engine::tierName(*admitted),
+                         conditionsBetterThan(*next));
+    } else if (admitted) {
+      wait = fmt::format("or wait until the SLO is {} or better", engine::tierName(*admitted));
     }
+    if (!wait.empty() && slo.status && slo.status->tierHold) {
+      // Hysteresis: the tier stays at the hold until budget is restored or the hold expires.
+      const auto& hold = *slo.status->tierHold;
+      wait += fmt::format(
+          "; it is held at {} until the remaining budget has risen {:g} points above its low of "
+          "{:.1f}%, or until {}",
+          engine::tierName(hold.tier), policy.hysteresis.restorePercent,
+          hold.lowestRemainingPercent, formatTime(hold.since + policy.hysteresis.maxHold));
+    }
+    if (!wait.empty() && slo.status && slo.status->projectedRecovery) {
+      wait += fmt::format("; with no new errors the budget is fully restored by {}",
+                          formatTime(*slo.status->projectedRecovery));
+    }
+    if (!wait.empty()) ways.push_back(wait);
   }
   std::string out;
   for (const auto& w : ways) out += (out.empty() ? "" : "; ") + w;

@@ -1,10 +1,10 @@
 #pragma once
 // Reads the parts of an apps/v1 Deployment (as JSON) that the gate needs.
 
+#include <rapidjson/document.h>
+
 #include <optional>
 #include <string>
-
-#include <rapidjson/document.h>
 
 #include "webhook/gate/rollout_request.h"
 

@@ -1,8 +1,8 @@
 #include "webhook/gate/gate_decision.h"
 
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include <algorithm>
 
 #include "operator/common/duration.h"
 #include "webhook/gate/denial_message.h"
@@ -27,10 +27,14 @@ GateDecision notGated(std::string reason) {
 
 std::string_view operationName(Operation op) {
   switch (op) {
-    case Operation::Create: return "CREATE";
-    case Operation::Update: return "UPDATE";
-    case Operation::Delete: return "DELETE";
-    case Operation::Connect: return "CONNECT";
+    case Operation::Create:
+      return "CREATE";
+    case Operation::Update:
+      return "UPDATE";
+    case Operation::Delete:
+      return "DELETE";
+    case Operation::Connect:
+      return "CONNECT";
   }
   return "?";
 }
@@ -78,8 +82,10 @@ GateDecision decide(const RolloutRequest& req, const std::vector<GatedSlo>& slos
   if (ctx.exemptNamespaces.count(req.ns) != 0) {
     return notGated(fmt::format("namespace {} is exempt", req.ns));
   }
-  if (req.operation == Operation::Update && req.newTemplate && req.oldTemplate &&
-      *req.newTemplate == *req.oldTemplate) {
+  const bool unchanged = req.templateChanged ? !*req.templateChanged
+                                             : req.newTemplate && req.oldTemplate &&
+                                                   *req.newTemplate == *req.oldTemplate;
+  if (req.operation == Operation::Update && unchanged) {
     return notGated("spec.template is unchanged (scale or metadata edit)");
   }
 
@@ -178,19 +184,19 @@ GateDecision decide(const RolloutRequest& req, const std::vector<GatedSlo>& slos
     }
     f.denies = wouldDeny;
     if (needsReview) {
-      d.warnings.push_back(fmt::format("review required: {} ({})", describeSlo(f, *slo),
-                                       describeRule(f, d.risk)));
+      d.warnings.push_back(
+          fmt::format("review required: {} ({})", describeSlo(f, *slo), describeRule(f, d.risk)));
     } else if (f.missingData && !wouldDeny && !f.downgraded) {
-      d.warnings.push_back(fmt::format("{}; admitted by {}", describeSlo(f, *slo),
-                                       describeRule(f, d.risk)));
+      d.warnings.push_back(
+          fmt::format("{}; admitted by {}", describeSlo(f, *slo), describeRule(f, d.risk)));
     }
     if (f.downgraded && policy.mode == Mode::Warn) {
       d.warnings.push_back(fmt::format("would be denied in enforce mode: {} ({})",
                                        describeSlo(f, *slo), describeRule(f, d.risk)));
     }
     if (!f.exception.empty()) {
-      d.warnings.push_back(fmt::format("admitted as a {} exception despite {}", f.exception,
-                                       describeSlo(f, *slo)));
+      d.warnings.push_back(
+          fmt::format("admitted as a {} exception despite {}", f.exception, describeSlo(f, *slo)));
       if (d.exception.empty()) d.exception = f.exception;
     }
     if (!f.missingData &&
@@ -205,7 +211,8 @@ GateDecision decide(const RolloutRequest& req, const std::vector<GatedSlo>& slos
     const SloFinding& current = d.findings[deciding];
     if ((added.denies && !current.denies) ||
         (added.denies == current.denies && added.verdict &&
-         (!current.verdict || static_cast<int>(*added.verdict) > static_cast<int>(*current.verdict)))) {
+         (!current.verdict ||
+          static_cast<int>(*added.verdict) > static_cast<int>(*current.verdict)))) {
       deciding = d.findings.size() - 1;
     }
   }
@@ -228,10 +235,11 @@ GateDecision decide(const RolloutRequest& req, const std::vector<GatedSlo>& slos
       {"release-type", d.releaseType},
       {"rule", d.rule},
   };
-  if (d.verdict) d.auditAnnotations.emplace_back("verdict", std::string(engine::verdictName(*d.verdict)));
+  if (d.verdict)
+    d.auditAnnotations.emplace_back("verdict", std::string(engine::verdictName(*d.verdict)));
   if (!d.exception.empty()) {
-    d.auditAnnotations.emplace_back(
-        "exception", fmt::format("{} by {}", d.exception, req.user.username));
+    d.auditAnnotations.emplace_back("exception",
+                                    fmt::format("{} by {}", d.exception, req.user.username));
   }
 
   const std::string subject = fmt::format("deployment {}/{} (risk {}, release-type {})", req.ns,
@@ -257,13 +265,15 @@ GateDecision decide(const RolloutRequest& req, const std::vector<GatedSlo>& slos
     if (const auto others = admittingSlos(); !others.empty()) {
       reasons += fmt::format(" (also matching: {})", others);
     }
-    d.message = fmt::format("budgetgate denied the rollout of {}: {}. To proceed: {}.", subject,
-                            reasons, howToProceed(d.findings[deciding], *matching[deciding], d.risk));
+    d.message =
+        fmt::format("budgetgate denied the rollout of {}: {}. To proceed: {}.", subject, reasons,
+                    howToProceed(d.findings[deciding], *matching[deciding], d.risk));
   } else {
-    d.message = fmt::format("budgetgate admitted the rollout of {}: {}", subject,
-                            !d.exception.empty() ? d.exception + " exception"
-                            : d.tier == Tier::Unknown ? std::string("no current budget status")
-                                                      : "tier " + std::string(engine::tierName(d.tier)));
+    d.message =
+        fmt::format("budgetgate admitted the rollout of {}: {}", subject,
+                    !d.exception.empty()      ? d.exception + " exception"
+                    : d.tier == Tier::Unknown ? std::string("no current budget status")
+                                              : "tier " + std::string(engine::tierName(d.tier)));
     if (d.findings.size() > 1) d.message += fmt::format(" (matching SLOs: {})", admittingSlos());
   }
   return d;

@@ -43,8 +43,8 @@ struct SloFinding {
 
 struct GateDecision {
   bool allowed = true;
-  bool gated = false;        // false: not a rollout the gate looks at (reason says why)
-  std::string reason;        // short machine-readable reason
+  bool gated = false;  // false: not a rollout the gate looks at (reason says why)
+  std::string reason;  // short machine-readable reason
   engine::Risk risk = engine::Risk::Medium;
   std::string releaseType = "feature";
   engine::Tier tier = engine::Tier::Unknown;  // worst tier among matching SLOs with data

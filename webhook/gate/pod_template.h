@@ -4,10 +4,10 @@
 // before?" (a rollback). ReplicaSets carry the Deployment's template plus a pod-template-hash
 // label, which is removed before fingerprinting so the two compare equal.
 
+#include <rapidjson/document.h>
+
 #include <optional>
 #include <string>
-
-#include <rapidjson/document.h>
 
 namespace budgetgate::gate {
 

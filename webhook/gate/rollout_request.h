@@ -27,10 +27,13 @@ struct RolloutRequest {
   bool dryRun = false;
   std::string ns;
   std::string name;
-  model::Labels labels;       // of the new object
-  model::Labels annotations;  // of the new object
+  model::Labels labels;                    // of the new object
+  model::Labels annotations;               // of the new object
   std::optional<std::string> newTemplate;  // fingerprints (pod_template.h)
   std::optional<std::string> oldTemplate;
+  // Set by callers that compared the templates themselves (the webhook compares the parsed
+  // objects, which is cheaper than fingerprinting both); otherwise the fingerprints decide.
+  std::optional<bool> templateChanged;
   UserInfo user;
   // Fingerprints of the templates of this Deployment's ReplicaSets (its recent revisions).
   std::vector<std::string> previousTemplates;
