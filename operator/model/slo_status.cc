@@ -29,6 +29,17 @@ double rounded(double v) {
 void addNumber(Value& obj, std::string_view key, double v, Allocator& a) {
   obj.AddMember(json::str(key, a), Value(rounded(v)), a);
 }
+
+// Percentages and burn rates are read by people (`kubectl get slo` columns, the denial
+// message): two decimals and four significant digits say all there is to say. The raw
+// totals stay exact.
+double percent(double v) { return std::round(finite(v) * 100.0) / 100.0; }
+double fourDigits(double v) {
+  v = finite(v);
+  if (v == 0.0) return 0.0;
+  const double scale = std::pow(10.0, 3 - static_cast<int>(std::floor(std::log10(std::fabs(v)))));
+  return std::round(v * scale) / scale;
+}
 void addString(Value& obj, std::string_view key, std::string_view v, Allocator& a) {
   obj.AddMember(json::str(key, a), json::str(v, a), a);
 }
@@ -80,15 +91,15 @@ void statusToValue(const SloStatus& s, Value& out, Allocator& a) {
     addNumber(budget, "total", b.total, a);
     addNumber(budget, "consumed", b.consumed, a);
     addNumber(budget, "remaining", b.remaining(), a);
-    addNumber(budget, "remainingPercent", b.remainingPercent(), a);
-    addNumber(budget, "consumedPercent", b.consumedPercent, a);
+    addNumber(budget, "remainingPercent", percent(b.remainingPercent()), a);
+    addNumber(budget, "consumedPercent", percent(b.consumedPercent), a);
     addString(budget, "unit", engine::budgetUnitName(b.unit), a);
     out.AddMember("errorBudget", budget, a);
   }
   Value burn(rapidjson::kObjectType);
   Value noData(rapidjson::kArrayType);
   for (auto w : engine::kBurnRateWindows) {
-    addNumber(burn, engine::windowName(w), s.burnRates.orZero(w), a);
+    addNumber(burn, engine::windowName(w), fourDigits(s.burnRates.orZero(w)), a);
     if (!s.burnRates.at(w)) noData.PushBack(json::str(engine::windowName(w), a), a);
   }
   out.AddMember("burnRates", burn, a);
@@ -132,7 +143,7 @@ void statusToValue(const SloStatus& s, Value& out, Allocator& a) {
       Value obj(rapidjson::kObjectType);
       addString(obj, "displayName", o.displayName, a);
       addNumber(obj, "target", o.target, a);
-      addNumber(obj, "remainingPercent", o.remainingPercent, a);
+      addNumber(obj, "remainingPercent", percent(o.remainingPercent), a);
       addString(obj, "tier", engine::tierName(o.tier), a);
       objectives.PushBack(obj, a);
     }

@@ -158,6 +158,25 @@ TEST(StatusCodec, NeverWritesNaNOrInfinity) {
   EXPECT_TRUE(json::member(&doc, "lastEvaluated")->IsNull());
 }
 
+TEST(StatusCodec, PercentagesAndBurnRatesAreRoundedForPeople) {
+  SloStatus s;
+  engine::ErrorBudget b;
+  b.total = 259200;
+  b.consumed = 51840.4;
+  b.consumedPercent = 20.00015416;
+  s.errorBudget = b;
+  s.burnRates.set(engine::BurnRateWindow::H1, 0.200564405185);
+  s.burnRates.set(engine::BurnRateWindow::M5, 333.3333333);
+  const auto doc = parseJson(statusToJson(s));
+  const auto* budget = json::member(&doc, "errorBudget");
+  EXPECT_DOUBLE_EQ(json::member(budget, "remainingPercent")->GetDouble(), 80.0);
+  EXPECT_DOUBLE_EQ(json::member(budget, "consumedPercent")->GetDouble(), 20.0);
+  EXPECT_DOUBLE_EQ(json::member(budget, "consumed")->GetDouble(), 51840.4);  // totals stay exact
+  const auto* burn = json::member(&doc, "burnRates");
+  EXPECT_DOUBLE_EQ(json::member(burn, "1h")->GetDouble(), 0.2006);
+  EXPECT_DOUBLE_EQ(json::member(burn, "5m")->GetDouble(), 333.3);
+}
+
 TEST(StatusCodec, MinimalStatusHasNoOptionalParts) {
   const auto doc = parseJson(statusToJson(SloStatus{}));
   EXPECT_EQ(json::member(&doc, "errorBudget"), nullptr);
