@@ -1,12 +1,12 @@
 // budgetgate backtest: what would the gate have done over a past period?
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
 #include <iostream>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include "operator/cli/cli_io.h"
 #include "operator/cli/commands.h"
@@ -56,7 +56,8 @@ void addSummary(rapidjson::Value& out, const prometheus::BacktestSummary& s,
   out.AddMember("tierChanges", static_cast<std::uint64_t>(s.tierChanges), a);
   out.AddMember("stepsWithoutData", static_cast<std::uint64_t>(s.stepsWithoutData), a);
   rapidjson::Value tiers(rapidjson::kObjectType);
-  for (const auto& [tier, hours] : s.hoursInTier) tiers.AddMember(json::str(tier, a), rapidjson::Value(json::tidy(hours)), a);
+  for (const auto& [tier, hours] : s.hoursInTier)
+    tiers.AddMember(json::str(tier, a), rapidjson::Value(json::tidy(hours)), a);
   out.AddMember("hoursInTier", tiers, a);
   rapidjson::Value frozen(rapidjson::kObjectType), review(rapidjson::kObjectType);
   for (auto r : engine::kRisks) {
@@ -164,11 +165,15 @@ int runBacktest(const BacktestCliOptions& o) {
     std::string previousKey;
     for (const auto& st : result.steps) {
       const auto& s = st.status;
-      std::vector<std::string> row{formatTime(st.at), std::string(engine::tierName(s.tier)),
-                                   s.errorBudget ? fmt::format("{:.1f}%", s.errorBudget->remainingPercentRaw()) : "-",
-                                   fmt::format("{:.2f}x", s.burnRates.orZero(engine::BurnRateWindow::H1)),
-                                   decision(s, engine::Risk::Low), decision(s, engine::Risk::Medium),
-                                   decision(s, engine::Risk::High), join(firingAlerts(s))};
+      std::vector<std::string> row{
+          formatTime(st.at),
+          std::string(engine::tierName(s.tier)),
+          s.errorBudget ? fmt::format("{:.1f}%", s.errorBudget->remainingPercentRaw()) : "-",
+          fmt::format("{:.2f}x", s.burnRates.orZero(engine::BurnRateWindow::H1)),
+          decision(s, engine::Risk::Low),
+          decision(s, engine::Risk::Medium),
+          decision(s, engine::Risk::High),
+          join(firingAlerts(s))};
       const std::string key = row[1] + row[4] + row[5] + row[6] + row[7];
       if (o.everyStep || key != previousKey || &st == &result.steps.back()) table.add(row);
       previousKey = key;
@@ -180,10 +185,15 @@ int runBacktest(const BacktestCliOptions& o) {
         "{:g}h; review low {:g}h, medium {:g}h, high {:g}h",
         sm.steps, sm.tierChanges, sm.frozenHours[0], sm.frozenHours[1], sm.frozenHours[2],
         sm.reviewHours[0], sm.reviewHours[1], sm.reviewHours[2]);
-    if (sm.lowestRemainingPercent) std::cout << fmt::format("; lowest remaining {:.1f}%", *sm.lowestRemainingPercent);
+    if (sm.lowestRemainingPercent)
+      std::cout << fmt::format("; lowest remaining {:.1f}%", *sm.lowestRemainingPercent);
     if (sm.firstExhausted) std::cout << "; first exhausted " << formatTime(*sm.firstExhausted);
-    for (const auto& [name, n] : sm.alertEpisodes) std::cout << fmt::format("; {} fired {}x", name, n);
-    std::cout << "\n" << (o.everyStep ? "" : "(rows shown where the tier, a decision or the firing alerts change; --every-step shows all)\n");
+    for (const auto& [name, n] : sm.alertEpisodes)
+      std::cout << fmt::format("; {} fired {}x", name, n);
+    std::cout << "\n"
+              << (o.everyStep ? ""
+                              : "(rows shown where the tier, a decision or the firing alerts "
+                                "change; --every-step shows all)\n");
   }
   if (json) printJson(out);
   return exit;

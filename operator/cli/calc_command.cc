@@ -1,11 +1,11 @@
 // budgetgate calc: the budget arithmetic for a target and window, without Prometheus.
 
+#include <fmt/format.h>
+
 #include <cmath>
 #include <iostream>
 #include <optional>
 #include <string>
-
-#include <fmt/format.h>
 
 #include "operator/cli/cli_io.h"
 #include "operator/cli/commands.h"
@@ -56,9 +56,10 @@ struct CalcOptions {
 int runCalc(const CalcOptions& o) {
   const auto target = parseTarget(o.target);
   if (!target) {
-    std::cerr << fmt::format("budgetgate calc: --target \"{}\": expected a percentage such as 99.9 "
-                             "(or a fraction such as 0.999) strictly between 0 and 100 %\n",
-                             o.target);
+    std::cerr << fmt::format(
+        "budgetgate calc: --target \"{}\": expected a percentage such as 99.9 "
+        "(or a fraction such as 0.999) strictly between 0 and 100 %\n",
+        o.target);
     return kExitBadInput;
   }
   const auto window = parseDuration(o.window);
@@ -80,9 +81,10 @@ int runCalc(const CalcOptions& o) {
   if (!o.errorRate.empty()) {
     const auto rate = parseRate(o.errorRate);
     if (!rate) {
-      std::cerr << fmt::format("budgetgate calc: --error-rate \"{}\": expected a percentage such as "
-                               "1% or a fraction such as 0.01\n",
-                               o.errorRate);
+      std::cerr << fmt::format(
+          "budgetgate calc: --error-rate \"{}\": expected a percentage such as "
+          "1% or a fraction such as 0.01\n",
+          o.errorRate);
       return kExitBadInput;
     }
     const double burn = engine::burnRate(*rate, *target);

@@ -1,18 +1,17 @@
 #include "operator/cli/cli_io.h"
 
+#include <fmt/format.h>
+#include <rapidjson/prettywriter.h>
+#include <rapidjson/stringbuffer.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <filesystem>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
-
-#include <fmt/format.h>
-#include <rapidjson/prettywriter.h>
-#include <rapidjson/stringbuffer.h>
 
 #include "operator/common/yaml_json.h"
 
@@ -77,8 +76,8 @@ bool loadDocuments(const std::string& path, std::vector<Document>& out, std::str
     }
   } catch (const YAML::Exception& e) {
     if (error) {
-      *error = fmt::format("{}:{}:{}: malformed YAML: {}", name, e.mark.line + 1,
-                           e.mark.column + 1, e.msg);
+      *error = fmt::format("{}:{}:{}: malformed YAML: {}", name, e.mark.line + 1, e.mark.column + 1,
+                           e.msg);
     }
     return false;
   }
@@ -99,6 +98,8 @@ void printJson(const rapidjson::Value& value) {
   std::cout << buffer.GetString() << '\n';
 }
 
-bool stdoutIsTerminal() { return ::isatty(STDOUT_FILENO) == 1; }
+bool stdoutIsTerminal() {
+  return ::isatty(STDOUT_FILENO) == 1;
+}
 
 }  // namespace budgetgate::cli

@@ -1,12 +1,12 @@
 #pragma once
 // File and terminal edges of the CLI: reading manifests, printing JSON, exit codes.
 
+#include <rapidjson/document.h>
+#include <yaml-cpp/yaml.h>
+
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <rapidjson/document.h>
-#include <yaml-cpp/yaml.h>
 
 namespace budgetgate::cli {
 

@@ -1,12 +1,12 @@
 // budgetgate evaluate: SLO status from Prometheus, without a cluster.
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
 #include <iostream>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include "operator/cli/cli_io.h"
 #include "operator/cli/commands.h"
@@ -62,9 +62,10 @@ int runEvaluate(const EvaluateOptions& o) {
   if (!o.at.empty()) {
     auto t = parseTime(o.at);
     if (!t) {
-      std::cerr << fmt::format("budgetgate evaluate: --at \"{}\": expected RFC 3339 such as "
-                               "2026-01-31T00:00:00Z\n",
-                               o.at);
+      std::cerr << fmt::format(
+          "budgetgate evaluate: --at \"{}\": expected RFC 3339 such as "
+          "2026-01-31T00:00:00Z\n",
+          o.at);
       return kExitBadInput;
     }
     at = *t;
@@ -78,12 +79,12 @@ int runEvaluate(const EvaluateOptions& o) {
   prometheus::SloEvaluator evaluator(*client, options);
   std::vector<prometheus::EvaluationTarget> targets;
   for (const auto& slo : slos) targets.push_back({&slo, &*policy, std::nullopt});
-  spdlog::info("evaluating {} SLOs against {} at {}", slos.size(), o.prometheus.url, formatTime(at));
+  spdlog::info("evaluating {} SLOs against {} at {}", slos.size(), o.prometheus.url,
+               formatTime(at));
   const auto statuses = evaluator.evaluate(targets, at);
   const auto& report = evaluator.lastCycle();
-  spdlog::info("done in {} ms: {} instant and {} range queries, {} failed",
-               report.duration.count(), report.instantQueries, report.rangeQueries,
-               report.failedQueries);
+  spdlog::info("done in {} ms: {} instant and {} range queries, {} failed", report.duration.count(),
+               report.instantQueries, report.rangeQueries, report.failedQueries);
 
   bool missing = false;
   for (const auto& s : statuses) {
@@ -129,9 +130,11 @@ void addEvaluateCommand(CLI::App& app, int& exitCode) {
   cmd->add_option("-f,--filename", o->files, "SLO manifests (ServiceLevelObjective or OpenSLO)")
       ->required()
       ->expected(1, -1);
-  cmd->add_option("--policy", o->policy, "ErrorBudgetPolicy for tiers and decisions (default: built-in)");
+  cmd->add_option("--policy", o->policy,
+                  "ErrorBudgetPolicy for tiers and decisions (default: built-in)");
   cmd->add_option("--at", o->at, "evaluate at this instant (RFC 3339) instead of now");
-  cmd->add_option("-o,--output", o->output, "json or table (default: table on a terminal, else json)");
+  cmd->add_option("-o,--output", o->output,
+                  "json or table (default: table on a terminal, else json)");
   cmd->add_flag("--no-share", o->noShare, "one query per SLO (disables sharing across SLOs)");
   addPrometheusFlags(cmd, o->prometheus);
   cmd->callback([o, &exitCode] { exitCode = runEvaluate(*o); });

@@ -1,12 +1,12 @@
 // budgetgate gate: "would this Deployment rollout be admitted?", offline, from files.
 
+#include <fmt/format.h>
+
 #include <filesystem>
 #include <iostream>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "operator/cli/cli_io.h"
 #include "operator/cli/commands.h"
@@ -36,7 +36,8 @@ int fail(const std::string& message) {
 }
 
 // Loads exactly one document from a file.
-bool loadOne(const std::string& path, const std::string& what, YAML::Node& out, std::string* error) {
+bool loadOne(const std::string& path, const std::string& what, YAML::Node& out,
+             std::string* error) {
   std::vector<Document> docs;
   if (!loadDocuments(path, docs, error)) return false;
   if (docs.size() != 1) {
@@ -171,7 +172,9 @@ int runGate(const GateOptions& o) {
   rapidjson::Document out(rapidjson::kObjectType);
   auto& a = out.GetAllocator();
   out.AddMember("allowed", d.allowed, a);
-  std::string decision = !d.gated ? "not-gated" : d.verdict ? std::string(engine::verdictName(*d.verdict)) : "no-data";
+  std::string decision = !d.gated    ? "not-gated"
+                         : d.verdict ? std::string(engine::verdictName(*d.verdict))
+                                     : "no-data";
   out.AddMember("decision", json::str(decision, a), a);
   out.AddMember("gated", d.gated, a);
   out.AddMember("reason", json::str(d.reason, a), a);
@@ -189,7 +192,8 @@ int runGate(const GateOptions& o) {
   for (const auto& w : d.warnings) warnings.PushBack(json::str(w, a), a);
   out.AddMember("warnings", warnings, a);
   rapidjson::Value audit(rapidjson::kObjectType);
-  for (const auto& [k, v] : d.auditAnnotations) audit.AddMember(json::str(k, a), json::str(v, a), a);
+  for (const auto& [k, v] : d.auditAnnotations)
+    audit.AddMember(json::str(k, a), json::str(v, a), a);
   out.AddMember("auditAnnotations", audit, a);
   printJson(out);
   return d.allowed ? kExitOk : kExitDenied;

@@ -1,8 +1,8 @@
 #include "operator/cli/manifests.h"
 
-#include <iostream>
-
 #include <fmt/format.h>
+
+#include <iostream>
 
 #include "operator/cli/cli_io.h"
 #include "operator/model/policy_parser.h"
@@ -22,7 +22,8 @@ std::vector<std::string> evaluationProblems(const model::ServiceLevelObjective& 
   return problems;
 }
 
-bool loadSlos(const std::vector<std::string>& files, std::vector<model::ServiceLevelObjective>& out) {
+bool loadSlos(const std::vector<std::string>& files,
+              std::vector<model::ServiceLevelObjective>& out) {
   bool ok = true;
   for (const auto& file : files) {
     std::vector<Document> docs;

@@ -13,7 +13,8 @@ namespace budgetgate::cli {
 
 // Parses every SLO document in the files (ServiceLevelObjective or OpenSLO SLO) and checks
 // that each objective's queries can be evaluated. Prints errors to stderr; false if any.
-bool loadSlos(const std::vector<std::string>& files, std::vector<model::ServiceLevelObjective>& out);
+bool loadSlos(const std::vector<std::string>& files,
+              std::vector<model::ServiceLevelObjective>& out);
 
 // One ErrorBudgetPolicy file, or the built-in default when `file` is empty.
 std::optional<engine::ErrorBudgetPolicy> loadPolicy(const std::string& file);

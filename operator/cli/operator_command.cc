@@ -1,13 +1,12 @@
 // budgetgate operator: the SLO controller, its metrics endpoint, and optionally the webhook.
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <iostream>
 #include <memory>
 #include <random>
-
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include "operator/cli/cli_io.h"
 #include "operator/cli/commands.h"
@@ -54,7 +53,8 @@ int runOperator(const OperatorOptions& o) {
   }
   const auto metricsAddress = parseAddress(o.metricsAddress);
   if (!metricsAddress) {
-    std::cerr << "budgetgate operator: --metrics-address \"" << o.metricsAddress << "\" is not host:port\n";
+    std::cerr << "budgetgate operator: --metrics-address \"" << o.metricsAddress
+              << "\" is not host:port\n";
     return kExitBadInput;
   }
   controller::ControllerOptions options;
@@ -78,29 +78,35 @@ int runOperator(const OperatorOptions& o) {
     const auto& counters = client->counters();
     controller::SloController controller(*config, *client, registry, options);
     std::unique_ptr<WebhookService> webhook;
-    if (!o.webhook.certFile.empty()) webhook = std::make_unique<WebhookService>(o.webhook, *config, ns);
+    if (!o.webhook.certFile.empty())
+      webhook = std::make_unique<WebhookService>(o.webhook, *config, ns);
     Probes probes;
     probes.ready = [&] { return controller.ready() && (!webhook || webhook->ready()); };
     probes.healthy = [&] { return controller.healthy(); };
     probes.extraMetrics = [&](std::string& out) {
       out += "# TYPE budgetgate_prometheus_requests_total counter\n";
-      out += fmt::format("budgetgate_prometheus_requests_total{{kind=\"query\"}} {}\n", counters.queries.load());
-      out += fmt::format("budgetgate_prometheus_requests_total{{kind=\"attempt\"}} {}\n", counters.attempts.load());
-      out += fmt::format("budgetgate_prometheus_requests_total{{kind=\"failure\"}} {}\n", counters.failures.load());
+      out += fmt::format("budgetgate_prometheus_requests_total{{kind=\"query\"}} {}\n",
+                         counters.queries.load());
+      out += fmt::format("budgetgate_prometheus_requests_total{{kind=\"attempt\"}} {}\n",
+                         counters.attempts.load());
+      out += fmt::format("budgetgate_prometheus_requests_total{{kind=\"failure\"}} {}\n",
+                         counters.failures.load());
       if (webhook) webhook->renderMetrics(out);
     };
     server::ServerOptions serverOptions;
     serverOptions.address = metricsAddress->first;
     serverOptions.port = metricsAddress->second;
     serverOptions.threads = 1;
-    server::HttpServer ops(serverOptions, [&](const server::HttpRequest& r) { return serveOps(r, registry, probes); });
+    server::HttpServer ops(
+        serverOptions, [&](const server::HttpRequest& r) { return serveOps(r, registry, probes); });
     ops.start();
     controller.start();
     if (webhook) webhook->start();
-    spdlog::info("budgetgate operator started: API server {} ({}), Prometheus {}, namespace {}, "
-                 "identity {}, metrics on port {}",
-                 config->http.baseUrl, config->source, o.prometheus.url, ns,
-                 options.election.identity, ops.port());
+    spdlog::info(
+        "budgetgate operator started: API server {} ({}), Prometheus {}, namespace {}, "
+        "identity {}, metrics on port {}",
+        config->http.baseUrl, config->source, o.prometheus.url, ns, options.election.identity,
+        ops.port());
     const auto sig = waitForTermination();
     spdlog::info("{} received, shutting down", sig);
     if (webhook) webhook->stop();
@@ -129,9 +135,12 @@ void addOperatorCommand(CLI::App& app, int& exitCode) {
   cmd->add_option("--heartbeat", o->heartbeat,
                   "rewrite an unchanged status at least this often so the webhook sees it is "
                   "fresh (default 2m)");
-  cmd->add_option("--metrics-address", o->metricsAddress, "plain-HTTP /metrics /healthz /readyz (default 0.0.0.0:8080)");
-  cmd->add_flag("--no-leader-election", o->noLeaderElection, "evaluate and write without a lease (single replica only)");
-  cmd->add_option("--lease-name", o->leaseName, "Lease used for leader election (default budgetgate-controller)");
+  cmd->add_option("--metrics-address", o->metricsAddress,
+                  "plain-HTTP /metrics /healthz /readyz (default 0.0.0.0:8080)");
+  cmd->add_flag("--no-leader-election", o->noLeaderElection,
+                "evaluate and write without a lease (single replica only)");
+  cmd->add_option("--lease-name", o->leaseName,
+                  "Lease used for leader election (default budgetgate-controller)");
   cmd->add_option("--identity", o->identity, "leader-election identity (default hostname_random)");
   cmd->callback([o, &exitCode] { exitCode = runOperator(*o); });
 }

@@ -1,8 +1,8 @@
 #include "operator/cli/prometheus_flags.h"
 
-#include <iostream>
-
 #include <fmt/format.h>
+
+#include <iostream>
 
 #include "operator/cli/cli_io.h"
 #include "operator/common/duration.h"
@@ -10,7 +10,8 @@
 namespace budgetgate::cli {
 
 void addPrometheusFlags(CLI::App* cmd, PrometheusFlags& f, bool required) {
-  auto* url = cmd->add_option("--prometheus", f.url, "Prometheus base URL, e.g. http://127.0.0.1:9090");
+  auto* url =
+      cmd->add_option("--prometheus", f.url, "Prometheus base URL, e.g. http://127.0.0.1:9090");
   if (required) url->required();
   cmd->add_option("--prometheus-timeout", f.timeout, "per-query timeout (default 30s)");
   cmd->add_option("--prometheus-retries", f.retries,
@@ -29,10 +30,12 @@ void addPrometheusFlags(CLI::App* cmd, PrometheusFlags& f, bool required) {
 std::unique_ptr<prometheus::PrometheusClient> makePrometheusClient(const PrometheusFlags& f) {
   prometheus::ClientConfig config;
   config.http.baseUrl = f.url;
-  while (!config.http.baseUrl.empty() && config.http.baseUrl.back() == '/') config.http.baseUrl.pop_back();
+  while (!config.http.baseUrl.empty() && config.http.baseUrl.back() == '/')
+    config.http.baseUrl.pop_back();
   const auto timeout = parseDuration(f.timeout);
   if (!timeout || timeout->count() <= 0) {
-    std::cerr << fmt::format("--prometheus-timeout \"{}\": expected a duration such as 30s\n", f.timeout);
+    std::cerr << fmt::format("--prometheus-timeout \"{}\": expected a duration such as 30s\n",
+                             f.timeout);
     return nullptr;
   }
   config.http.timeout = *timeout;

@@ -1,10 +1,9 @@
 #pragma once
 // The --prometheus connection flags shared by evaluate, backtest and operator.
 
+#include <CLI/CLI.hpp>
 #include <memory>
 #include <string>
-
-#include <CLI/CLI.hpp>
 
 #include "operator/prometheus/prometheus_client.h"
 

@@ -1,10 +1,10 @@
 #include "operator/cli/service_runtime.h"
 
+#include <fmt/format.h>
+
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
-
-#include <fmt/format.h>
 
 namespace budgetgate::cli {
 
@@ -32,7 +32,8 @@ std::optional<std::pair<std::string, unsigned short>> parseAddress(const std::st
   const auto colon = text.rfind(':');
   if (colon == std::string::npos) return std::nullopt;
   std::string host = text.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   if (host.empty()) host = "0.0.0.0";
   try {
     const int port = std::stoi(text.substr(colon + 1));

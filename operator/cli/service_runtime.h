@@ -2,12 +2,11 @@
 // Plumbing shared by the long-running commands (operator, webhook): signals, addresses,
 // Kubernetes flags, and the /metrics /healthz /readyz endpoints.
 
+#include <CLI/CLI.hpp>
 #include <functional>
 #include <optional>
 #include <string>
 #include <utility>
-
-#include <CLI/CLI.hpp>
 
 #include "operator/kube/kube_config.h"
 #include "operator/metrics/registry.h"

@@ -1,10 +1,10 @@
 // budgetgate validate: checks SLO and policy manifests the way the controller will read them.
 
+#include <fmt/format.h>
+
 #include <iostream>
 #include <string>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "operator/cli/cli_io.h"
 #include "operator/cli/commands.h"

@@ -1,9 +1,9 @@
 // budgetgate webhook: the admission webhook alone (the controller runs elsewhere).
 
+#include <spdlog/spdlog.h>
+
 #include <iostream>
 #include <memory>
-
-#include <spdlog/spdlog.h>
 
 #include "operator/cli/cli_io.h"
 #include "operator/cli/commands.h"
@@ -26,8 +26,8 @@ int runWebhook(const WebhookCommandOptions& o) {
   try {
     WebhookService service(o.webhook, *config, ns);
     service.start();
-    spdlog::info("budgetgate webhook started: API server {} ({}), namespace {}", config->http.baseUrl,
-                 config->source, ns);
+    spdlog::info("budgetgate webhook started: API server {} ({}), namespace {}",
+                 config->http.baseUrl, config->source, ns);
     const auto sig = waitForTermination();
     spdlog::info("{} received, shutting down", sig);
     service.stop();

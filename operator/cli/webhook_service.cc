@@ -1,9 +1,9 @@
 #include "operator/cli/webhook_service.h"
 
-#include <thread>
-
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+
+#include <thread>
 
 #include "operator/cli/manifests.h"
 #include "operator/cli/service_runtime.h"
@@ -18,7 +18,8 @@ cache::GateCacheOptions cacheOptions(const WebhookFlags& flags, const std::strin
   o.watchReplicaSets = !flags.noReplicaSetWatch;
   if (!flags.fallbackPolicyFile.empty()) {
     auto policy = loadPolicy(flags.fallbackPolicyFile);
-    if (!policy) throw std::runtime_error("--fallback-policy " + flags.fallbackPolicyFile + " is invalid");
+    if (!policy)
+      throw std::runtime_error("--fallback-policy " + flags.fallbackPolicyFile + " is invalid");
     o.fallbackPolicy = *policy;
   }
   o.fallbackPolicy.name = o.fallbackPolicy.name.empty() ? "builtin" : o.fallbackPolicy.name;
@@ -28,11 +29,15 @@ cache::GateCacheOptions cacheOptions(const WebhookFlags& flags, const std::strin
 }  // namespace
 
 void addWebhookFlags(CLI::App* cmd, WebhookFlags& f) {
-  cmd->add_option("--tls-cert-file", f.certFile, "serving certificate (PEM; reloaded when it changes)");
+  cmd->add_option("--tls-cert-file", f.certFile,
+                  "serving certificate (PEM; reloaded when it changes)");
   cmd->add_option("--tls-key-file", f.keyFile, "serving key (PEM)");
-  cmd->add_option("--webhook-address", f.address, "address of the HTTPS admission endpoint (default 0.0.0.0:8443)");
-  cmd->add_option("--webhook-threads", f.threads, "I/O threads of the admission server (default 2)");
-  cmd->add_option("--max-request-bytes", f.maxRequestBytes, "largest AdmissionReview accepted (default 3 MiB)");
+  cmd->add_option("--webhook-address", f.address,
+                  "address of the HTTPS admission endpoint (default 0.0.0.0:8443)");
+  cmd->add_option("--webhook-threads", f.threads,
+                  "I/O threads of the admission server (default 2)");
+  cmd->add_option("--max-request-bytes", f.maxRequestBytes,
+                  "largest AdmissionReview accepted (default 3 MiB)");
   cmd->add_option("--exempt-namespace", f.exemptNamespaces,
                   "never gate this namespace (repeatable; kube-system and budgetgate's own "
                   "namespace always are)");
@@ -57,10 +62,13 @@ WebhookService::WebhookService(const WebhookFlags& flags, const kube::KubeConfig
                                const std::string& gateNamespace)
     : config_(config), cache_(cacheOptions(flags, gateNamespace)) {
   if (flags.certFile.empty() || flags.keyFile.empty()) {
-    throw std::runtime_error("the webhook needs --tls-cert-file and --tls-key-file (the API server only calls HTTPS webhooks)");
+    throw std::runtime_error(
+        "the webhook needs --tls-cert-file and --tls-key-file (the API server only calls HTTPS "
+        "webhooks)");
   }
   const auto address = parseAddress(flags.address);
-  if (!address) throw std::runtime_error("--webhook-address \"" + flags.address + "\" is not host:port");
+  if (!address)
+    throw std::runtime_error("--webhook-address \"" + flags.address + "\" is not host:port");
   if (!flags.bootstrapSecret.empty()) {
     tls::BootstrapOptions b;
     b.ns = gateNamespace;
@@ -116,7 +124,9 @@ WebhookService::WebhookService(const WebhookFlags& flags, const kube::KubeConfig
   });
 }
 
-WebhookService::~WebhookService() { stop(); }
+WebhookService::~WebhookService() {
+  stop();
+}
 
 void WebhookService::start() {
   if (bootstrap_) bootstrap_->startBackground();
@@ -137,11 +147,16 @@ void WebhookService::renderMetrics(std::string& out) const {
   out += "# TYPE budgetgate_webhook_connections_total counter\n";
   out += fmt::format("budgetgate_webhook_connections_total {}\n", s.connections.load());
   out += "# TYPE budgetgate_webhook_rejected_requests_total counter\n";
-  out += fmt::format("budgetgate_webhook_rejected_requests_total{{reason=\"too-large\"}} {}\n", s.rejectedTooLarge.load());
-  out += fmt::format("budgetgate_webhook_rejected_requests_total{{reason=\"malformed-http\"}} {}\n", s.malformed.load());
-  out += fmt::format("budgetgate_webhook_rejected_requests_total{{reason=\"tls-handshake\"}} {}\n", s.tlsHandshakeFailures.load());
+  out += fmt::format("budgetgate_webhook_rejected_requests_total{{reason=\"too-large\"}} {}\n",
+                     s.rejectedTooLarge.load());
+  out += fmt::format("budgetgate_webhook_rejected_requests_total{{reason=\"malformed-http\"}} {}\n",
+                     s.malformed.load());
+  out += fmt::format("budgetgate_webhook_rejected_requests_total{{reason=\"tls-handshake\"}} {}\n",
+                     s.tlsHandshakeFailures.load());
   if (auto notAfter = certificates_->notAfter()) {
-    out += "# HELP budgetgate_webhook_certificate_expiry_timestamp_seconds notAfter of the serving certificate.\n";
+    out +=
+        "# HELP budgetgate_webhook_certificate_expiry_timestamp_seconds notAfter of the serving "
+        "certificate.\n";
     out += "# TYPE budgetgate_webhook_certificate_expiry_timestamp_seconds gauge\n";
     out += fmt::format("budgetgate_webhook_certificate_expiry_timestamp_seconds {}\n", *notAfter);
   }
@@ -150,8 +165,10 @@ void WebhookService::renderMetrics(std::string& out) const {
   const auto snap = cache_.snapshot();
   out += "# TYPE budgetgate_webhook_cached_objects gauge\n";
   out += fmt::format("budgetgate_webhook_cached_objects{{kind=\"slo\"}} {}\n", snap->sloCount);
-  out += fmt::format("budgetgate_webhook_cached_objects{{kind=\"policy\"}} {}\n", snap->policyCount);
-  out += fmt::format("budgetgate_webhook_cached_objects{{kind=\"replicaset\"}} {}\n", snap->replicaSetCount);
+  out +=
+      fmt::format("budgetgate_webhook_cached_objects{{kind=\"policy\"}} {}\n", snap->policyCount);
+  out += fmt::format("budgetgate_webhook_cached_objects{{kind=\"replicaset\"}} {}\n",
+                     snap->replicaSetCount);
   out += "# TYPE budgetgate_webhook_events_dropped_total counter\n";
   out += fmt::format("budgetgate_webhook_events_dropped_total {}\n", events_->dropped());
 }

@@ -2,11 +2,10 @@
 // The admission webhook as a running service: gate cache (watches), TLS server, exception
 // events. Used by `budgetgate webhook` and, when TLS files are given, `budgetgate operator`.
 
+#include <CLI/CLI.hpp>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <CLI/CLI.hpp>
 
 #include "operator/kube/event_queue.h"
 #include "webhook/admission/admission_handler.h"

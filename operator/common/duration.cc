@@ -1,21 +1,27 @@
 #include "operator/common/duration.h"
 
+#include <fmt/format.h>
+
 #include <cstdint>
 #include <limits>
-
-#include <fmt/format.h>
 
 namespace budgetgate {
 namespace {
 
 std::optional<std::int64_t> unitSeconds(char unit) {
   switch (unit) {
-    case 's': return 1;
-    case 'm': return 60;
-    case 'h': return 3600;
-    case 'd': return 86400;
-    case 'w': return 7 * 86400;
-    default: return std::nullopt;
+    case 's':
+      return 1;
+    case 'm':
+      return 60;
+    case 'h':
+      return 3600;
+    case 'd':
+      return 86400;
+    case 'w':
+      return 7 * 86400;
+    default:
+      return std::nullopt;
   }
 }
 

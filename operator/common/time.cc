@@ -1,9 +1,9 @@
 #include "operator/common/time.h"
 
+#include <date/date.h>
+
 #include <cctype>
 #include <charconv>
-
-#include <date/date.h>
 
 namespace budgetgate {
 namespace {
@@ -29,7 +29,8 @@ bool readInt(std::string_view text, std::size_t pos, std::size_t width, int& out
 
 }  // namespace
 
-std::optional<std::chrono::sys_seconds> parseCivilTime(std::string_view text, std::size_t* consumed) {
+std::optional<std::chrono::sys_seconds> parseCivilTime(std::string_view text,
+                                                       std::size_t* consumed) {
   // YYYY-MM-DD[T ]HH:MM:SS
   int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
   if (text.size() < 19 || !readInt(text, 0, 4, y) || text[4] != '-' || !readInt(text, 5, 2, mo) ||
@@ -79,7 +80,9 @@ std::optional<TimePoint> parseTime(std::string_view text) {
   return inRange(*civil - sign * (std::chrono::hours(oh) + std::chrono::minutes(om)));
 }
 
-std::string formatTime(TimePoint t) { return date::format("%FT%TZ", t); }
+std::string formatTime(TimePoint t) {
+  return date::format("%FT%TZ", t);
+}
 
 TimePoint nowSeconds() {
   return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());

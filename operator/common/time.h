@@ -19,7 +19,8 @@ std::optional<TimePoint> parseTime(std::string_view text);
 
 // "YYYY-MM-DD HH:MM:SS" (or with T) read as a civil time without zone; *consumed gets the
 // number of characters read. Used for RFC 3339 and for OpenSLO calendar start times.
-std::optional<std::chrono::sys_seconds> parseCivilTime(std::string_view text, std::size_t* consumed);
+std::optional<std::chrono::sys_seconds> parseCivilTime(std::string_view text,
+                                                       std::size_t* consumed);
 
 // "2026-01-31T00:00:00Z"
 std::string formatTime(TimePoint t);

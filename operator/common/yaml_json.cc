@@ -1,5 +1,8 @@
 #include "operator/common/yaml_json.h"
 
+#include <fmt/format.h>
+#include <yaml-cpp/eventhandler.h>
+
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -7,15 +10,14 @@
 #include <optional>
 #include <sstream>
 
-#include <fmt/format.h>
-#include <yaml-cpp/eventhandler.h>
-
 #include "operator/common/json.h"
 
 namespace budgetgate {
 namespace {
 
-bool isNullScalar(const std::string& s) { return s == "null" || s == "Null" || s == "NULL" || s == "~"; }
+bool isNullScalar(const std::string& s) {
+  return s == "null" || s == "Null" || s == "NULL" || s == "~";
+}
 
 std::optional<bool> boolScalar(const std::string& s) {
   if (s == "true" || s == "True" || s == "TRUE") return true;
@@ -112,9 +114,12 @@ void rejectStuckDocuments(const std::string& text) {
 
 YAML::Node jsonToYaml(const rapidjson::Value& value) {
   switch (value.GetType()) {
-    case rapidjson::kNullType: return YAML::Node(YAML::NodeType::Null);
-    case rapidjson::kFalseType: return YAML::Node(false);
-    case rapidjson::kTrueType: return YAML::Node(true);
+    case rapidjson::kNullType:
+      return YAML::Node(YAML::NodeType::Null);
+    case rapidjson::kFalseType:
+      return YAML::Node(false);
+    case rapidjson::kTrueType:
+      return YAML::Node(true);
     case rapidjson::kStringType: {
       YAML::Node n(std::string(value.GetString(), value.GetStringLength()));
       n.SetTag("!");  // a JSON string stays a string even if it looks like a number
@@ -144,7 +149,9 @@ void yamlToJson(const YAML::Node& node, rapidjson::Value& out,
                 rapidjson::Document::AllocatorType& allocator) {
   switch (node.Type()) {
     case YAML::NodeType::Undefined:
-    case YAML::NodeType::Null: out.SetNull(); return;
+    case YAML::NodeType::Null:
+      out.SetNull();
+      return;
     case YAML::NodeType::Scalar: {
       const std::string& s = node.Scalar();
       if (node.Tag() != "!") {  // plain scalar: infer the type

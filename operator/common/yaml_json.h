@@ -2,11 +2,11 @@
 // Conversions between yaml-cpp nodes and RapidJSON values, so that one parser serves both
 // manifests read from files (YAML) and objects read from the API server (JSON).
 
-#include <string>
-#include <vector>
-
 #include <rapidjson/document.h>
 #include <yaml-cpp/yaml.h>
+
+#include <string>
+#include <vector>
 
 namespace budgetgate {
 

@@ -13,8 +13,8 @@
 namespace budgetgate::engine {
 
 struct AlertRule {
-  std::string name;       // stable identifier, e.g. "page-1h"
-  std::string severity;   // "page" or "ticket" by default; relabelable per SLO
+  std::string name;      // stable identifier, e.g. "page-1h"
+  std::string severity;  // "page" or "ticket" by default; relabelable per SLO
   BurnRateWindow shortWindow;
   BurnRateWindow longWindow;
   double budgetFraction;  // share of the whole budget spent over longWindow at threshold

@@ -14,7 +14,9 @@ const char* budgetUnitName(BudgetUnit unit) {
   return unit == BudgetUnit::Requests ? "requests" : "minutes";
 }
 
-double errorBudgetRatio(double target) { return 1.0 - target; }
+double errorBudgetRatio(double target) {
+  return 1.0 - target;
+}
 
 double timeBudgetMinutes(Seconds window, double target) {
   return static_cast<double>(window.count()) / 60.0 * errorBudgetRatio(target);
@@ -61,7 +63,9 @@ ErrorBudget makeBudget(BudgetUnit unit, double total, double consumed) {
   return budget;
 }
 
-double nonNegative(double v) { return std::isfinite(v) && v > 0 ? v : 0.0; }
+double nonNegative(double v) {
+  return std::isfinite(v) && v > 0 ? v : 0.0;
+}
 
 }  // namespace
 

@@ -35,9 +35,9 @@ struct ErrorBudget {
   double consumed = 0;         // bad requests or minutes spent
   double consumedPercent = 0;  // consumed / total x 100, raw (may exceed 100)
 
-  double remaining() const { return total - consumed; }         // raw, may be negative
+  double remaining() const { return total - consumed; }  // raw, may be negative
   double remainingPercentRaw() const { return 100.0 - consumedPercent; }
-  double remainingPercent() const;                              // clamped to [0, 100]
+  double remainingPercent() const;  // clamped to [0, 100]
   double remainingFraction() const { return remainingPercentRaw() / 100.0; }
 };
 

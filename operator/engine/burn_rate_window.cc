@@ -22,9 +22,13 @@ constexpr std::array<WindowInfo, kBurnRateWindows.size()> kInfo = {{
 
 }  // namespace
 
-std::string_view windowName(BurnRateWindow w) { return kInfo[index(w)].name; }
+std::string_view windowName(BurnRateWindow w) {
+  return kInfo[index(w)].name;
+}
 
-Seconds windowLength(BurnRateWindow w) { return Seconds(kInfo[index(w)].seconds); }
+Seconds windowLength(BurnRateWindow w) {
+  return Seconds(kInfo[index(w)].seconds);
+}
 
 std::optional<BurnRateWindow> windowFromName(std::string_view name) {
   for (auto w : kBurnRateWindows) {

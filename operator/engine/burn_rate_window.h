@@ -15,7 +15,9 @@ inline constexpr std::array<BurnRateWindow, 7> kBurnRateWindows = {
     BurnRateWindow::M5, BurnRateWindow::M30, BurnRateWindow::H1, BurnRateWindow::H2,
     BurnRateWindow::H6, BurnRateWindow::D1,  BurnRateWindow::D3};
 
-constexpr std::size_t index(BurnRateWindow w) { return static_cast<std::size_t>(w); }
+constexpr std::size_t index(BurnRateWindow w) {
+  return static_cast<std::size_t>(w);
+}
 
 std::string_view windowName(BurnRateWindow w);  // "5m", "1h", ...
 Seconds windowLength(BurnRateWindow w);

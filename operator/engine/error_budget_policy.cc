@@ -21,14 +21,24 @@ constexpr std::array<std::string_view, 2> kReviewNames = {"warn", "require-appro
 
 }  // namespace
 
-std::string_view riskName(Risk r) { return kRiskNames[static_cast<std::size_t>(r)]; }
-std::optional<Risk> riskFromName(std::string_view n) { return lookup<Risk>(kRiskNames, n); }
-std::string_view verdictName(Verdict v) { return kVerdictNames[static_cast<std::size_t>(v)]; }
+std::string_view riskName(Risk r) {
+  return kRiskNames[static_cast<std::size_t>(r)];
+}
+std::optional<Risk> riskFromName(std::string_view n) {
+  return lookup<Risk>(kRiskNames, n);
+}
+std::string_view verdictName(Verdict v) {
+  return kVerdictNames[static_cast<std::size_t>(v)];
+}
 std::optional<Verdict> verdictFromName(std::string_view n) {
   return lookup<Verdict>(kVerdictNames, n);
 }
-std::string_view modeName(Mode m) { return kModeNames[static_cast<std::size_t>(m)]; }
-std::optional<Mode> modeFromName(std::string_view n) { return lookup<Mode>(kModeNames, n); }
+std::string_view modeName(Mode m) {
+  return kModeNames[static_cast<std::size_t>(m)];
+}
+std::optional<Mode> modeFromName(std::string_view n) {
+  return lookup<Mode>(kModeNames, n);
+}
 std::string_view missingDataActionName(MissingDataAction a) {
   return kMissingNames[static_cast<std::size_t>(a)];
 }

@@ -59,9 +59,9 @@ struct DecisionMatrix {
 };
 
 struct Exceptions {
-  bool rollback = true;          // recognised structurally, never by annotation alone
-  Subjects security;             // who may ship release-type "security" past the gate
-  Subjects sloImprovement;       // who may ship release-type "slo-improvement"
+  bool rollback = true;     // recognised structurally, never by annotation alone
+  Subjects security;        // who may ship release-type "security" past the gate
+  Subjects sloImprovement;  // who may ship release-type "slo-improvement"
 };
 
 struct ErrorBudgetPolicy {

@@ -6,8 +6,8 @@ Assessment assess(const AssessmentInput& input, const ErrorBudgetPolicy& policy)
   Assessment a;
   a.budget = input.budget;
   a.burnRates = input.burnRates;
-  a.alerts = evaluateAlerts(deriveAlertRules(input.windowLength, input.alertOverrides),
-                            input.burnRates);
+  a.alerts =
+      evaluateAlerts(deriveAlertRules(input.windowLength, input.alertOverrides), input.burnRates);
   a.confirmedBurnRate = input.burnRates.confirmedHourly();
   a.exhaustionIn =
       timeToExhaustion(input.budget.remainingFraction(), input.windowLength, a.confirmedBurnRate);

@@ -16,11 +16,15 @@ bool met(const TierThreshold& t, const TierSignals& s) {
   return false;
 }
 
-bool isHeldTier(Tier t) { return t == Tier::Critical || t == Tier::Exhausted; }
+bool isHeldTier(Tier t) {
+  return t == Tier::Critical || t == Tier::Exhausted;
+}
 
 }  // namespace
 
-std::string_view tierName(Tier tier) { return kNames[static_cast<std::size_t>(tier)]; }
+std::string_view tierName(Tier tier) {
+  return kNames[static_cast<std::size_t>(tier)];
+}
 
 std::optional<Tier> tierFromName(std::string_view name) {
   for (std::size_t i = 0; i < kNames.size(); ++i) {
@@ -29,7 +33,9 @@ std::optional<Tier> tierFromName(std::string_view name) {
   return std::nullopt;
 }
 
-int tierSeverity(Tier tier) { return static_cast<int>(tier); }
+int tierSeverity(Tier tier) {
+  return static_cast<int>(tier);
+}
 
 Tier classifyTier(const TierSignals& signals, const TierThresholds& thresholds) {
   if (signals.remainingPercent <= 0) return Tier::Exhausted;

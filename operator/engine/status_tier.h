@@ -44,7 +44,7 @@ struct TierSignals {
 Tier classifyTier(const TierSignals& signals, const TierThresholds& thresholds);
 
 struct Hysteresis {
-  double restorePercent = 10.0;         // budget points to regain before improving
+  double restorePercent = 10.0;          // budget points to regain before improving
   Seconds maxHold = Seconds(7 * 86400);  // or this long since the hold began
 };
 

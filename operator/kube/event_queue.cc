@@ -3,7 +3,8 @@
 namespace budgetgate::kube {
 
 EventQueue::EventQueue(const KubeConfig& config, std::string component, std::size_t capacity)
-    : recorder_(config, std::move(component)), capacity_(capacity),
+    : recorder_(config, std::move(component)),
+      capacity_(capacity),
       thread_([this](std::stop_token stop) { run(stop); }) {}
 
 EventQueue::~EventQueue() {

@@ -1,6 +1,5 @@
 #include "operator/kube/event_recorder.h"
 
-
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -15,7 +14,8 @@ EventRecorder::EventRecorder(const KubeConfig& config, std::string component)
 bool EventRecorder::record(const ObjectRef& object, const std::string& type,
                            const std::string& reason, const std::string& message) {
   const auto now = std::chrono::system_clock::now();
-  const auto nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count();
+  const auto nanos =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count();
   const std::string stamp = formatTime(std::chrono::floor<std::chrono::seconds>(now));
   rapidjson::Document e(rapidjson::kObjectType);
   auto& a = e.GetAllocator();
@@ -45,7 +45,8 @@ bool EventRecorder::record(const ObjectRef& object, const std::string& type,
   e.AddMember("reportingComponent", json::str(component_, a), a);
   auto r = client_.create(kEventResource.collectionPath(object.ns), json::toString(e));
   if (!r.ok()) {
-    spdlog::warn("event {} for {}/{} not recorded: {}", reason, object.ns, object.name, r.describe());
+    spdlog::warn("event {} for {}/{} not recorded: {}", reason, object.ns, object.name,
+                 r.describe());
     return false;
   }
   return true;

@@ -1,9 +1,9 @@
 #include "operator/kube/informer.h"
 
-#include <set>
-
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+
+#include <set>
 
 #include "operator/common/json.h"
 
@@ -12,7 +12,8 @@ namespace {
 
 std::pair<std::string, std::string> identity(const rapidjson::Value& object) {
   const auto* meta = json::member(&object, "metadata");
-  return {json::stringOr(json::member(meta, "namespace")), json::stringOr(json::member(meta, "name"))};
+  return {json::stringOr(json::member(meta, "namespace")),
+          json::stringOr(json::member(meta, "name"))};
 }
 
 std::string resourceVersionOf(const rapidjson::Value& object) {
@@ -26,10 +27,14 @@ constexpr auto kMaxBackoff = std::chrono::milliseconds(8000);
 
 Informer::Informer(const KubeConfig& config, std::string name, std::string collectionPath,
                    InformerHandlers handlers)
-    : client_(config), name_(std::move(name)), path_(std::move(collectionPath)),
+    : client_(config),
+      name_(std::move(name)),
+      path_(std::move(collectionPath)),
       handlers_(std::move(handlers)) {}
 
-Informer::~Informer() { stop(); }
+Informer::~Informer() {
+  stop();
+}
 
 void Informer::start() {
   if (thread_.joinable()) return;
@@ -96,7 +101,8 @@ bool Informer::list(std::string& resourceVersion) {
   resourceVersion = json::stringOr(json::path(&*doc, {"metadata", "resourceVersion"}));
   synced_ = true;
   if (handlers_.onSynced) handlers_.onSynced();
-  spdlog::debug("{}: listed {} objects at resourceVersion {}", name_, known_.size(), resourceVersion);
+  spdlog::debug("{}: listed {} objects at resourceVersion {}", name_, known_.size(),
+                resourceVersion);
   return true;
 }
 
@@ -104,9 +110,9 @@ bool Informer::watchOnce(std::string& resourceVersion, std::stop_token& stop) {
   ++stats_.watches;
   // The server ends the watch after timeoutSeconds; bookmarks keep resourceVersion current so
   // that resuming rarely needs a relist.
-  const std::string path = fmt::format(
-      "{}?watch=true&allowWatchBookmarks=true&timeoutSeconds=240&resourceVersion={}", path_,
-      resourceVersion);
+  const std::string path =
+      fmt::format("{}?watch=true&allowWatchBookmarks=true&timeoutSeconds=240&resourceVersion={}",
+                  path_, resourceVersion);
   bool relist = false;
   auto r = client_.watch(path, std::chrono::seconds(300), [&](WatchEvent& e) {
     lastContactNs_ = std::chrono::steady_clock::now().time_since_epoch().count();

@@ -4,6 +4,8 @@
 // Handlers see every object once per change and a delete for every object that disappeared,
 // also when the disappearance happened while the watch was down.
 
+#include <rapidjson/document.h>
+
 #include <atomic>
 #include <chrono>
 #include <functional>
@@ -11,8 +13,6 @@
 #include <mutex>
 #include <string>
 #include <thread>
-
-#include <rapidjson/document.h>
 
 #include "operator/kube/kube_client.h"
 

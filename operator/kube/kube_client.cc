@@ -37,7 +37,8 @@ bool ApiResult::retryable() const {
 }
 
 std::string ApiResult::describe() const {
-  if (transport != http::Transport::Ok) return fmt::format("{}: {}", http::transportName(transport), error);
+  if (transport != http::Transport::Ok)
+    return fmt::format("{}: {}", http::transportName(transport), error);
   if (ok()) return fmt::format("HTTP {}", status);
   return fmt::format("HTTP {}: {}", status, error);
 }
@@ -72,9 +73,10 @@ ApiResult KubeClient::replace(const std::string& path, const std::string& body) 
 }
 
 ApiResult KubeClient::patch(const std::string& path, const std::string& body, PatchType type) {
-  const char* contentType = type == PatchType::Merge        ? "application/merge-patch+json"
-                            : type == PatchType::JsonPatch  ? "application/json-patch+json"
-                                                            : "application/strategic-merge-patch+json";
+  const char* contentType = type == PatchType::Merge ? "application/merge-patch+json"
+                            : type == PatchType::JsonPatch
+                                ? "application/json-patch+json"
+                                : "application/strategic-merge-patch+json";
   return call({"PATCH", path, body, contentType, {{"Accept", "application/json"}}});
 }
 
@@ -91,7 +93,8 @@ ApiResult KubeClient::watch(const std::string& path, std::chrono::milliseconds i
   auto response = client_.stream(request, idleTimeout, [&](std::string_view chunk) {
     buffer.append(chunk);
     std::size_t start = 0;
-    for (auto nl = buffer.find('\n', start); nl != std::string::npos; nl = buffer.find('\n', start)) {
+    for (auto nl = buffer.find('\n', start); nl != std::string::npos;
+         nl = buffer.find('\n', start)) {
       std::string_view line(buffer.data() + start, nl - start);
       start = nl + 1;
       if (line.empty()) continue;

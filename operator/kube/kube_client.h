@@ -2,12 +2,12 @@
 // A small Kubernetes API client: REST verbs on JSON objects and streamed watches. Errors are
 // values (HTTP status + Kubernetes Status reason/message, or a transport failure).
 
+#include <rapidjson/document.h>
+
 #include <chrono>
 #include <functional>
 #include <optional>
 #include <string>
-
-#include <rapidjson/document.h>
 
 #include "operator/http/http_client.h"
 #include "operator/kube/kube_config.h"
@@ -46,8 +46,10 @@ struct Resource {
   std::string objectPath(const std::string& ns, const std::string& name) const;
 };
 
-inline const Resource kSloResource{"slo.budgetgate.dev", "v1alpha1", "servicelevelobjectives", true};
-inline const Resource kPolicyResource{"slo.budgetgate.dev", "v1alpha1", "errorbudgetpolicies", true};
+inline const Resource kSloResource{"slo.budgetgate.dev", "v1alpha1", "servicelevelobjectives",
+                                   true};
+inline const Resource kPolicyResource{"slo.budgetgate.dev", "v1alpha1", "errorbudgetpolicies",
+                                      true};
 inline const Resource kLeaseResource{"coordination.k8s.io", "v1", "leases", true};
 inline const Resource kEventResource{"", "v1", "events", true};
 inline const Resource kReplicaSetResource{"apps", "v1", "replicasets", true};

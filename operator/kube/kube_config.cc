@@ -1,13 +1,13 @@
 #include "operator/kube/kube_config.h"
 
+#include <fmt/format.h>
+#include <openssl/evp.h>
+#include <yaml-cpp/yaml.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-
-#include <fmt/format.h>
-#include <openssl/evp.h>
-#include <yaml-cpp/yaml.h>
 
 namespace budgetgate::kube {
 namespace {
@@ -141,7 +141,7 @@ std::optional<KubeConfig> inClusterConfig(std::string* error) {
   c.source = "in-cluster service account";
   const std::string h = host;
   c.http.baseUrl = h.find(':') != std::string::npos ? fmt::format("https://[{}]:{}", h, port)
-                                                     : fmt::format("https://{}:{}", h, port);
+                                                    : fmt::format("https://{}:{}", h, port);
   c.http.caFile = (dir / "ca.crt").string();
   c.http.bearerTokenFile = (dir / "token").string();  // re-read: bound tokens rotate
   std::ifstream ns(dir / "namespace");

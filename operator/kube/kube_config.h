@@ -10,9 +10,9 @@
 namespace budgetgate::kube {
 
 struct KubeConfig {
-  http::ClientOptions http;       // server URL, TLS material, token
+  http::ClientOptions http;  // server URL, TLS material, token
   std::string defaultNamespace = "default";
-  std::string source;             // "kubeconfig /path (context x)" or "in-cluster"
+  std::string source;  // "kubeconfig /path (context x)" or "in-cluster"
 };
 
 // Reads a kubeconfig. Supports certificate-authority(-data), client-certificate(-data),

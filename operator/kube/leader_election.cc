@@ -26,7 +26,9 @@ LeaderElector::LeaderElector(const KubeConfig& config, LeaderElectionConfig elec
                              std::function<void(bool)> onChange)
     : client_(config), election_(std::move(election)), onChange_(std::move(onChange)) {}
 
-LeaderElector::~LeaderElector() { stop(); }
+LeaderElector::~LeaderElector() {
+  stop();
+}
 
 void LeaderElector::start() {
   if (thread_.joinable()) return;
@@ -76,7 +78,8 @@ bool LeaderElector::tryAcquireOrRenew() {
   if (current.notFound()) {
     const auto body = fmt::format(
         R"({{"apiVersion":"coordination.k8s.io/v1","kind":"Lease","metadata":{{"name":"{}","namespace":"{}"}},"spec":{{"holderIdentity":"{}","leaseDurationSeconds":{},"acquireTime":"{}","renewTime":"{}","leaseTransitions":0}}}})",
-        election_.name, election_.ns, election_.identity, election_.leaseDuration.count(), now, now);
+        election_.name, election_.ns, election_.identity, election_.leaseDuration.count(), now,
+        now);
     auto r = client_.create(kLeaseResource.collectionPath(election_.ns), body);
     if (!r.ok() && !r.conflict()) spdlog::warn("leader election: creating lease: {}", r.describe());
     return r.ok();
@@ -133,7 +136,8 @@ void LeaderElector::release() {
   if (!current.ok()) return;
   std::string error;
   auto lease = json::parse(current.body, &error);
-  if (!lease || !lease->IsObject() || !lease->HasMember("spec") || !(*lease)["spec"].IsObject()) return;
+  if (!lease || !lease->IsObject() || !lease->HasMember("spec") || !(*lease)["spec"].IsObject())
+    return;
   auto& spec = (*lease)["spec"];
   if (json::stringOr(json::member(&spec, "holderIdentity")) != election_.identity) return;
   spec.RemoveMember("holderIdentity");

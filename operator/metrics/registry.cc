@@ -1,8 +1,8 @@
 #include "operator/metrics/registry.h"
 
-#include <cmath>
-
 #include <fmt/format.h>
+
+#include <cmath>
 
 namespace budgetgate::metrics {
 namespace {
@@ -25,9 +25,12 @@ std::string escape(const std::string& v) {
 
 const char* typeName(Registry::Type t) {
   switch (t) {
-    case Registry::Type::Gauge: return "gauge";
-    case Registry::Type::Counter: return "counter";
-    case Registry::Type::Histogram: return "histogram";
+    case Registry::Type::Gauge:
+      return "gauge";
+    case Registry::Type::Counter:
+      return "counter";
+    case Registry::Type::Histogram:
+      return "histogram";
   }
   return "untyped";
 }

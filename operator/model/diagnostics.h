@@ -7,8 +7,8 @@
 namespace budgetgate::model {
 
 struct FieldError {
-  std::string path;     // "spec.objectives[0].target"
-  int line = 0;         // 1-based; 0 when unknown (e.g. JSON from the API server)
+  std::string path;  // "spec.objectives[0].target"
+  int line = 0;      // 1-based; 0 when unknown (e.g. JSON from the API server)
   int column = 0;
   std::string message;  // what was expected and what was found
 };
@@ -18,7 +18,9 @@ class Diagnostics {
   explicit Diagnostics(std::string source = {}) : source_(std::move(source)) {}
 
   void add(FieldError e) { errors_.push_back(std::move(e)); }
-  void add(std::string path, std::string message) { add({std::move(path), 0, 0, std::move(message)}); }
+  void add(std::string path, std::string message) {
+    add({std::move(path), 0, 0, std::move(message)});
+  }
 
   bool ok() const { return errors_.empty(); }
   const std::vector<FieldError>& errors() const { return errors_; }

@@ -2,12 +2,12 @@
 // A cursor into a YAML document that knows its field path and reports typed-read errors to a
 // Diagnostics sink. Reading never throws: a wrong type is recorded and yields nullopt.
 
+#include <yaml-cpp/yaml.h>
+
 #include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <yaml-cpp/yaml.h>
 
 #include "operator/common/duration.h"
 #include "operator/model/diagnostics.h"

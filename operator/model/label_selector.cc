@@ -1,8 +1,8 @@
 #include "operator/model/label_selector.h"
 
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include <algorithm>
 
 namespace budgetgate::model {
 
@@ -41,12 +41,18 @@ std::string LabelSelector::toString() const {
     std::string values;
     for (const auto& v : r.values) values += (values.empty() ? "" : ",") + v;
     switch (r.op) {
-      case LabelRequirement::Operator::In: parts.push_back(fmt::format("{} in ({})", r.key, values)); break;
+      case LabelRequirement::Operator::In:
+        parts.push_back(fmt::format("{} in ({})", r.key, values));
+        break;
       case LabelRequirement::Operator::NotIn:
         parts.push_back(fmt::format("{} notin ({})", r.key, values));
         break;
-      case LabelRequirement::Operator::Exists: parts.push_back(r.key); break;
-      case LabelRequirement::Operator::DoesNotExist: parts.push_back("!" + r.key); break;
+      case LabelRequirement::Operator::Exists:
+        parts.push_back(r.key);
+        break;
+      case LabelRequirement::Operator::DoesNotExist:
+        parts.push_back("!" + r.key);
+        break;
     }
   }
   std::string out;
@@ -83,8 +89,8 @@ LabelSelector parseLabelSelector(const Field& field) {
       } else if (op == "DoesNotExist") {
         r.op = LabelRequirement::Operator::DoesNotExist;
       } else if (op) {
-        e.child("operator").error(
-            fmt::format("expected In, NotIn, Exists or DoesNotExist, got \"{}\"", *op));
+        e.child("operator")
+            .error(fmt::format("expected In, NotIn, Exists or DoesNotExist, got \"{}\"", *op));
       }
       const Field values = e.child("values");
       if (values.expectSequence()) {
@@ -92,8 +98,8 @@ LabelSelector parseLabelSelector(const Field& field) {
           if (auto v = values.item(j).string(true)) r.values.push_back(*v);
         }
       }
-      const bool wantsValues = r.op == LabelRequirement::Operator::In ||
-                               r.op == LabelRequirement::Operator::NotIn;
+      const bool wantsValues =
+          r.op == LabelRequirement::Operator::In || r.op == LabelRequirement::Operator::NotIn;
       if (op && wantsValues && r.values.empty()) {
         e.child("values").error(fmt::format("operator {} needs at least one value", *op));
       }

@@ -16,7 +16,8 @@ void parseThreshold(const Field& f, engine::TierThreshold& t) {
   f.rejectUnknownKeys({"remainingPercent", "burnRate", "exhaustionWithin"});
   if (auto v = f.child("remainingPercent").number()) {
     if (*v < 0 || *v > 100) {
-      f.child("remainingPercent").error(fmt::format("expected a percentage in [0, 100], got {}", *v));
+      f.child("remainingPercent")
+          .error(fmt::format("expected a percentage in [0, 100], got {}", *v));
     } else {
       t.remainingPercentAtMost = *v;
     }
@@ -82,8 +83,8 @@ std::optional<ErrorBudgetPolicy> parsePolicy(const YAML::Node& doc, Diagnostics&
     spec.rejectUnknownKeys({"mode", "onMissingData", "staleAfter", "tiers", "hysteresis",
                             "decisions", "review", "exceptions"});
     parseEnum(spec.child("mode"), policy.mode, engine::modeFromName, "enforce, warn or audit");
-    parseEnum(spec.child("onMissingData"), policy.onMissingData,
-              engine::missingDataActionFromName, "allow-with-warning or deny");
+    parseEnum(spec.child("onMissingData"), policy.onMissingData, engine::missingDataActionFromName,
+              "allow-with-warning or deny");
     if (auto d = spec.child("staleAfter").duration()) policy.staleAfter = *d;
 
     const Field tiers = spec.child("tiers");
@@ -108,8 +109,8 @@ std::optional<ErrorBudgetPolicy> parsePolicy(const YAML::Node& doc, Diagnostics&
     const Field decisions = spec.child("decisions");
     if (decisions.expectMap()) {
       decisions.rejectUnknownKeys({"healthy", "attention", "warning", "critical", "exhausted"});
-      for (Tier tier : {Tier::Healthy, Tier::Attention, Tier::Warning, Tier::Critical,
-                        Tier::Exhausted}) {
+      for (Tier tier :
+           {Tier::Healthy, Tier::Attention, Tier::Warning, Tier::Critical, Tier::Exhausted}) {
         const Field row = decisions.child(engine::tierName(tier));
         if (!row.expectMap()) continue;
         row.rejectUnknownKeys({"low", "medium", "high"});

@@ -2,9 +2,9 @@
 // Parsing of ErrorBudgetPolicy manifests. Every field is optional; absent fields keep the
 // design's defaults (engine::ErrorBudgetPolicy's initialisers).
 
-#include <optional>
-
 #include <yaml-cpp/yaml.h>
+
+#include <optional>
 
 #include "operator/engine/error_budget_policy.h"
 #include "operator/model/diagnostics.h"

@@ -11,7 +11,8 @@
 
 namespace budgetgate::model {
 
-using PolicyMap = std::map<std::string, std::shared_ptr<const engine::ErrorBudgetPolicy>>;  // "ns/name"
+using PolicyMap =
+    std::map<std::string, std::shared_ptr<const engine::ErrorBudgetPolicy>>;  // "ns/name"
 
 struct PolicyLookup {
   std::string gateNamespace = "budgetgate";
@@ -20,10 +21,12 @@ struct PolicyLookup {
 
 inline std::shared_ptr<const engine::ErrorBudgetPolicy> resolvePolicy(
     const PolicyMap& policies, const PolicyLookup& lookup, const std::string& sloNamespace,
-    const std::string& policyRef, const std::shared_ptr<const engine::ErrorBudgetPolicy>& fallback) {
+    const std::string& policyRef,
+    const std::shared_ptr<const engine::ErrorBudgetPolicy>& fallback) {
   const std::string& name = policyRef.empty() ? lookup.defaultPolicyName : policyRef;
   if (auto it = policies.find(sloNamespace + "/" + name); it != policies.end()) return it->second;
-  if (auto it = policies.find(lookup.gateNamespace + "/" + name); it != policies.end()) return it->second;
+  if (auto it = policies.find(lookup.gateNamespace + "/" + name); it != policies.end())
+    return it->second;
   return fallback;
 }
 

@@ -1,10 +1,10 @@
 #include "operator/model/slo_parser.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cmath>
-
-#include <fmt/format.h>
 
 #include "operator/model/field.h"
 #include "operator/model/window_bounds.h"
@@ -133,14 +133,16 @@ std::optional<TimeWindow> parseTimeWindow(const Field& spec) {
   window.isRolling = w.child("isRolling").boolean().value_or(true);
   // OpenSLO duration shorthand: a count and one unit of m h d w M Q Y.
   if (text->size() < 2 || !std::isdigit(static_cast<unsigned char>(text->front()))) {
-    w.child("duration").error(fmt::format("expected a duration such as 28d or 1M, got \"{}\"", *text));
+    w.child("duration")
+        .error(fmt::format("expected a duration such as 28d or 1M, got \"{}\"", *text));
     return std::nullopt;
   }
   const char unit = text->back();
   const std::string digits = text->substr(0, text->size() - 1);
   if (!std::all_of(digits.begin(), digits.end(), [](unsigned char c) { return std::isdigit(c); }) ||
       digits.size() > 6) {
-    w.child("duration").error(fmt::format("expected a duration such as 28d or 1M, got \"{}\"", *text));
+    w.child("duration")
+        .error(fmt::format("expected a duration such as 28d or 1M, got \"{}\"", *text));
     return std::nullopt;
   }
   const int count = std::stoi(digits);
@@ -150,16 +152,17 @@ std::optional<TimeWindow> parseTimeWindow(const Field& spec) {
   }
   if (window.isRolling) {
     if (unit == 'M' || unit == 'Q' || unit == 'Y') {
-      w.child("duration").error(fmt::format(
-          "a rolling window needs a fixed length; \"{}\" varies (use days, e.g. 30d, or set "
-          "isRolling: false for a calendar window)",
-          *text));
+      w.child("duration")
+          .error(fmt::format(
+              "a rolling window needs a fixed length; \"{}\" varies (use days, e.g. 30d, or set "
+              "isRolling: false for a calendar window)",
+              *text));
       return std::nullopt;
     }
     auto d = parseDuration(*text);
     if (!d || *d < Seconds(3600)) {
-      w.child("duration").error(
-          fmt::format("expected a window of at least 1h such as 28d, got \"{}\"", *text));
+      w.child("duration")
+          .error(fmt::format("expected a window of at least 1h such as 28d, got \"{}\"", *text));
       return std::nullopt;
     }
     window.duration = *d;
@@ -169,14 +172,24 @@ std::optional<TimeWindow> parseTimeWindow(const Field& spec) {
     return window;
   }
   switch (unit) {
-    case 'd': window.calendarUnit = CalendarUnit::Day; break;
-    case 'w': window.calendarUnit = CalendarUnit::Week; break;
-    case 'M': window.calendarUnit = CalendarUnit::Month; break;
-    case 'Q': window.calendarUnit = CalendarUnit::Quarter; break;
-    case 'Y': window.calendarUnit = CalendarUnit::Year; break;
+    case 'd':
+      window.calendarUnit = CalendarUnit::Day;
+      break;
+    case 'w':
+      window.calendarUnit = CalendarUnit::Week;
+      break;
+    case 'M':
+      window.calendarUnit = CalendarUnit::Month;
+      break;
+    case 'Q':
+      window.calendarUnit = CalendarUnit::Quarter;
+      break;
+    case 'Y':
+      window.calendarUnit = CalendarUnit::Year;
+      break;
     default:
-      w.child("duration").error(
-          fmt::format("a calendar window is counted in d, w, M, Q or Y, got \"{}\"", *text));
+      w.child("duration")
+          .error(fmt::format("a calendar window is counted in d, w, M, Q or Y, got \"{}\"", *text));
       return std::nullopt;
   }
   window.calendarCount = count;
@@ -252,19 +265,22 @@ Objective parseObjective(const Field& o, BudgetingMethod method, bool ratio) {
   if (sliceWindow.present()) {
     // OpenSLO allows a number of seconds or a duration shorthand.
     const std::string& raw = sliceWindow.node().IsScalar() ? sliceWindow.node().Scalar() : "";
-    if (!raw.empty() && std::all_of(raw.begin(), raw.end(), [](unsigned char c) { return std::isdigit(c); })) {
+    if (!raw.empty() &&
+        std::all_of(raw.begin(), raw.end(), [](unsigned char c) { return std::isdigit(c); })) {
       obj.timeSliceWindow = Seconds(std::stoll(raw.substr(0, 9)));
     } else {
       obj.timeSliceWindow = sliceWindow.duration();
     }
-    if (obj.timeSliceWindow && (*obj.timeSliceWindow < Seconds(10) || *obj.timeSliceWindow > Seconds(86400))) {
+    if (obj.timeSliceWindow &&
+        (*obj.timeSliceWindow < Seconds(10) || *obj.timeSliceWindow > Seconds(86400))) {
       sliceWindow.error("expected a slice between 10s and 1d");
       obj.timeSliceWindow.reset();
     }
   }
   const bool sliced = method != BudgetingMethod::Occurrences;
   if (sliced && !obj.timeSliceWindow && !sliceWindow.present()) {
-    o.missing("timeSliceWindow", fmt::format("{} needs the slice length, e.g. 1m", budgetingMethodName(method)));
+    o.missing("timeSliceWindow",
+              fmt::format("{} needs the slice length, e.g. 1m", budgetingMethodName(method)));
   }
   if (!sliced && sliceWindow.present()) {
     sliceWindow.error("only used with budgetingMethod Timeslices or RatioTimeslices");
@@ -276,7 +292,8 @@ Objective parseObjective(const Field& o, BudgetingMethod method, bool ratio) {
     if (obj.op || obj.value) o.error("op and value are for thresholdMetric indicators");
   } else {
     if (!obj.op && !o.child("op").present()) o.missing("op", "thresholdMetric: lt, lte, gt or gte");
-    if (!obj.value && !o.child("value").present()) o.missing("value", "thresholdMetric: the threshold");
+    if (!obj.value && !o.child("value").present())
+      o.missing("value", "thresholdMetric: the threshold");
   }
   return obj;
 }
@@ -292,29 +309,40 @@ bool isSloDocument(const YAML::Node& doc) {
 
 std::string_view budgetingMethodName(BudgetingMethod m) {
   switch (m) {
-    case BudgetingMethod::Occurrences: return "Occurrences";
-    case BudgetingMethod::Timeslices: return "Timeslices";
-    case BudgetingMethod::RatioTimeslices: return "RatioTimeslices";
+    case BudgetingMethod::Occurrences:
+      return "Occurrences";
+    case BudgetingMethod::Timeslices:
+      return "Timeslices";
+    case BudgetingMethod::RatioTimeslices:
+      return "RatioTimeslices";
   }
   return "Occurrences";
 }
 
 std::string_view thresholdOpName(ThresholdOp op) {
   switch (op) {
-    case ThresholdOp::Lt: return "lt";
-    case ThresholdOp::Lte: return "lte";
-    case ThresholdOp::Gt: return "gt";
-    case ThresholdOp::Gte: return "gte";
+    case ThresholdOp::Lt:
+      return "lt";
+    case ThresholdOp::Lte:
+      return "lte";
+    case ThresholdOp::Gt:
+      return "gt";
+    case ThresholdOp::Gte:
+      return "gte";
   }
   return "lt";
 }
 
 std::string_view thresholdOpPromQL(ThresholdOp op) {
   switch (op) {
-    case ThresholdOp::Lt: return "<";
-    case ThresholdOp::Lte: return "<=";
-    case ThresholdOp::Gt: return ">";
-    case ThresholdOp::Gte: return ">=";
+    case ThresholdOp::Lt:
+      return "<";
+    case ThresholdOp::Lte:
+      return "<=";
+    case ThresholdOp::Gt:
+      return ">";
+    case ThresholdOp::Gte:
+      return ">=";
   }
   return "<";
 }
@@ -378,8 +406,7 @@ std::optional<ServiceLevelObjective> parseSlo(const YAML::Node& doc, Diagnostics
         "a thresholdMetric indicator needs budgetingMethod Timeslices (each slice is good when "
         "the value satisfies op/value)");
   }
-  if (indicator && indicator->isRatio() &&
-      slo.budgetingMethod != BudgetingMethod::Occurrences &&
+  if (indicator && indicator->isRatio() && slo.budgetingMethod != BudgetingMethod::Occurrences &&
       !std::get<RatioMetric>(indicator->metric).counter) {
     method.error("Timeslices and RatioTimeslices need counter: true ratio metrics");
   }
@@ -415,7 +442,8 @@ std::optional<ServiceLevelObjective> parseSlo(const YAML::Node& doc, Diagnostics
   if (gate.expectMap()) {
     if (openslo) gate.error("spec.gate is a budgetgate extension; use kind ServiceLevelObjective");
     gate.rejectUnknownKeys({"selector", "policyRef", "alerts"});
-    if (gate.child("selector").present()) slo.gate.selector = parseLabelSelector(gate.child("selector"));
+    if (gate.child("selector").present())
+      slo.gate.selector = parseLabelSelector(gate.child("selector"));
     slo.gate.policyRef = gate.child("policyRef").string().value_or("");
     const Field alerts = gate.child("alerts");
     if (alerts.expectSequence()) {

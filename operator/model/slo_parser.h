@@ -1,9 +1,9 @@
 #pragma once
 // Parsing of ServiceLevelObjective manifests and plain OpenSLO v1 SLO documents.
 
-#include <optional>
-
 #include <yaml-cpp/yaml.h>
+
+#include <optional>
 
 #include "operator/model/diagnostics.h"
 #include "operator/model/slo.h"

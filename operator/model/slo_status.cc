@@ -33,7 +33,9 @@ void addNumber(Value& obj, std::string_view key, double v, Allocator& a) {
 // Percentages and burn rates are read by people (`kubectl get slo` columns, the denial
 // message): two decimals and four significant digits say all there is to say. The raw
 // totals stay exact.
-double percent(double v) { return std::round(finite(v) * 100.0) / 100.0; }
+double percent(double v) {
+  return std::round(finite(v) * 100.0) / 100.0;
+}
 double fourDigits(double v) {
   v = finite(v);
   if (v == 0.0) return 0.0;

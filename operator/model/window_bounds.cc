@@ -1,10 +1,10 @@
 #include "operator/model/window_bounds.h"
 
-#include <cmath>
-
 #include <date/date.h>
 #include <date/tz.h>
 #include <fmt/format.h>
+
+#include <cmath>
 
 namespace budgetgate::model {
 namespace {
@@ -25,13 +25,16 @@ LocalSeconds addUnits(LocalSeconds t, CalendarUnit unit, long long n) {
   const auto timeOfDay = t - day;
   date::year_month_day ymd{day};
   switch (unit) {
-    case CalendarUnit::Day: return t + date::days(n);
-    case CalendarUnit::Week: return t + date::days(7 * n);
+    case CalendarUnit::Day:
+      return t + date::days(n);
+    case CalendarUnit::Week:
+      return t + date::days(7 * n);
     case CalendarUnit::Month:
     case CalendarUnit::Quarter:
     case CalendarUnit::Year: {
-      const long long months =
-          n * (unit == CalendarUnit::Month ? 1 : unit == CalendarUnit::Quarter ? 3 : 12);
+      const long long months = n * (unit == CalendarUnit::Month     ? 1
+                                    : unit == CalendarUnit::Quarter ? 3
+                                                                    : 12);
       auto ym = date::year_month(ymd.year(), ymd.month()) + date::months(months);
       auto target = ym / ymd.day();
       if (!target.ok()) target = ym / date::last;
@@ -43,18 +46,25 @@ LocalSeconds addUnits(LocalSeconds t, CalendarUnit unit, long long n) {
 
 long long approxUnitSeconds(CalendarUnit unit) {
   switch (unit) {
-    case CalendarUnit::Day: return 86400;
-    case CalendarUnit::Week: return 7 * 86400;
-    case CalendarUnit::Month: return 2629746;  // average Gregorian month
-    case CalendarUnit::Quarter: return 3 * 2629746;
-    case CalendarUnit::Year: return 12 * 2629746;
+    case CalendarUnit::Day:
+      return 86400;
+    case CalendarUnit::Week:
+      return 7 * 86400;
+    case CalendarUnit::Month:
+      return 2629746;  // average Gregorian month
+    case CalendarUnit::Quarter:
+      return 3 * 2629746;
+    case CalendarUnit::Year:
+      return 12 * 2629746;
   }
   return 86400;
 }
 
 }  // namespace
 
-bool isKnownTimeZone(std::string_view name) { return findZone(name) != nullptr; }
+bool isKnownTimeZone(std::string_view name) {
+  return findZone(name) != nullptr;
+}
 
 std::optional<WindowBounds> resolveWindow(const TimeWindow& window, TimePoint at,
                                           std::string* error) {
@@ -89,7 +99,9 @@ std::optional<WindowBounds> resolveWindow(const TimeWindow& window, TimePoint at
   const long long periodSeconds = count * approxUnitSeconds(window.calendarUnit);
   long long k = (at - toSys(anchor)).count() / periodSeconds;
   if ((at - toSys(anchor)).count() < 0) --k;
-  auto periodStart = [&](long long i) { return toSys(addUnits(anchor, window.calendarUnit, i * count)); };
+  auto periodStart = [&](long long i) {
+    return toSys(addUnits(anchor, window.calendarUnit, i * count));
+  };
   for (int guard = 0; guard < 8 && periodStart(k) > at; ++guard) --k;
   for (int guard = 0; guard < 8 && periodStart(k + 1) <= at; ++guard) ++k;
   const TimePoint start = periodStart(k);

@@ -1,8 +1,8 @@
 #include "operator/prometheus/backtest.h"
 
-#include <mutex>
-
 #include <fmt/format.h>
+
+#include <mutex>
 
 #include "operator/common/bounded_parallel.h"
 #include "operator/model/window_bounds.h"
@@ -84,8 +84,9 @@ BacktestResult backtest(PrometheusApi& api, const model::ServiceLevelObjective& 
   if (options.step < Seconds(300) ||
       (options.step < hour ? hour.count() % options.step.count() != 0
                            : options.step.count() % hour.count() != 0)) {
-    result.error = "--step must be at least 5m and divide 1h (5m, 10m, 15m, 30m) or be a whole "
-                   "number of hours";
+    result.error =
+        "--step must be at least 5m and divide 1h (5m, 10m, 15m, 30m) or be a whole "
+        "number of hours";
     return result;
   }
   if (options.to < options.from) {
@@ -96,8 +97,7 @@ BacktestResult backtest(PrometheusApi& api, const model::ServiceLevelObjective& 
   BucketStore buckets(bucketLength);
   const TimePoint from = buckets.floorToBucket(options.from);
   result.alignedFrom = from;
-  const std::size_t stepCount =
-      static_cast<std::size_t>((options.to - from) / options.step) + 1;
+  const std::size_t stepCount = static_cast<std::size_t>((options.to - from) / options.step) + 1;
   if (stepCount > 20000) {
     result.error = fmt::format("{} steps is too many; use a larger --step", stepCount);
     return result;
@@ -125,7 +125,8 @@ BacktestResult backtest(PrometheusApi& api, const model::ServiceLevelObjective& 
         QuantityNeed n;
         n.quantity = q;
         for (auto w : kBurnRateWindows) {
-          n.windows.emplace(std::string(engine::windowName(w)), WindowRange{engine::windowLength(w), false});
+          n.windows.emplace(std::string(engine::windowName(w)),
+                            WindowRange{engine::windowLength(w), false});
         }
         needs.push_back(std::move(n));
       }
@@ -136,14 +137,16 @@ BacktestResult backtest(PrometheusApi& api, const model::ServiceLevelObjective& 
     objectives.push_back(std::move(on));
   }
   for (const auto& n : needs) {
-    if (n.quantity.kind == Quantity::Kind::SliceSum && bucketLength % n.quantity.slice != Seconds(0)) {
+    if (n.quantity.kind == Quantity::Kind::SliceSum &&
+        bucketLength % n.quantity.slice != Seconds(0)) {
       result.error = fmt::format("--step {}s must be a multiple of the SLO's timeSliceWindow ({}s)",
                                  options.step.count(), n.quantity.slice.count());
       return result;
     }
     if (!n.quantity.additive()) {
-      result.error = "backtest needs counter: true indicators (counter: false queries are "
-                     "evaluated over whole windows and cannot be replayed cheaply)";
+      result.error =
+          "backtest needs counter: true indicators (counter: false queries are "
+          "evaluated over whole windows and cannot be replayed cheaply)";
       return result;
     }
   }

@@ -34,9 +34,9 @@ struct BacktestStep {
 struct BacktestSummary {
   std::size_t steps = 0;
   std::size_t tierChanges = 0;
-  std::map<std::string, double> hoursInTier;       // tier name -> hours
-  std::array<double, 3> frozenHours{};            // per risk: verdict defer or block
-  std::array<double, 3> reviewHours{};            // per risk: verdict review
+  std::map<std::string, double> hoursInTier;  // tier name -> hours
+  std::array<double, 3> frozenHours{};        // per risk: verdict defer or block
+  std::array<double, 3> reviewHours{};        // per risk: verdict review
   std::optional<TimePoint> firstExhausted;
   std::optional<double> lowestRemainingPercent;
   std::map<std::string, std::size_t> alertEpisodes;  // alert name -> times it started firing

@@ -1,8 +1,8 @@
 #include "operator/prometheus/prometheus_client.h"
 
-#include <thread>
-
 #include <fmt/format.h>
+
+#include <thread>
 
 #include "operator/prometheus/response_parser.h"
 
@@ -18,8 +18,8 @@ bool retryable(const http::Response& r) {
 template <typename Result>
 Result transportFailure(const http::Response& r) {
   Result result;
-  result.state = r.transport == http::Transport::Timeout ? QueryState::Timeout
-                                                         : QueryState::Unreachable;
+  result.state =
+      r.transport == http::Transport::Timeout ? QueryState::Timeout : QueryState::Unreachable;
   result.error = fmt::format("{}: {}", http::transportName(r.transport), r.error);
   return result;
 }
@@ -46,22 +46,21 @@ Result PrometheusClient::execute(const std::string& path, const std::string& for
     std::this_thread::sleep_for(delay);
     delay *= 2;
   }
-  Result result = response.transport == http::Transport::Ok
-                      ? parse(response.status, response.body)
-                      : transportFailure<Result>(response);
+  Result result = response.transport == http::Transport::Ok ? parse(response.status, response.body)
+                                                            : transportFailure<Result>(response);
   counters_.bytes += static_cast<long long>(response.body.size());
   if (result.state != QueryState::Ok && result.state != QueryState::Empty) ++counters_.failures;
   return result;
 }
 
 InstantResult PrometheusClient::query(const std::string& promql, TimePoint at) {
-  const std::string form = fmt::format("query={}&time={}", http::urlEncode(promql),
-                                       at.time_since_epoch().count());
+  const std::string form =
+      fmt::format("query={}&time={}", http::urlEncode(promql), at.time_since_epoch().count());
   return execute<InstantResult>("/api/v1/query", form, parseInstantResponse);
 }
 
-RangeResult PrometheusClient::queryRange(const std::string& promql, TimePoint start,
-                                         TimePoint end, Seconds step) {
+RangeResult PrometheusClient::queryRange(const std::string& promql, TimePoint start, TimePoint end,
+                                         Seconds step) {
   const std::string form =
       fmt::format("query={}&start={}&end={}&step={}", http::urlEncode(promql),
                   start.time_since_epoch().count(), end.time_since_epoch().count(), step.count());

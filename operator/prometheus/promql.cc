@@ -1,18 +1,26 @@
 #include "operator/prometheus/promql.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
 
-#include <fmt/format.h>
-
 namespace budgetgate::prometheus {
 namespace {
 
-bool isNameStart(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_' || c == ':'; }
-bool isNameChar(char c) { return isNameStart(c) || std::isdigit(static_cast<unsigned char>(c)); }
-bool isLabelStart(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_'; }
-bool isLabelChar(char c) { return isLabelStart(c) || std::isdigit(static_cast<unsigned char>(c)); }
+bool isNameStart(char c) {
+  return std::isalpha(static_cast<unsigned char>(c)) || c == '_' || c == ':';
+}
+bool isNameChar(char c) {
+  return isNameStart(c) || std::isdigit(static_cast<unsigned char>(c));
+}
+bool isLabelStart(char c) {
+  return std::isalpha(static_cast<unsigned char>(c)) || c == '_';
+}
+bool isLabelChar(char c) {
+  return isLabelStart(c) || std::isdigit(static_cast<unsigned char>(c));
+}
 
 class Cursor {
  public:
@@ -46,12 +54,23 @@ class Cursor {
         if (i_ >= s_.size()) return std::nullopt;
         char e = s_[i_++];
         switch (e) {
-          case 'n': out += '\n'; break;
-          case 't': out += '\t'; break;
-          case '\\': out += '\\'; break;
-          case '"': out += '"'; break;
-          case '\'': out += '\''; break;
-          default: return std::nullopt;  // rarer escapes: not a "plain" selector for us
+          case 'n':
+            out += '\n';
+            break;
+          case 't':
+            out += '\t';
+            break;
+          case '\\':
+            out += '\\';
+            break;
+          case '"':
+            out += '"';
+            break;
+          case '\'':
+            out += '\'';
+            break;
+          default:
+            return std::nullopt;  // rarer escapes: not a "plain" selector for us
         }
         continue;
       }
@@ -84,11 +103,20 @@ std::string quoteString(std::string_view s) {
   std::string out = "\"";
   for (char c : s) {
     switch (c) {
-      case '\\': out += "\\\\"; break;
-      case '"': out += "\\\""; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      default: out += c;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        out += c;
     }
   }
   out += '"';
@@ -139,8 +167,8 @@ std::optional<Selector> parseSelector(std::string_view text) {
   if (isNameStart(c.peek())) sel.metric = c.take(isNameChar);
   c.skipSpace();
   // Keywords that look like metric names but start expressions.
-  static constexpr std::string_view kKeywords[] = {"sum", "rate", "increase", "avg", "min", "max",
-                                                   "count", "by", "without", "on", "ignoring"};
+  static constexpr std::string_view kKeywords[] = {
+      "sum", "rate", "increase", "avg", "min", "max", "count", "by", "without", "on", "ignoring"};
   if (std::find(std::begin(kKeywords), std::end(kKeywords), sel.metric) != std::end(kKeywords) &&
       c.peek() == '(') {
     return std::nullopt;

@@ -35,7 +35,7 @@ struct LabelMatcher {
 
 // metric{matchers} with no functions, ranges or offsets.
 struct Selector {
-  std::string metric;  // may be empty when __name__ is given as a matcher
+  std::string metric;                  // may be empty when __name__ is given as a matcher
   std::vector<LabelMatcher> matchers;  // sorted by (name, op, value)
 
   std::string render() const;  // canonical text

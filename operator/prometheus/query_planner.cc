@@ -1,10 +1,10 @@
 #include "operator/prometheus/query_planner.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <set>
 #include <tuple>
-
-#include <fmt/format.h>
 
 namespace budgetgate::prometheus {
 namespace {
@@ -29,7 +29,8 @@ struct SelectorGroup {
   }
   std::string expr(const WindowRange& range) const {
     if (range.summed) return counterDelta(selector(), range.length, pivot);
-    return fmt::format("sum by ({}) (increase({}[{}]))", pivot, selector(), promDuration(range.length));
+    return fmt::format("sum by ({}) (increase({}[{}]))", pivot, selector(),
+                       promDuration(range.length));
   }
 };
 
@@ -159,7 +160,8 @@ std::vector<InstantUnit> planInstantQueries(const std::vector<QuantityNeed>& nee
       for (const auto& [key, range] : needs[need].windows) {
         const auto& q = needs[need].quantity;
         const auto expr = range.summed ? q.additiveExpr(range.length) : q.expr(range.length);
-        parts.push_back(tagged(tagged(expr, kWindowLabel, key), kQuantityLabel, std::to_string(need)));
+        parts.push_back(
+            tagged(tagged(expr, kWindowLabel, key), kQuantityLabel, std::to_string(need)));
         windowKeys.insert(key);
       }
     }
@@ -171,8 +173,8 @@ std::vector<InstantUnit> planInstantQueries(const std::vector<QuantityNeed>& nee
 }
 
 std::vector<RangeUnit> planBucketQueries(const std::vector<QuantityNeed>& needs,
-                                         const std::vector<BucketRequest>& requests,
-                                         Seconds bucket, const PlannerOptions& options) {
+                                         const std::vector<BucketRequest>& requests, Seconds bucket,
+                                         const PlannerOptions& options) {
   std::vector<RangeUnit> units;
   std::map<std::size_t, const BucketRequest*> byNeed;
   std::vector<std::size_t> subset;

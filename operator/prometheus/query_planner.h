@@ -77,7 +77,7 @@ std::vector<InstantUnit> planInstantQueries(const std::vector<QuantityNeed>& nee
                                             const PlannerOptions& options);
 
 std::vector<RangeUnit> planBucketQueries(const std::vector<QuantityNeed>& needs,
-                                         const std::vector<BucketRequest>& requests,
-                                         Seconds bucket, const PlannerOptions& options);
+                                         const std::vector<BucketRequest>& requests, Seconds bucket,
+                                         const PlannerOptions& options);
 
 }  // namespace budgetgate::prometheus

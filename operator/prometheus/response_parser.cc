@@ -1,14 +1,14 @@
 #include "operator/prometheus/response_parser.h"
 
-#include <cmath>
-#include <cstdlib>
-#include <limits>
-#include <optional>
-
 #include <fmt/format.h>
 #include <rapidjson/error/en.h>
 #include <rapidjson/memorystream.h>
 #include <rapidjson/reader.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <limits>
+#include <optional>
 
 #include "operator/common/json.h"
 
@@ -17,7 +17,7 @@ namespace {
 
 using json::Value;
 
-std::string_view queryStateNames[] = {"ok",      "empty",       "http-error", "query-error",
+std::string_view queryStateNames[] = {"ok",      "empty",       "http-error",  "query-error",
                                       "timeout", "unreachable", "bad-response"};
 
 // Sample values are strings: "1.5", "NaN", "+Inf", "-Inf".
@@ -107,7 +107,9 @@ Envelope readEnvelope(int httpStatus, const json::Document& doc, bool parsed,
 
 }  // namespace
 
-std::string_view queryStateName(QueryState s) { return queryStateNames[static_cast<int>(s)]; }
+std::string_view queryStateName(QueryState s) {
+  return queryStateNames[static_cast<int>(s)];
+}
 
 bool isTransportFailure(QueryState s) {
   return s != QueryState::Ok && s != QueryState::Empty && s != QueryState::QueryError;
@@ -185,7 +187,8 @@ class MatrixHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Mat
   }
   bool EndArray(rapidjson::SizeType) {
     if (inValuesPoint()) {
-      if (!pointTime_ || !pointValue_ || result.series.empty()) return fail("malformed point in matrix result");
+      if (!pointTime_ || !pointValue_ || result.series.empty())
+        return fail("malformed point in matrix result");
       result.series.back().points.emplace_back(*pointTime_, *pointValue_);
     }
     return pop();
@@ -227,7 +230,7 @@ class MatrixHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Mat
  private:
   struct Frame {
     enum Kind { Object, Array } kind;
-    std::string key;  // objects: the current key
+    std::string key;        // objects: the current key
     std::size_t index = 0;  // arrays: the current element
   };
   void push(Frame::Kind k) {
@@ -297,10 +300,9 @@ RangeResult parseRangeResponse(int httpStatus, std::string_view body) {
       return {QueryState::HttpError, fmt::format("HTTP {}", httpStatus), {}};
     }
     return {QueryState::BadResponse,
-            handler.failure().empty()
-                ? fmt::format("invalid JSON at offset {}: {}", ok.Offset(),
-                              rapidjson::GetParseError_En(ok.Code()))
-                : handler.failure(),
+            handler.failure().empty() ? fmt::format("invalid JSON at offset {}: {}", ok.Offset(),
+                                                    rapidjson::GetParseError_En(ok.Code()))
+                                      : handler.failure(),
             {}};
   }
   if (handler.status == "error" || httpStatus == 400 || httpStatus == 422) {
@@ -311,10 +313,14 @@ RangeResult parseRangeResponse(int httpStatus, std::string_view body) {
     if (!query) r.error = fmt::format("HTTP {}: {}", httpStatus, r.error);
     return r;
   }
-  if (httpStatus < 200 || httpStatus >= 300) return {QueryState::HttpError, fmt::format("HTTP {}", httpStatus), {}};
-  if (handler.status != "success") return {QueryState::BadResponse, "response has no \"status\": \"success\"", {}};
+  if (httpStatus < 200 || httpStatus >= 300)
+    return {QueryState::HttpError, fmt::format("HTTP {}", httpStatus), {}};
+  if (handler.status != "success")
+    return {QueryState::BadResponse, "response has no \"status\": \"success\"", {}};
   if (handler.resultType != "matrix") {
-    return {QueryState::BadResponse, fmt::format("expected a matrix result, got \"{}\"", handler.resultType), {}};
+    return {QueryState::BadResponse,
+            fmt::format("expected a matrix result, got \"{}\"", handler.resultType),
+            {}};
   }
   r.series = std::move(handler.result.series);
   if (r.series.empty()) r.state = QueryState::Empty;

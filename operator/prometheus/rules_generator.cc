@@ -1,9 +1,9 @@
 #include "operator/prometheus/rules_generator.h"
 
-#include <stdexcept>
-
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
+
+#include <stdexcept>
 
 #include "operator/engine/alert_table.h"
 #include "operator/model/window_bounds.h"
@@ -26,9 +26,9 @@ std::string errorRatio(const ObjectiveSignals& s, Seconds range) {
       return fmt::format("({} or vector(0)) / {}", s.numerator.expr(range), s.total->expr(range));
     case Shape::BadSlices:
     case Shape::BadFractionSum:
-      return fmt::format("{} / {}", s.numerator.expr(range),
-                         promNumber(static_cast<double>(range.count()) /
-                                    static_cast<double>(s.slice.count())));
+      return fmt::format(
+          "{} / {}", s.numerator.expr(range),
+          promNumber(static_cast<double>(range.count()) / static_cast<double>(s.slice.count())));
   }
   return "vector(0)";
 }
@@ -84,9 +84,11 @@ std::string generateRules(const std::vector<model::ServiceLevelObjective>& slos)
       out << YAML::EndMap;
     }
     if (slo.window.isRolling) {
-      out << YAML::BeginMap << YAML::Key << "record" << YAML::Value << std::string(kRemainingRecord);
+      out << YAML::BeginMap << YAML::Key << "record" << YAML::Value
+          << std::string(kRemainingRecord);
       out << YAML::Key << "expr" << YAML::Value
-          << fmt::format("1 - ({}) / {}", errorRatio(*signals, slo.window.duration), promNumber(budgetRatio));
+          << fmt::format("1 - ({}) / {}", errorRatio(*signals, slo.window.duration),
+                         promNumber(budgetRatio));
       emitLabels(out, slo);
       out << YAML::EndMap;
     }
@@ -94,12 +96,14 @@ std::string generateRules(const std::vector<model::ServiceLevelObjective>& slos)
 
     // Alerts in a group of their own: they read the recording rules above.
     const Seconds windowLength =
-        slo.window.isRolling ? slo.window.duration
-                             : model::resolveWindow(slo.window, TimePoint(Seconds(1'700'000'000)), nullptr)
-                                   .value_or(model::WindowBounds{{}, {}, Seconds(30 * 86400)})
-                                   .length;
+        slo.window.isRolling
+            ? slo.window.duration
+            : model::resolveWindow(slo.window, TimePoint(Seconds(1'700'000'000)), nullptr)
+                  .value_or(model::WindowBounds{{}, {}, Seconds(30 * 86400)})
+                  .length;
     out << YAML::BeginMap;
-    out << YAML::Key << "name" << YAML::Value << fmt::format("budgetgate-{}-{}-alerts", slo.ns, slo.name);
+    out << YAML::Key << "name" << YAML::Value
+        << fmt::format("budgetgate-{}-{}-alerts", slo.ns, slo.name);
     out << YAML::Key << "rules" << YAML::Value << YAML::BeginSeq;
     int rank = 0;
     for (const auto& rule : engine::deriveAlertRules(windowLength, slo.gate.alerts)) {
@@ -123,14 +127,15 @@ std::string generateRules(const std::vector<model::ServiceLevelObjective>& slos)
       out << YAML::EndMap;
       out << YAML::Key << "annotations" << YAML::Value << YAML::BeginMap;
       out << YAML::Key << "summary" << YAML::Value
-          << fmt::format("SLO {}/{} is burning its error budget {}x too fast", slo.ns, slo.name, threshold);
+          << fmt::format("SLO {}/{} is burning its error budget {}x too fast", slo.ns, slo.name,
+                         threshold);
       out << YAML::Key << "description" << YAML::Value
-          << fmt::format("Burn rate >= {} over {} and {}: {:g}% of the {} budget would be spent in "
-                         "{}. Current {} burn rate: {{{{ $value | printf \"%.2f\" }}}}.",
-                         threshold, engine::windowName(rule.longWindow),
-                         engine::windowName(rule.shortWindow), rule.budgetFraction * 100,
-                         slo.window.text, engine::windowName(rule.longWindow),
-                         engine::windowName(rule.longWindow));
+          << fmt::format(
+                 "Burn rate >= {} over {} and {}: {:g}% of the {} budget would be spent in "
+                 "{}. Current {} burn rate: {{{{ $value | printf \"%.2f\" }}}}.",
+                 threshold, engine::windowName(rule.longWindow),
+                 engine::windowName(rule.shortWindow), rule.budgetFraction * 100, slo.window.text,
+                 engine::windowName(rule.longWindow), engine::windowName(rule.longWindow));
       out << YAML::EndMap << YAML::EndMap;
     }
     out << YAML::BeginMap << YAML::Key << "alert" << YAML::Value << "BudgetgateSLIDataAbsent";

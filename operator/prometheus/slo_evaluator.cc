@@ -1,10 +1,10 @@
 #include "operator/prometheus/slo_evaluator.h"
 
+#include <fmt/format.h>
+
 #include <map>
 #include <mutex>
 #include <set>
-
-#include <fmt/format.h>
 
 #include "operator/common/bounded_parallel.h"
 #include "operator/model/window_bounds.h"
@@ -17,7 +17,9 @@ using engine::kBurnRateWindows;
 
 constexpr std::string_view kPartial = "partial";
 
-std::string slowWindowKey(Seconds range) { return fmt::format("W{}", range.count()); }
+std::string slowWindowKey(Seconds range) {
+  return fmt::format("W{}", range.count());
+}
 
 // Per objective: which needs hold its numbers and which window keys to read.
 struct ObjectivePlan {
@@ -92,7 +94,8 @@ std::vector<model::SloStatus> SloEvaluator::evaluate(const std::vector<Evaluatio
       QuantityNeed n;
       n.quantity = q;
       for (auto w : kBurnRateWindows) {
-        n.windows.emplace(std::string(engine::windowName(w)), WindowRange{engine::windowLength(w), false});
+        n.windows.emplace(std::string(engine::windowName(w)),
+                          WindowRange{engine::windowLength(w), false});
       }
       needs.push_back(std::move(n));
     }
@@ -155,7 +158,8 @@ std::vector<model::SloStatus> SloEvaluator::evaluate(const std::vector<Evaluatio
 
   // 3. Plan and run the queries.
   const auto instantUnits = planInstantQueries(needs, options_.planner);
-  const auto rangeUnits = planBucketQueries(needs, bucketRequests, options_.bucket, options_.planner);
+  const auto rangeUnits =
+      planBucketQueries(needs, bucketRequests, options_.bucket, options_.planner);
   report_.instantQueries = instantUnits.size();
   report_.rangeQueries = rangeUnits.size();
 
@@ -239,7 +243,8 @@ std::vector<model::SloStatus> SloEvaluator::evaluate(const std::vector<Evaluatio
       sum = *s;
     }
     Measurement partial;
-    if (needs[need].windows.count(std::string(kPartial))) partial = measurement(need, std::string(kPartial));
+    if (needs[need].windows.count(std::string(kPartial)))
+      partial = measurement(need, std::string(kPartial));
     if (partial.kind == Measurement::Kind::Failed) return partial;
     if (!sum.anyData && !partial.hasValue()) return Measurement{};
     return Measurement::of(sum.value + (partial.hasValue() ? partial.value : 0.0));
@@ -251,8 +256,8 @@ std::vector<model::SloStatus> SloEvaluator::evaluate(const std::vector<Evaluatio
     const auto& target = targets[t];
     const auto& plan = plans[t];
     if (!plan.bounds) {
-      statuses.push_back(invalidStatus(*target.slo, "InvalidWindow", plan.boundsError,
-                                       target.previous, at));
+      statuses.push_back(
+          invalidStatus(*target.slo, "InvalidWindow", plan.boundsError, target.previous, at));
       continue;
     }
     std::vector<ObjectiveOutcome> outcomes;
@@ -274,7 +279,8 @@ std::vector<model::SloStatus> SloEvaluator::evaluate(const std::vector<Evaluatio
                                           target.slo->objectives[outcomes.size()].target));
     }
     if (!invalid.empty()) {
-      statuses.push_back(invalidStatus(*target.slo, "InvalidIndicator", invalid, target.previous, at));
+      statuses.push_back(
+          invalidStatus(*target.slo, "InvalidIndicator", invalid, target.previous, at));
       continue;
     }
     statuses.push_back(

@@ -10,10 +10,14 @@ using model::ThresholdOp;
 // PromQL comparison that is true when a slice is BAD under the objective's op.
 std::string_view badWhen(ThresholdOp op) {
   switch (op) {
-    case ThresholdOp::Lt: return ">=";
-    case ThresholdOp::Lte: return ">";
-    case ThresholdOp::Gt: return "<=";
-    case ThresholdOp::Gte: return "<";
+    case ThresholdOp::Lt:
+      return ">=";
+    case ThresholdOp::Lte:
+      return ">";
+    case ThresholdOp::Gt:
+      return "<=";
+    case ThresholdOp::Gte:
+      return "<";
   }
   return ">=";
 }
@@ -42,23 +46,30 @@ Quantity windowed(const model::MetricSource& source) {
 }
 
 // Per-slice increase of a selector, as text with the slice length filled in.
-std::string sliceIncrease(const Quantity& q, Seconds slice) { return q.expr(slice); }
+std::string sliceIncrease(const Quantity& q, Seconds slice) {
+  return q.expr(slice);
+}
 
 }  // namespace
 
 std::string Quantity::key() const {
   switch (kind) {
-    case Kind::Increase: return "increase:" + text;
-    case Kind::Windowed: return "windowed:" + text;
-    case Kind::SliceSum: return fmt::format("slices:{}:{}", slice.count(), text);
+    case Kind::Increase:
+      return "increase:" + text;
+    case Kind::Windowed:
+      return "windowed:" + text;
+    case Kind::SliceSum:
+      return fmt::format("slices:{}:{}", slice.count(), text);
   }
   return text;
 }
 
 std::string Quantity::expr(Seconds range) const {
   switch (kind) {
-    case Kind::Increase: return fmt::format("sum(increase({}[{}]))", text, promDuration(range));
-    case Kind::Windowed: return fmt::format("sum({})", substituteWindow(text, range));
+    case Kind::Increase:
+      return fmt::format("sum(increase({}[{}]))", text, promDuration(range));
+    case Kind::Windowed:
+      return fmt::format("sum({})", substituteWindow(text, range));
     case Kind::SliceSum:
       return fmt::format("sum(sum_over_time(({})[{}:{}]))", text, promDuration(range),
                          promDuration(slice));
@@ -92,13 +103,12 @@ std::optional<ObjectiveSignals> signalsFor(const model::ServiceLevelObjective& s
     // The worst series decides when the query returns several; NaN (no traffic) slices are
     // dropped by ">= -Inf" so that they count as neither good nor bad.
     const bool upperBound = *objective.op == ThresholdOp::Lt || *objective.op == ThresholdOp::Lte;
-    const std::string value =
-        fmt::format("({}({}) >= -Inf)", upperBound ? "max" : "min",
-                    substituteWindow(threshold->source.query, s.slice));
+    const std::string value = fmt::format("({}({}) >= -Inf)", upperBound ? "max" : "min",
+                                          substituteWindow(threshold->source.query, s.slice));
     s.numerator.kind = Quantity::Kind::SliceSum;
     s.numerator.slice = s.slice;
-    s.numerator.text = fmt::format("{} {} bool {}", value, badWhen(*objective.op),
-                                   promNumber(*objective.value));
+    s.numerator.text =
+        fmt::format("{} {} bool {}", value, badWhen(*objective.op), promNumber(*objective.value));
     return s;
   }
 
@@ -134,9 +144,10 @@ std::optional<ObjectiveSignals> signalsFor(const model::ServiceLevelObjective& s
   if (!n || !t) return std::nullopt;
   s.slice = *objective.timeSliceWindow;
   // Slices without traffic are filtered out by "> 0" and so count as neither good nor bad.
-  const std::string share = fmt::format("{} / ({} > 0)", sliceIncrease(*n, s.slice),
-                                        sliceIncrease(*t, s.slice));
-  const std::string badFraction = good ? fmt::format("(1 - {})", share) : fmt::format("({})", share);
+  const std::string share =
+      fmt::format("{} / ({} > 0)", sliceIncrease(*n, s.slice), sliceIncrease(*t, s.slice));
+  const std::string badFraction =
+      good ? fmt::format("(1 - {})", share) : fmt::format("({})", share);
   s.numerator.kind = Quantity::Kind::SliceSum;
   s.numerator.slice = s.slice;
   if (method == model::BudgetingMethod::Timeslices) {
@@ -146,7 +157,8 @@ std::optional<ObjectiveSignals> signalsFor(const model::ServiceLevelObjective& s
     }
     s.shape = ObjectiveSignals::Shape::BadSlices;
     // A slice is bad when its good ratio is below timeSliceTarget.
-    s.numerator.text = fmt::format("(1 - {}) < bool {}", badFraction, promNumber(*objective.timeSliceTarget));
+    s.numerator.text =
+        fmt::format("(1 - {}) < bool {}", badFraction, promNumber(*objective.timeSliceTarget));
   } else {
     s.shape = ObjectiveSignals::Shape::BadFractionSum;
     s.numerator.text = badFraction;

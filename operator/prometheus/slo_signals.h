@@ -19,8 +19,8 @@ struct Quantity {
     SliceSum,  // sum(sum_over_time((INDICATOR)[range:slice])): additive over slices
   };
   Kind kind = Kind::Increase;
-  std::string text;   // Increase: canonical selector; Windowed: query; SliceSum: indicator
-  Seconds slice{0};   // SliceSum only
+  std::string text;  // Increase: canonical selector; Windowed: query; SliceSum: indicator
+  Seconds slice{0};  // SliceSum only
   std::optional<Selector> selector;  // Increase only
 
   bool additive() const { return kind != Kind::Windowed; }
@@ -38,10 +38,10 @@ std::string counterDelta(const std::string& selector, Seconds range, const std::
 
 struct ObjectiveSignals {
   enum class Shape {
-    GoodOverTotal,    // Occurrences: numerator = good events
-    BadOverTotal,     // Occurrences: numerator = bad events
-    BadSlices,        // Timeslices: numerator = number of bad slices
-    BadFractionSum,   // RatioTimeslices: numerator = sum of per-slice bad fractions
+    GoodOverTotal,   // Occurrences: numerator = good events
+    BadOverTotal,    // Occurrences: numerator = bad events
+    BadSlices,       // Timeslices: numerator = number of bad slices
+    BadFractionSum,  // RatioTimeslices: numerator = sum of per-slice bad fractions
   };
   Shape shape = Shape::GoodOverTotal;
   Quantity numerator;

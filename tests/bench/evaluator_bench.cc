@@ -6,16 +6,15 @@
 // hourly buckets + sharing across SLOs), "unshared" (buckets, one query set per SLO) or "naive"
 // (every window queried whole every cycle, no sharing: the baseline).
 
+#include <fmt/format.h>
 #include <sys/resource.h>
+#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <chrono>
 #include <iostream>
 #include <string>
 #include <vector>
-
-#include <fmt/format.h>
-#include <yaml-cpp/yaml.h>
 
 #include "operator/model/slo_parser.h"
 #include "operator/prometheus/prometheus_client.h"
@@ -57,16 +56,23 @@ int main(int argc, char** argv) {
   int slos = 1000, cycles = 5, intervalSeconds = 300;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i], value = argv[i + 1];
-    if (flag == "--prometheus") url = value;
-    else if (flag == "--mode") mode = value;
-    else if (flag == "--slos") slos = std::stoi(value);
-    else if (flag == "--cycles") cycles = std::stoi(value);
-    else if (flag == "--interval") intervalSeconds = std::stoi(value);
-    else if (flag == "--at") at = value;
+    if (flag == "--prometheus")
+      url = value;
+    else if (flag == "--mode")
+      mode = value;
+    else if (flag == "--slos")
+      slos = std::stoi(value);
+    else if (flag == "--cycles")
+      cycles = std::stoi(value);
+    else if (flag == "--interval")
+      intervalSeconds = std::stoi(value);
+    else if (flag == "--at")
+      at = value;
   }
   if (url.empty() || (mode != "shared" && mode != "unshared" && mode != "naive")) {
-    std::cerr << "usage: evaluator_bench --prometheus URL [--mode shared|unshared|naive] [--slos N] "
-                 "[--cycles K] [--interval SECONDS] [--at RFC3339]\n";
+    std::cerr
+        << "usage: evaluator_bench --prometheus URL [--mode shared|unshared|naive] [--slos N] "
+           "[--cycles K] [--interval SECONDS] [--at RFC3339]\n";
     return 2;
   }
   std::vector<model::ServiceLevelObjective> parsed;
@@ -99,14 +105,16 @@ int main(int argc, char** argv) {
   for (int c = 0; c < cycles; ++c) {
     const auto before = client.counters().queries.load();
     const auto t0 = std::chrono::steady_clock::now();
-    auto statuses = evaluator.evaluate(targets, start + Seconds(static_cast<long long>(c) * intervalSeconds));
+    auto statuses =
+        evaluator.evaluate(targets, start + Seconds(static_cast<long long>(c) * intervalSeconds));
     seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     queries.push_back(static_cast<std::size_t>(client.counters().queries.load() - before));
     // Feed statuses back as the controller does (hysteresis state).
     for (std::size_t i = 0; i < targets.size(); ++i) targets[i].previous = statuses[i];
-    unknown = static_cast<std::size_t>(std::count_if(statuses.begin(), statuses.end(), [](const auto& s) {
-      return s.tier == engine::Tier::Unknown;
-    }));
+    unknown =
+        static_cast<std::size_t>(std::count_if(statuses.begin(), statuses.end(), [](const auto& s) {
+          return s.tier == engine::Tier::Unknown;
+        }));
   }
   double steady = 0;
   std::size_t steadyQueries = 0;
@@ -115,12 +123,13 @@ int main(int argc, char** argv) {
     steadyQueries += queries[static_cast<std::size_t>(c)];
   }
   const int steadyCycles = std::max(1, cycles - 1);
-  std::cout << fmt::format(
-      R"({{"mode":"{}","slos":{},"cycles":{},"firstCycleSeconds":{:.3f},"steadyCycleSeconds":{:.3f},)"
-      R"("firstCycleQueries":{},"steadyCycleQueries":{:.1f},"peakRssMiB":{:.1f},"unknownSlos":{},"failedQueries":{}}})",
-      mode, slos, cycles, seconds.front(), steady / steadyCycles, queries.front(),
-      static_cast<double>(steadyQueries) / steadyCycles, static_cast<double>(peakRssKb()) / 1024.0,
-      unknown, client.counters().failures.load())
-            << std::endl;
+  std::cout
+      << fmt::format(
+             R"({{"mode":"{}","slos":{},"cycles":{},"firstCycleSeconds":{:.3f},"steadyCycleSeconds":{:.3f},)"
+             R"("firstCycleQueries":{},"steadyCycleQueries":{:.1f},"peakRssMiB":{:.1f},"unknownSlos":{},"failedQueries":{}}})",
+             mode, slos, cycles, seconds.front(), steady / steadyCycles, queries.front(),
+             static_cast<double>(steadyQueries) / steadyCycles,
+             static_cast<double>(peakRssKb()) / 1024.0, unknown, client.counters().failures.load())
+      << std::endl;
   return unknown == 0 ? 0 : 3;
 }

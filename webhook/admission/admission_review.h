@@ -2,13 +2,13 @@
 // admission.k8s.io/v1 AdmissionReview: reading the request the API server sends for a
 // Deployment, and writing the response. Hostile input yields a ReviewError, never a crash.
 
+#include <rapidjson/document.h>
+
 #include <map>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <rapidjson/document.h>
 
 #include "webhook/gate/rollout_request.h"
 
@@ -20,13 +20,13 @@ struct ParsedReview {
   gate::RolloutRequest rollout;      // fingerprints left empty: computed only when needed
   const rapidjson::Value* newTemplate = nullptr;  // into `document`
   const rapidjson::Value* oldTemplate = nullptr;
-  rapidjson::Document document;      // owns the parsed body
+  rapidjson::Document document;  // owns the parsed body
 };
 
 struct ReviewError {
   int httpStatus = 400;  // 400: unusable review (no uid, wrong version, not JSON)
   std::string message;
-  std::string uid;       // when known, the error is answered inside a v1 response instead
+  std::string uid;  // when known, the error is answered inside a v1 response instead
 };
 
 // Parses the body; on failure returns nullopt and fills *error.

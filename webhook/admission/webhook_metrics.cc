@@ -18,10 +18,12 @@ void WebhookMetrics::record(engine::Tier tier, Outcome outcome, double seconds, 
 }
 
 void WebhookMetrics::render(std::string& out, double cacheAgeSeconds, bool ready) const {
-  out += "# HELP budgetgate_webhook_decision_duration_seconds Time to decide one AdmissionReview.\n";
+  out +=
+      "# HELP budgetgate_webhook_decision_duration_seconds Time to decide one AdmissionReview.\n";
   out += "# TYPE budgetgate_webhook_decision_duration_seconds histogram\n";
   latency_.render(out, "budgetgate_webhook_decision_duration_seconds", {});
-  out += "# HELP budgetgate_webhook_decisions_total Admission decisions by worst tier and outcome.\n";
+  out +=
+      "# HELP budgetgate_webhook_decisions_total Admission decisions by worst tier and outcome.\n";
   out += "# TYPE budgetgate_webhook_decisions_total counter\n";
   for (std::size_t t = 0; t < decisions_.size(); ++t) {
     for (std::size_t o = 0; o < kOutcomeCount; ++o) {
@@ -34,9 +36,12 @@ void WebhookMetrics::render(std::string& out, double cacheAgeSeconds, bool ready
   out += "# HELP budgetgate_webhook_dry_run_requests_total Dry-run reviews answered.\n";
   out += "# TYPE budgetgate_webhook_dry_run_requests_total counter\n";
   out += fmt::format("budgetgate_webhook_dry_run_requests_total {}\n", dryRuns_.load());
-  out += "# HELP budgetgate_webhook_cache_age_seconds Seconds since the SLO cache last heard from the API server.\n";
+  out +=
+      "# HELP budgetgate_webhook_cache_age_seconds Seconds since the SLO cache last heard from the "
+      "API server.\n";
   out += "# TYPE budgetgate_webhook_cache_age_seconds gauge\n";
-  out += fmt::format("budgetgate_webhook_cache_age_seconds {}\n", metrics::formatValue(cacheAgeSeconds));
+  out += fmt::format("budgetgate_webhook_cache_age_seconds {}\n",
+                     metrics::formatValue(cacheAgeSeconds));
   out += "# HELP budgetgate_webhook_ready Whether the SLO cache has loaded (1) or not (0).\n";
   out += "# TYPE budgetgate_webhook_ready gauge\n";
   out += fmt::format("budgetgate_webhook_ready {}\n", ready ? 1 : 0);

@@ -10,11 +10,14 @@
 namespace budgetgate::cache {
 namespace {
 
-std::string keyOf(const std::string& ns, const std::string& name) { return ns + "/" + name; }
+std::string keyOf(const std::string& ns, const std::string& name) {
+  return ns + "/" + name;
+}
 
 std::pair<std::string, std::string> identity(const rapidjson::Value& object) {
   const auto* meta = json::member(&object, "metadata");
-  return {json::stringOr(json::member(meta, "namespace")), json::stringOr(json::member(meta, "name"))};
+  return {json::stringOr(json::member(meta, "namespace")),
+          json::stringOr(json::member(meta, "name"))};
 }
 
 }  // namespace
@@ -24,7 +27,9 @@ GateCache::GateCache(GateCacheOptions options)
       fallback_(std::make_shared<engine::ErrorBudgetPolicy>(options_.fallbackPolicy)),
       snapshot_(std::make_shared<GateSnapshot>()) {}
 
-GateCache::~GateCache() { stop(); }
+GateCache::~GateCache() {
+  stop();
+}
 
 void GateCache::start(const kube::KubeConfig& config) {
   auto sloHandlers = kube::InformerHandlers{
@@ -35,9 +40,10 @@ void GateCache::start(const kube::KubeConfig& config) {
       config, "webhook-slos", kube::kSloResource.collectionPath(), sloHandlers));
   informers_.push_back(std::make_unique<kube::Informer>(
       config, "webhook-policies", kube::kPolicyResource.collectionPath(),
-      kube::InformerHandlers{[this](const rapidjson::Value& o) { upsertPolicy(o); },
-                             [this](const std::string& ns, const std::string& n) { deletePolicy(ns, n); },
-                             [this] { markDirty(); }}));
+      kube::InformerHandlers{
+          [this](const rapidjson::Value& o) { upsertPolicy(o); },
+          [this](const std::string& ns, const std::string& n) { deletePolicy(ns, n); },
+          [this] { markDirty(); }}));
   if (options_.watchReplicaSets) {
     informers_.push_back(std::make_unique<kube::Informer>(
         config, "webhook-replicasets", kube::kReplicaSetResource.collectionPath(),
@@ -92,7 +98,8 @@ void GateCache::upsertSlo(const rapidjson::Value& object) {
   e.generation = json::asInt(json::path(&object, {"metadata", "generation"})).value_or(0);
   if (const auto* gateSpec = json::path(&object, {"spec", "gate"})) {
     e.policyRef = json::stringOr(json::member(gateSpec, "policyRef"));
-    if (const auto* selector = json::member(gateSpec, "selector"); selector && selector->IsObject()) {
+    if (const auto* selector = json::member(gateSpec, "selector");
+        selector && selector->IsObject()) {
       model::Diagnostics diag(keyOf(ns, name));
       auto parsed = model::parseLabelSelector(
           model::Field(jsonToYaml(*selector), "spec.gate.selector", diag));
@@ -130,13 +137,15 @@ void GateCache::upsertPolicy(const rapidjson::Value& object) {
   model::Diagnostics diag(keyOf(ns, name));
   auto policy = model::parsePolicy(jsonToYaml(object), diag);
   if (!policy) {
-    spdlog::error("ErrorBudgetPolicy {} is invalid and ignored:\n{}", keyOf(ns, name), diag.format());
+    spdlog::error("ErrorBudgetPolicy {} is invalid and ignored:\n{}", keyOf(ns, name),
+                  diag.format());
     std::lock_guard lock(mutex_);
     policies_.erase(keyOf(ns, name));
   } else {
     policy->ns = ns;
     std::lock_guard lock(mutex_);
-    policies_[keyOf(ns, name)] = std::make_shared<const engine::ErrorBudgetPolicy>(std::move(*policy));
+    policies_[keyOf(ns, name)] =
+        std::make_shared<const engine::ErrorBudgetPolicy>(std::move(*policy));
   }
   markDirty();
 }
@@ -152,7 +161,8 @@ void GateCache::deletePolicy(const std::string& ns, const std::string& name) {
 void GateCache::upsertReplicaSet(const rapidjson::Value& object) {
   auto [ns, name] = identity(object);
   std::string owner;
-  if (const auto* refs = json::path(&object, {"metadata", "ownerReferences"}); refs && refs->IsArray()) {
+  if (const auto* refs = json::path(&object, {"metadata", "ownerReferences"});
+      refs && refs->IsArray()) {
     for (const auto& ref : refs->GetArray()) {
       if (json::stringOr(json::member(&ref, "kind")) == "Deployment" &&
           json::asBool(json::member(&ref, "controller")).value_or(false)) {
@@ -197,9 +207,10 @@ void GateCache::rebuild() {
       g.selector = e.selector;
       g.status = e.status;
       g.generation = e.generation;
-      g.policy = model::resolvePolicy(policies_, {options_.gateNamespace, options_.defaultPolicyName},
-                                      e.ns, e.policyRef, fallback_)
-                     .get();
+      g.policy =
+          model::resolvePolicy(policies_, {options_.gateNamespace, options_.defaultPolicyName},
+                               e.ns, e.policyRef, fallback_)
+              .get();
       next->slosByNamespace[e.ns].push_back(std::move(g));
     }
     for (const auto& [key, rs] : replicaSets_) {

@@ -4,6 +4,8 @@
 // rollback recognition). Requests read an immutable snapshot; updates build a new one in the
 // background, so the request path never waits on the API server or Prometheus.
 
+#include <rapidjson/document.h>
+
 #include <atomic>
 #include <condition_variable>
 #include <map>
@@ -13,8 +15,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <rapidjson/document.h>
 
 #include "operator/engine/error_budget_policy.h"
 #include "operator/kube/informer.h"

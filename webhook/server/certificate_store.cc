@@ -1,11 +1,11 @@
 #include "webhook/server/certificate_store.h"
 
-#include <cstdio>
-#include <stdexcept>
-
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <stdexcept>
 
 namespace budgetgate::server {
 namespace {

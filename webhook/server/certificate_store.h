@@ -2,14 +2,13 @@
 // The webhook's serving certificate: loaded from PEM files, re-read when they change (Secret
 // volume updates, cert-manager renewals) without dropping connections or restarting.
 
+#include <boost/asio/ssl/context.hpp>
 #include <chrono>
 #include <filesystem>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
-
-#include <boost/asio/ssl/context.hpp>
 
 namespace budgetgate::server {
 

@@ -1,5 +1,9 @@
 #include "webhook/server/http_server.h"
 
+// clang-format off
+#include <utility>  // first: boost 1.74 awaitable.hpp uses std::exchange without including it
+// clang-format on
+
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/co_spawn.hpp>
@@ -13,7 +17,6 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-#include <utility>  // boost 1.74 awaitable.hpp uses std::exchange without including it
 
 namespace budgetgate::server {
 namespace {

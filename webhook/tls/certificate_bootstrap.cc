@@ -1,12 +1,12 @@
 #include "webhook/tls/certificate_bootstrap.h"
 
-#include <filesystem>
-#include <fstream>
-#include <sstream>
-
 #include <fmt/format.h>
 #include <openssl/evp.h>
 #include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "operator/common/json.h"
 #include "webhook/tls/self_signed.h"
@@ -63,7 +63,9 @@ bool writeAtomically(const std::string& path, const std::string& content) {
 CertificateBootstrap::CertificateBootstrap(const kube::KubeConfig& config, BootstrapOptions options)
     : client_(config), options_(std::move(options)) {}
 
-CertificateBootstrap::~CertificateBootstrap() { stop(); }
+CertificateBootstrap::~CertificateBootstrap() {
+  stop();
+}
 
 std::vector<std::string> CertificateBootstrap::dnsNames() const {
   const auto& s = options_.serviceName;
@@ -103,10 +105,11 @@ std::string CertificateBootstrap::ensureSecret(std::string& caPem, std::string& 
     if (newCa) ca = generateCa("budgetgate-webhook-ca", options_.caValidity);
     auto info = inspect(certPem);
     const auto wanted = dnsNames();
-    const bool renew =
-        newCa || !info || info->dnsNames != wanted || !signedBy(certPem, ca.certPem) ||
-        static_cast<double>((info->notAfter - now).count()) <
-            options_.renewFraction * static_cast<double>((info->notAfter - info->notBefore).count());
+    const bool renew = newCa || !info || info->dnsNames != wanted ||
+                       !signedBy(certPem, ca.certPem) ||
+                       static_cast<double>((info->notAfter - now).count()) <
+                           options_.renewFraction *
+                               static_cast<double>((info->notAfter - info->notBefore).count());
     if (!renew) return {};
     const auto serving = generateServing(ca, wanted[2], wanted, options_.servingValidity);
     rapidjson::Document body(rapidjson::kObjectType);
@@ -147,7 +150,8 @@ std::string CertificateBootstrap::ensureSecret(std::string& caPem, std::string& 
   return "Secret kept changing under us";
 }
 
-std::string CertificateBootstrap::ensureFiles(const std::string& certPem, const std::string& keyPem) {
+std::string CertificateBootstrap::ensureFiles(const std::string& certPem,
+                                              const std::string& keyPem) {
   if (readFile(options_.certFile) == certPem && readFile(options_.keyFile) == keyPem) return {};
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(options_.certFile).parent_path(), ec);

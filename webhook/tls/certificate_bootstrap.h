@@ -15,11 +15,11 @@
 namespace budgetgate::tls {
 
 struct BootstrapOptions {
-  std::string ns;               // Secret namespace (budgetgate's)
+  std::string ns;  // Secret namespace (budgetgate's)
   std::string secretName;
-  std::string webhookName;      // ValidatingWebhookConfiguration to patch
-  std::string serviceName;      // for the certificate's DNS names
-  std::string certFile;         // where the HTTPS server reads its pair
+  std::string webhookName;  // ValidatingWebhookConfiguration to patch
+  std::string serviceName;  // for the certificate's DNS names
+  std::string certFile;     // where the HTTPS server reads its pair
   std::string keyFile;
   Seconds caValidity{10LL * 365 * 86400};
   Seconds servingValidity{365LL * 86400};

@@ -1,8 +1,5 @@
 #include "webhook/tls/self_signed.h"
 
-#include <memory>
-#include <stdexcept>
-
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/ec.h>
@@ -11,6 +8,9 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+
+#include <memory>
+#include <stdexcept>
 
 namespace budgetgate::tls {
 namespace {
@@ -122,7 +122,8 @@ KeyPair generateServing(const KeyPair& ca, const std::string& commonName,
   std::string san;
   for (const auto& d : dnsNames) san += (san.empty() ? "DNS:" : ",DNS:") + d;
   addExtension(cert.get(), caCert.get(), NID_basic_constraints, "critical,CA:FALSE");
-  addExtension(cert.get(), caCert.get(), NID_key_usage, "critical,digitalSignature,keyEncipherment");
+  addExtension(cert.get(), caCert.get(), NID_key_usage,
+               "critical,digitalSignature,keyEncipherment");
   addExtension(cert.get(), caCert.get(), NID_ext_key_usage, "serverAuth");
   if (!san.empty()) addExtension(cert.get(), caCert.get(), NID_subject_alt_name, san);
   check(X509_sign(cert.get(), caKey.get(), EVP_sha256()) > 0, "signing the serving certificate");
