@@ -40,8 +40,9 @@ std::string statusPatch(const model::SloStatus& status) {
   auto& a = doc.GetAllocator();
   rapidjson::Value s;
   model::statusToValue(status, s, a);
-  for (const char* key : {"objective", "windowStart", "errorBudget", "tierHold", "objectives",
-                          "sli", "projectedExhaustion", "projectedRecovery", "lastEvaluated"}) {
+  for (const char* key :
+       {"objective", "windowStart", "errorBudget", "tierHold", "objectives", "sli",
+        "projectedExhaustion", "projectedRecovery", "recoveryByTier", "lastEvaluated"}) {
     if (!s.HasMember(key))
       s.AddMember(rapidjson::StringRef(key), rapidjson::Value(rapidjson::kNullType), a);
   }

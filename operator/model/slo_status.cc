@@ -121,6 +121,13 @@ void statusToValue(const SloStatus& s, Value& out, Allocator& a) {
   addTime(out, "projectedExhaustion", s.projectedExhaustion, a);
   if (s.projectedRecovery) addTime(out, "projectedRecovery", s.projectedRecovery, a);
   addString(out, "tier", engine::tierName(s.tier), a);
+  if (!s.recoveryByTier.empty()) {
+    Value recovery(rapidjson::kObjectType);
+    for (const auto& [tier, when] : s.recoveryByTier) {
+      addString(recovery, engine::tierName(tier), formatTime(when), a);
+    }
+    out.AddMember("recoveryByTier", recovery, a);
+  }
   if (s.tierHold) {
     Value hold(rapidjson::kObjectType);
     addString(hold, "tier", engine::tierName(s.tierHold->tier), a);
@@ -262,6 +269,18 @@ SloStatus statusFromJson(const Value& v, std::vector<std::string>* problems) {
       s.tier = *tier;
     } else {
       note(fmt::format("unknown tier \"{}\"", *t));
+    }
+  }
+  if (const auto* r = json::member(&v, "recoveryByTier"); r && r->IsObject()) {
+    for (const auto& m : r->GetObject()) {
+      auto tier =
+          engine::tierFromName(std::string_view(m.name.GetString(), m.name.GetStringLength()));
+      auto when = m.value.IsString() ? parseTime(m.value.GetString()) : std::nullopt;
+      if (tier && when) {
+        s.recoveryByTier.emplace_back(*tier, *when);
+      } else {
+        note("recoveryByTier has an unknown tier or a malformed time");
+      }
     }
   }
   if (const auto* hold = json::member(&v, "tierHold"); hold && hold->IsObject()) {

@@ -47,6 +47,10 @@ struct SloStatus {
   // for a rolling window one window length from now (every error counted now has aged out).
   // Absent while nothing is consumed.
   std::optional<TimePoint> projectedRecovery;
+  // With no new errors, when the remaining budget alone is back in each better tier: for a
+  // rolling window from the hourly history (errors age out one window after they happened),
+  // for a calendar window at the period's end. Only tiers better than the current one.
+  std::vector<std::pair<engine::Tier, TimePoint>> recoveryByTier;
   engine::Tier tier = engine::Tier::Unknown;
   std::optional<engine::TierHold> tierHold;
   std::string policy;

@@ -79,6 +79,21 @@ std::optional<BucketStore::Sum> BucketStore::sum(const std::string& key, TimePoi
   return result;
 }
 
+std::optional<std::vector<double>> BucketStore::values(const std::string& key, TimePoint fromEnd,
+                                                       TimePoint toEnd) const {
+  auto it = series_.find(key);
+  if (it == series_.end() || it->second.values.empty()) return std::nullopt;
+  const auto& s = it->second;
+  if (toEnd <= fromEnd) return std::vector<double>{};
+  const TimePoint firstWanted = fromEnd + bucket_;
+  const TimePoint lastEnd = s.firstEnd + bucket_ * static_cast<long long>(s.values.size() - 1);
+  if (firstWanted < s.firstEnd || toEnd > lastEnd) return std::nullopt;
+  const auto begin = static_cast<std::size_t>((firstWanted - s.firstEnd) / bucket_);
+  const auto end = static_cast<std::size_t>((toEnd - s.firstEnd) / bucket_);
+  return std::vector<double>(s.values.begin() + static_cast<std::ptrdiff_t>(begin),
+                             s.values.begin() + static_cast<std::ptrdiff_t>(end) + 1);
+}
+
 void BucketStore::retain(const std::set<std::string>& keep, TimePoint oldestNeeded) {
   for (auto it = series_.begin(); it != series_.end();) {
     if (keep.count(it->first) == 0) {

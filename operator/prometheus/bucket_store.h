@@ -45,6 +45,11 @@ class BucketStore {
   // Sum of the buckets ending in (fromEnd, toEnd]; nullopt when that range is not covered.
   std::optional<Sum> sum(const std::string& key, TimePoint fromEnd, TimePoint toEnd) const;
 
+  // The buckets ending in (fromEnd, toEnd], oldest first (NaN: no sample); nullopt when that
+  // range is not covered.
+  std::optional<std::vector<double>> values(const std::string& key, TimePoint fromEnd,
+                                            TimePoint toEnd) const;
+
   // Forgets every key not in `keep` and buckets ending before `oldestNeeded`.
   void retain(const std::set<std::string>& keep, TimePoint oldestNeeded);
 

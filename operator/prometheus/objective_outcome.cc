@@ -25,6 +25,31 @@ std::string windowText(const model::ServiceLevelObjective& slo) {
   return slo.window.text;
 }
 
+// For each tier better than where the remaining budget now puts the SLO, when the remaining
+// budget alone is back there with no new errors (see SloStatus::recoveryByTier).
+std::vector<std::pair<engine::Tier, TimePoint>> recoveryByTier(
+    const model::ServiceLevelObjective& slo, const ObjectiveOutcome& o, double target,
+    const model::WindowBounds& bounds, const engine::ErrorBudgetPolicy& policy) {
+  using engine::Tier;
+  const std::pair<Tier, std::optional<double>> marks[] = {
+      {Tier::Critical, 0.0},
+      {Tier::Warning, policy.tiers.critical.remainingPercentAtMost},
+      {Tier::Attention, policy.tiers.warning.remainingPercentAtMost},
+      {Tier::Healthy, policy.tiers.attention.remainingPercentAtMost},
+  };
+  std::vector<std::pair<Tier, TimePoint>> out;
+  const double remaining = o.budget.remainingPercentRaw();
+  for (const auto& [tier, above] : marks) {
+    if (!above || remaining > *above) continue;  // already there as far as the budget goes
+    if (!slo.window.isRolling) {
+      out.emplace_back(tier, bounds.start + bounds.length);  // a new period starts afresh
+    } else if (o.history) {
+      if (auto t = engine::recoveryAt(*o.history, target, *above)) out.emplace_back(tier, *t);
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 Measurement Measurement::of(double v) {
@@ -102,6 +127,11 @@ ObjectiveOutcome measureObjective(const ObjectiveSignals& signals, const Objecti
     out.budget = engine::occurrencesBudget(target, bad, total);
     out.noTraffic = !(total > 0);
     if (total > 0) out.sli = 1.0 - bad / total;
+    if (data.history) {
+      out.history = data.history;
+      out.history->badNow = bad;
+      out.history->totalNow = total;
+    }
   } else {
     const auto& n = data.numeratorWindow;
     if (!n.hasValue()) {
@@ -239,6 +269,12 @@ model::SloStatus buildStatus(const model::ServiceLevelObjective& slo,
   if (a.exhaustionIn) s.projectedExhaustion = at + *a.exhaustionIn;
   if (a.budget.consumed > 0) {
     s.projectedRecovery = slo.window.isRolling ? at + bounds.length : bounds.start + bounds.length;
+    if (slo.window.isRolling && o.history) {
+      if (auto t = engine::recoveryAt(*o.history, objective.target, 100.0 - 1e-9)) {
+        s.projectedRecovery = t;
+      }
+    }
+    s.recoveryByTier = recoveryByTier(slo, o, objective.target, bounds, policy);
   }
   s.tier = a.tier.effective;
   s.tierHold = a.tier.hold;

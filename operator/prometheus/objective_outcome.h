@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "operator/engine/budget_recovery.h"
 #include "operator/engine/slo_assessment.h"
 #include "operator/model/slo.h"
 #include "operator/model/slo_status.h"
@@ -34,6 +35,9 @@ struct ObjectiveData {
   std::array<Measurement, engine::kBurnRateWindows.size()> total{};
   Measurement numeratorWindow;  // over the SLO window so far
   Measurement totalWindow;
+  // Occurrences over a rolling window, when hourly buckets are kept: bad and total events per
+  // bucket, for the recovery projection.
+  std::optional<engine::WindowHistory> history;
 };
 
 struct ObjectiveOutcome {
@@ -45,6 +49,7 @@ struct ObjectiveOutcome {
   engine::ErrorBudget budget;
   std::optional<double> sli;
   engine::BurnRates burnRates;
+  std::optional<engine::WindowHistory> history;
 };
 
 ObjectiveOutcome measureObjective(const ObjectiveSignals& signals, const ObjectiveData& data,

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cmath>
 #include <map>
 #include <mutex>
 #include <set>
@@ -250,6 +252,32 @@ std::vector<model::SloStatus> SloEvaluator::evaluate(const std::vector<Evaluatio
     return Measurement::of(sum.value + (partial.hasValue() ? partial.value : 0.0));
   };
 
+  // Bad and total events per stored bucket of the SLO window, for the recovery projection.
+  auto windowHistory = [&](std::size_t numerator, std::size_t total, bool numeratorIsGood,
+                           const TargetPlan& plan) -> std::optional<engine::WindowHistory> {
+    const auto& nq = needs[numerator].quantity;
+    const auto& tq = needs[total].quantity;
+    if (!options_.incrementalWindows || !nq.additive() || !tq.additive() ||
+        plan.bucketToEnd <= plan.bucketFromEnd) {
+      return std::nullopt;
+    }
+    auto good = buckets_.values(nq.key(), plan.bucketFromEnd, plan.bucketToEnd);
+    auto all = buckets_.values(tq.key(), plan.bucketFromEnd, plan.bucketToEnd);
+    if (!good || !all || good->size() != all->size()) return std::nullopt;
+    engine::WindowHistory h;
+    h.now = at;
+    h.bucket = buckets_.bucket();
+    h.windowLength = plan.bounds->length;
+    h.oldestBucketEnd = plan.bucketFromEnd + buckets_.bucket();
+    for (std::size_t i = 0; i < all->size(); ++i) {
+      const double t = std::isnan((*all)[i]) ? 0.0 : std::max(0.0, (*all)[i]);
+      const double n = std::isnan((*good)[i]) ? 0.0 : std::max(0.0, (*good)[i]);
+      h.total.push_back(t);
+      h.bad.push_back(std::clamp(numeratorIsGood ? t - n : n, 0.0, t));
+    }
+    return h;
+  };
+
   std::vector<model::SloStatus> statuses;
   statuses.reserve(targets.size());
   for (std::size_t t = 0; t < targets.size(); ++t) {
@@ -275,6 +303,11 @@ std::vector<model::SloStatus> SloEvaluator::evaluate(const std::vector<Evaluatio
       }
       data.numeratorWindow = windowSum(op.numerator, plan);
       if (op.total) data.totalWindow = windowSum(*op.total, plan);
+      if (op.total && target.slo->window.isRolling) {
+        data.history =
+            windowHistory(op.numerator, *op.total,
+                          op.signals->shape == ObjectiveSignals::Shape::GoodOverTotal, plan);
+      }
       outcomes.push_back(measureObjective(*op.signals, data, *plan.bounds,
                                           target.slo->objectives[outcomes.size()].target));
     }

@@ -617,6 +617,21 @@ TEST_F(GateTest, DenialMessageForAnOverspentBudget) {
   EXPECT_TRUE(contains(m, "fully restored by 2026-03-02T00:00:00Z")) << m;
 }
 
+TEST_F(GateTest, DenialSaysWhenTheBudgetIsBackAtTheAdmittingTier) {
+  auto st = status(Tier::Critical, 5, 0.1);
+  st.projectedRecovery = kNow + Seconds(30 * 86400);
+  st.recoveryByTier = {{Tier::Warning, kNow + Seconds(3 * 86400)},
+                       {Tier::Attention, kNow + Seconds(20 * 86400)},
+                       {Tier::Healthy, kNow + Seconds(25 * 86400)}};
+  // Medium risk is admitted from "attention" up (review), so that is the date that matters.
+  const auto d = decide(rollout("medium"), {slo("checkout-availability", st)}, context);
+  ASSERT_FALSE(d.allowed);
+  EXPECT_TRUE(
+      contains(d.message, "projected to be back at attention levels by 2026-02-20T00:00:00Z"))
+      << d.message;
+  EXPECT_FALSE(contains(d.message, "fully restored")) << d.message;
+}
+
 TEST_F(GateTest, DryRunGetsTheSameVerdict) {
   auto r = rollout();
   r.dryRun = true;

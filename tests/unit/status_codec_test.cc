@@ -43,6 +43,8 @@ SloStatus fullStatus() {
   s.alerts = engine::evaluateAlerts(engine::deriveAlertRules(Seconds(30 * 86400)), s.burnRates);
   s.projectedExhaustion = kT;
   s.projectedRecovery = kT + Seconds(86400);
+  s.recoveryByTier = {{engine::Tier::Warning, kT + Seconds(3600)},
+                      {engine::Tier::Healthy, kT + Seconds(7200)}};
   s.tier = Tier::Exhausted;
   s.tierHold = engine::TierHold{Tier::Exhausted, kT - Seconds(20 * 3600), -46.0};
   s.policy = "budgetgate/default";
@@ -96,6 +98,7 @@ TEST(StatusCodec, RoundTripKeepsEveryField) {
     }
     EXPECT_EQ(out.projectedExhaustion, kT);
     EXPECT_EQ(out.projectedRecovery, kT + Seconds(86400));
+    EXPECT_EQ(out.recoveryByTier, in.recoveryByTier);
     EXPECT_EQ(out.tier, Tier::Exhausted);
     ASSERT_TRUE(out.tierHold.has_value());
     EXPECT_EQ(out.tierHold->tier, Tier::Exhausted);

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "operator/common/duration.h"
 
 namespace budgetgate::gate {
@@ -121,9 +123,20 @@ std::string howToProceed(const SloFinding& f, const GatedSlo& slo, Risk risk) {
           engine::tierName(hold.tier), policy.hysteresis.restorePercent,
           hold.lowestRemainingPercent, formatTime(hold.since + policy.hysteresis.maxHold));
     }
-    if (!wait.empty() && slo.status && slo.status->projectedRecovery) {
-      wait += fmt::format("; with no new errors the budget is fully restored by {}",
-                          formatTime(*slo.status->projectedRecovery));
+    if (!wait.empty() && slo.status) {
+      // When old errors will have aged out enough (or the calendar period ends), if no new
+      // errors occur: the budget part of "wait".
+      const auto& r = slo.status->recoveryByTier;
+      const auto it =
+          std::find_if(r.begin(), r.end(), [&](const auto& e) { return e.first == admitted; });
+      if (it != r.end()) {
+        wait += fmt::format(
+            "; with no new errors the budget is projected to be back at {} levels by {}",
+            engine::tierName(it->first), formatTime(it->second));
+      } else if (slo.status->projectedRecovery) {
+        wait += fmt::format("; with no new errors the budget is fully restored by {}",
+                            formatTime(*slo.status->projectedRecovery));
+      }
     }
     if (!wait.empty()) ways.push_back(wait);
   }
