@@ -97,7 +97,8 @@ int runGate(const GateOptions& o) {
     gate::DeploymentView previous;
     if (!readDeploymentFile(o.old, previous, &error)) return fail(error);
     request.operation = gate::Operation::Update;
-    request.oldTemplate = previous.templateFingerprint;
+    request.templateChanged = !(next.templateFingerprint && previous.templateFingerprint &&
+                                *next.templateFingerprint == *previous.templateFingerprint);
   }
   for (const auto& file : o.replicaSets) {
     std::vector<Document> docs;

@@ -59,39 +59,31 @@ void BucketStore::store(const std::string& key, TimePoint from, TimePoint to,
   for (std::size_t i = 0; i < count; ++i) s.values[start + i] = fresh[i];
 }
 
-std::optional<BucketStore::Sum> BucketStore::sum(const std::string& key, TimePoint fromEnd,
-                                                 TimePoint toEnd) const {
+std::optional<std::span<const double>> BucketStore::range(const std::string& key, TimePoint fromEnd,
+                                                          TimePoint toEnd) const {
   auto it = series_.find(key);
   if (it == series_.end() || it->second.values.empty()) return std::nullopt;
   const auto& s = it->second;
-  if (toEnd <= fromEnd) return Sum{};
+  if (toEnd <= fromEnd) return std::span<const double>{};
   const TimePoint firstWanted = fromEnd + bucket_;
   const TimePoint lastEnd = s.firstEnd + bucket_ * static_cast<long long>(s.values.size() - 1);
   if (firstWanted < s.firstEnd || toEnd > lastEnd) return std::nullopt;
-  Sum result;
   const auto begin = static_cast<std::size_t>((firstWanted - s.firstEnd) / bucket_);
   const auto end = static_cast<std::size_t>((toEnd - s.firstEnd) / bucket_);
-  for (std::size_t i = begin; i <= end; ++i) {
-    if (std::isnan(s.values[i])) continue;
-    result.value += s.values[i];
+  return std::span<const double>(s.values).subspan(begin, end - begin + 1);
+}
+
+std::optional<BucketStore::Sum> BucketStore::sum(const std::string& key, TimePoint fromEnd,
+                                                 TimePoint toEnd) const {
+  const auto buckets = range(key, fromEnd, toEnd);
+  if (!buckets) return std::nullopt;
+  Sum result;
+  for (const double v : *buckets) {
+    if (std::isnan(v)) continue;
+    result.value += v;
     result.anyData = true;
   }
   return result;
-}
-
-std::optional<std::vector<double>> BucketStore::values(const std::string& key, TimePoint fromEnd,
-                                                       TimePoint toEnd) const {
-  auto it = series_.find(key);
-  if (it == series_.end() || it->second.values.empty()) return std::nullopt;
-  const auto& s = it->second;
-  if (toEnd <= fromEnd) return std::vector<double>{};
-  const TimePoint firstWanted = fromEnd + bucket_;
-  const TimePoint lastEnd = s.firstEnd + bucket_ * static_cast<long long>(s.values.size() - 1);
-  if (firstWanted < s.firstEnd || toEnd > lastEnd) return std::nullopt;
-  const auto begin = static_cast<std::size_t>((firstWanted - s.firstEnd) / bucket_);
-  const auto end = static_cast<std::size_t>((toEnd - s.firstEnd) / bucket_);
-  return std::vector<double>(s.values.begin() + static_cast<std::ptrdiff_t>(begin),
-                             s.values.begin() + static_cast<std::ptrdiff_t>(end) + 1);
 }
 
 void BucketStore::retain(const std::set<std::string>& keep, TimePoint oldestNeeded) {

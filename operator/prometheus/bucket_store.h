@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -46,9 +47,9 @@ class BucketStore {
   std::optional<Sum> sum(const std::string& key, TimePoint fromEnd, TimePoint toEnd) const;
 
   // The buckets ending in (fromEnd, toEnd], oldest first (NaN: no sample); nullopt when that
-  // range is not covered.
-  std::optional<std::vector<double>> values(const std::string& key, TimePoint fromEnd,
-                                            TimePoint toEnd) const;
+  // range is not covered. Valid until the store is next modified.
+  std::optional<std::span<const double>> range(const std::string& key, TimePoint fromEnd,
+                                               TimePoint toEnd) const;
 
   // Forgets every key not in `keep` and buckets ending before `oldestNeeded`.
   void retain(const std::set<std::string>& keep, TimePoint oldestNeeded);

@@ -127,11 +127,6 @@ ObjectiveOutcome measureObjective(const ObjectiveSignals& signals, const Objecti
     out.budget = engine::occurrencesBudget(target, bad, total);
     out.noTraffic = !(total > 0);
     if (total > 0) out.sli = 1.0 - bad / total;
-    if (data.history) {
-      out.history = data.history;
-      out.history->badNow = bad;
-      out.history->totalNow = total;
-    }
   } else {
     const auto& n = data.numeratorWindow;
     if (!n.hasValue()) {

@@ -35,9 +35,6 @@ struct ObjectiveData {
   std::array<Measurement, engine::kBurnRateWindows.size()> total{};
   Measurement numeratorWindow;  // over the SLO window so far
   Measurement totalWindow;
-  // Occurrences over a rolling window, when hourly buckets are kept: bad and total events per
-  // bucket, for the recovery projection.
-  std::optional<engine::WindowHistory> history;
 };
 
 struct ObjectiveOutcome {
@@ -49,6 +46,8 @@ struct ObjectiveOutcome {
   engine::ErrorBudget budget;
   std::optional<double> sli;
   engine::BurnRates burnRates;
+  // Occurrences over a rolling window with budget spent, when hourly buckets are kept: bad and
+  // total events per bucket, for the recovery projection (set by the live evaluator).
   std::optional<engine::WindowHistory> history;
 };
 

@@ -252,7 +252,8 @@ std::vector<model::SloStatus> SloEvaluator::evaluate(const std::vector<Evaluatio
     return Measurement::of(sum.value + (partial.hasValue() ? partial.value : 0.0));
   };
 
-  // Bad and total events per stored bucket of the SLO window, for the recovery projection.
+  // Bad and total events per stored bucket of the SLO window, for the recovery projection
+  // (built only for SLOs that have spent some budget: the others have nothing to recover).
   auto windowHistory = [&](std::size_t numerator, std::size_t total, bool numeratorIsGood,
                            const TargetPlan& plan) -> std::optional<engine::WindowHistory> {
     const auto& nq = needs[numerator].quantity;
@@ -261,14 +262,16 @@ std::vector<model::SloStatus> SloEvaluator::evaluate(const std::vector<Evaluatio
         plan.bucketToEnd <= plan.bucketFromEnd) {
       return std::nullopt;
     }
-    auto good = buckets_.values(nq.key(), plan.bucketFromEnd, plan.bucketToEnd);
-    auto all = buckets_.values(tq.key(), plan.bucketFromEnd, plan.bucketToEnd);
+    const auto good = buckets_.range(nq.key(), plan.bucketFromEnd, plan.bucketToEnd);
+    const auto all = buckets_.range(tq.key(), plan.bucketFromEnd, plan.bucketToEnd);
     if (!good || !all || good->size() != all->size()) return std::nullopt;
     engine::WindowHistory h;
     h.now = at;
     h.bucket = buckets_.bucket();
     h.windowLength = plan.bounds->length;
     h.oldestBucketEnd = plan.bucketFromEnd + buckets_.bucket();
+    h.total.reserve(all->size());
+    h.bad.reserve(all->size());
     for (std::size_t i = 0; i < all->size(); ++i) {
       const double t = std::isnan((*all)[i]) ? 0.0 : std::max(0.0, (*all)[i]);
       const double n = std::isnan((*good)[i]) ? 0.0 : std::max(0.0, (*good)[i]);
@@ -303,13 +306,19 @@ std::vector<model::SloStatus> SloEvaluator::evaluate(const std::vector<Evaluatio
       }
       data.numeratorWindow = windowSum(op.numerator, plan);
       if (op.total) data.totalWindow = windowSum(*op.total, plan);
-      if (op.total && target.slo->window.isRolling) {
-        data.history =
+      auto outcome = measureObjective(*op.signals, data, *plan.bounds,
+                                      target.slo->objectives[outcomes.size()].target);
+      if (op.total && target.slo->window.isRolling && outcome.budget.consumed > 0 &&
+          data.totalWindow.hasValue()) {
+        outcome.history =
             windowHistory(op.numerator, *op.total,
                           op.signals->shape == ObjectiveSignals::Shape::GoodOverTotal, plan);
+        if (outcome.history) {
+          outcome.history->badNow = outcome.budget.consumed;
+          outcome.history->totalNow = std::max(0.0, data.totalWindow.value);
+        }
       }
-      outcomes.push_back(measureObjective(*op.signals, data, *plan.bounds,
-                                          target.slo->objectives[outcomes.size()].target));
+      outcomes.push_back(std::move(outcome));
     }
     if (!invalid.empty()) {
       statuses.push_back(

@@ -407,7 +407,7 @@ void checkJsonValue(const rapidjson::Value& value, const std::string& input) {
       EXPECT_FALSE(why.empty());
     }
     if (auto rs = gate::replicaSetTemplate(value)) request.previousTemplates.push_back(*rs);
-    request.oldTemplate = "something else";
+    request.templateChanged = true;
     engine::ErrorBudgetPolicy policy;
     policy.exceptions.security.groups = {"sre"};
     gate::GatedSlo slo;

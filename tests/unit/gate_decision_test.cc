@@ -92,8 +92,7 @@ class GateTest : public ::testing::Test {
     r.labels = {{"app", "checkout"}};
     if (!risk.empty()) r.annotations[std::string(kRiskAnnotation)] = risk;
     if (!releaseType.empty()) r.annotations[std::string(kReleaseTypeAnnotation)] = releaseType;
-    r.newTemplate = "template-v2";
-    r.oldTemplate = "template-v1";
+    r.newTemplate = "template-v2";  // changed from template-v1
     r.previousTemplates = {"template-v1", "template-v0"};
     r.user = {"dev@example.com", {"developers", "system:authenticated"}};
     return r;
@@ -160,7 +159,7 @@ TEST_F(GateTest, ExemptNamespacesAreNeverGated) {
 
 TEST_F(GateTest, UpdateWithAnUnchangedTemplateIsNotARollout) {
   auto r = rollout();
-  r.newTemplate = r.oldTemplate;  // replicas or metadata edited
+  r.templateChanged = false;  // replicas or metadata edited
   const auto d = decideOne(r, Tier::Exhausted);
   EXPECT_TRUE(d.allowed);
   EXPECT_FALSE(d.gated);
@@ -172,7 +171,6 @@ TEST_F(GateTest, UpdateWithAChangedTemplateAndCreateAreGated) {
   EXPECT_FALSE(decideOne(rollout(), Tier::Exhausted).allowed);
   auto create = rollout();
   create.operation = Operation::Create;
-  create.oldTemplate.reset();
   create.previousTemplates.clear();
   const auto d = decideOne(create, Tier::Exhausted);
   EXPECT_TRUE(d.gated);
@@ -365,7 +363,6 @@ TEST_F(GateTest, RollbackExceptionCanBeDisabled) {
 TEST_F(GateTest, RollbackWithoutATemplateIsNotRecognised) {
   auto r = rollout();
   r.newTemplate.reset();
-  r.oldTemplate.reset();
   r.previousTemplates = {"template-v0"};
   EXPECT_FALSE(decideOne(r, Tier::Exhausted).allowed);
 }

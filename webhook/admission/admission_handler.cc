@@ -93,7 +93,7 @@ server::HttpResponse AdmissionHandler::handle(const server::HttpRequest& request
     rollout.templateChanged = !(review->newTemplate && review->oldTemplate &&
                                 *review->newTemplate == *review->oldTemplate);
     if (auto it = snapshot->templatesByDeployment.find(rollout.ns + "/" + rollout.name);
-        it != snapshot->templatesByDeployment.end() && *rollout.templateChanged) {
+        it != snapshot->templatesByDeployment.end() && rollout.templateChanged) {
       rollout.previousTemplates = it->second;
       if (review->newTemplate)
         rollout.newTemplate = gate::templateFingerprint(*review->newTemplate);

@@ -82,10 +82,7 @@ GateDecision decide(const RolloutRequest& req, const std::vector<GatedSlo>& slos
   if (ctx.exemptNamespaces.count(req.ns) != 0) {
     return notGated(fmt::format("namespace {} is exempt", req.ns));
   }
-  const bool unchanged = req.templateChanged ? !*req.templateChanged
-                                             : req.newTemplate && req.oldTemplate &&
-                                                   *req.newTemplate == *req.oldTemplate;
-  if (req.operation == Operation::Update && unchanged) {
+  if (req.operation == Operation::Update && !req.templateChanged) {
     return notGated("spec.template is unchanged (scale or metadata edit)");
   }
 

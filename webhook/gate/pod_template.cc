@@ -15,7 +15,8 @@ std::string sha256Hex(const std::string& data) {
   static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
   unsigned int length = 0;
-  EVP_Digest(data.data(), data.size(), digest.data(), &length, sha256, nullptr);
+  EVP_Digest(data.data(), data.size(), digest.data(), &length,
+             sha256 != nullptr ? sha256 : EVP_sha256(), nullptr);
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
   out.reserve(length * 2);

@@ -27,13 +27,15 @@ struct RolloutRequest {
   bool dryRun = false;
   std::string ns;
   std::string name;
-  model::Labels labels;                    // of the new object
-  model::Labels annotations;               // of the new object
-  std::optional<std::string> newTemplate;  // fingerprints (pod_template.h)
-  std::optional<std::string> oldTemplate;
-  // Set by callers that compared the templates themselves (the webhook compares the parsed
-  // objects, which is cheaper than fingerprinting both); otherwise the fingerprints decide.
-  std::optional<bool> templateChanged;
+  model::Labels labels;       // of the new object
+  model::Labels annotations;  // of the new object
+  // UPDATE: whether spec.template differs from the old object's (a missing template counts as
+  // changed); CREATE: always a rollout. The caller compares: the webhook compares the parsed
+  // objects, which is cheaper than fingerprinting both.
+  bool templateChanged = true;
+  // Fingerprint (pod_template.h) of the new template, to recognise a rollback; the webhook
+  // only computes it when the Deployment has ReplicaSets to compare with.
+  std::optional<std::string> newTemplate;
   UserInfo user;
   // Fingerprints of the templates of this Deployment's ReplicaSets (its recent revisions).
   std::vector<std::string> previousTemplates;
