@@ -22,7 +22,7 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       build-essential cmake ninja-build \
       libcpprest-dev libboost-dev libboost-system-dev libssl-dev libyaml-cpp-dev \
-      libspdlog-dev libfmt-dev rapidjson-dev libhowardhinnant-date-dev libcli11-dev \
+      libspdlog-dev libfmt-dev rapidjson-dev libsimdjson-dev libhowardhinnant-date-dev libcli11-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -37,10 +37,11 @@ SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 #   libcpprest.so.2.10 -> libcpprest2.10 (pulls libbrotli1, zlib1g)
 #   libspdlog.so.1.10  -> libspdlog1.10        libfmt.so.9         -> libfmt9
 #   libyaml-cpp.so.0.7 -> libyaml-cpp0.7       libdate-tz.so.3     -> libdate-tz3
+#   libsimdjson.so.14  -> libsimdjson14
 #   libssl.so.3, libcrypto.so.3 -> libssl3     libstdc++, libgcc_s, libc -> in the base image
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      libcpprest2.10 libspdlog1.10 libfmt9 libyaml-cpp0.7 libdate-tz3 libssl3 \
+      libcpprest2.10 libspdlog1.10 libfmt9 libyaml-cpp0.7 libdate-tz3 libsimdjson14 libssl3 \
       ca-certificates tzdata \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=builder /src/build/budgetgate /usr/local/bin/budgetgate

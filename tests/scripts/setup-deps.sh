@@ -12,7 +12,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config clang-format git curl unzip ca-certificates
   # product libraries
   libcpprest-dev libboost-dev libboost-system-dev libssl-dev libyaml-cpp-dev
-  libspdlog-dev libfmt-dev rapidjson-dev libhowardhinnant-date-dev libcli11-dev
+  libspdlog-dev libfmt-dev rapidjson-dev libsimdjson-dev libhowardhinnant-date-dev libcli11-dev
   # tests
   libgtest-dev googletest prometheus wrk nginx-light openssl python3 python3-yaml
   procps psmisc jq time apache2-utils

@@ -6,7 +6,6 @@
 #include <chrono>
 
 #include "webhook/admission/admission_review.h"
-#include "webhook/gate/pod_template.h"
 
 namespace budgetgate::admission {
 namespace {
@@ -35,7 +34,7 @@ server::HttpResponse AdmissionHandler::handle(const server::HttpRequest& request
     return {405, "text/plain; charset=utf-8", "POST an admission.k8s.io/v1 AdmissionReview\n"};
   }
   ReviewError error;
-  auto review = parseReview(request.body, &error);
+  auto review = parseReview(request.body, parsers_, &error);
   if (!review) {
     metrics_.record(engine::Tier::Unknown, Outcome::Error, elapsed(), false);
     if (error.uid.empty()) {
@@ -82,21 +81,17 @@ server::HttpResponse AdmissionHandler::handle(const server::HttpRequest& request
     notReadySlos.push_back(std::move(unknown));
     candidates = &notReadySlos;
   }
-  // Fingerprints cost a canonicalisation and a SHA-256 each: only when an SLO selects the
-  // Deployment.
+  // Comparing the templates and fingerprinting the new one cost something: only when an SLO
+  // selects the Deployment, and a fingerprint only when there are ReplicaSets to compare with.
   const bool selected = std::any_of(candidates->begin(), candidates->end(), [&](const auto& s) {
     return s.selector && s.selector->matches(rollout.labels);
   });
   if (selected) {
-    // Parsed objects compare member by member, in any order: no fingerprint needed to tell
-    // whether the template changed. A fingerprint is taken only to look for a rollback.
-    rollout.templateChanged = !(review->newTemplate && review->oldTemplate &&
-                                *review->newTemplate == *review->oldTemplate);
+    rollout.templateChanged = review->templateChanged();
     if (auto it = snapshot->templatesByDeployment.find(rollout.ns + "/" + rollout.name);
         it != snapshot->templatesByDeployment.end() && rollout.templateChanged) {
       rollout.previousTemplates = it->second;
-      if (review->newTemplate)
-        rollout.newTemplate = gate::templateFingerprint(*review->newTemplate);
+      rollout.newTemplate = review->newTemplateFingerprint();
     }
   }
   gate::GateContext ctx;

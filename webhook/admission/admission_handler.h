@@ -6,6 +6,7 @@
 #include <set>
 #include <string>
 
+#include "webhook/admission/json_parser_pool.h"
 #include "webhook/admission/webhook_metrics.h"
 #include "webhook/cache/gate_cache.h"
 #include "webhook/server/http_server.h"
@@ -30,6 +31,7 @@ class AdmissionHandler {
   engine::ErrorBudgetPolicy notReadyPolicy_;
   ExceptionSink exceptions_;
   WebhookMetrics metrics_;
+  JsonParserPool parsers_;
 };
 
 }  // namespace budgetgate::admission

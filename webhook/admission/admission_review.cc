@@ -3,9 +3,13 @@
 #include <fmt/format.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
+#include <simdjson.h>
+
+#include <algorithm>
 
 #include "operator/common/json.h"
-#include "webhook/gate/deployment_view.h"
+#include "webhook/admission/review_json.h"
+#include "webhook/gate/pod_template.h"
 
 namespace budgetgate::admission {
 namespace {
@@ -27,22 +31,68 @@ std::string shortWarning(const std::string& w) {
 
 }  // namespace
 
-std::optional<ParsedReview> parseReview(std::string_view body, ReviewError* error) {
+struct ParsedReview::Parsed {
+  explicit Parsed(JsonParserPool::Lease l) : lease(std::move(l)) {}
+  JsonParserPool::Lease lease;  // the elements below point into this parser's document
+  std::string_view body;        // the caller's text, for the raw template
+  std::optional<review_json::Element> newTemplate;
+  std::optional<review_json::Element> oldTemplate;
+};
+
+ParsedReview::ParsedReview() = default;
+ParsedReview::~ParsedReview() = default;
+ParsedReview::ParsedReview(ParsedReview&&) noexcept = default;
+ParsedReview& ParsedReview::operator=(ParsedReview&&) noexcept = default;
+
+bool ParsedReview::templateChanged() const {
+  return !(parsed_ && parsed_->newTemplate && parsed_->oldTemplate &&
+           review_json::sameJson(*parsed_->newTemplate, *parsed_->oldTemplate));
+}
+
+std::optional<std::string> ParsedReview::newTemplateFingerprint() const {
+  if (!parsed_ || !parsed_->newTemplate) return std::nullopt;
+  // Fingerprints must match those of the ReplicaSets in the cache, which are RapidJSON
+  // readings of the API server's text: read the template's own bytes with RapidJSON too, so
+  // that every number is rounded the same way (the two parsers differ in the last digit of
+  // some doubles). Runs only when the Deployment has ReplicaSets to compare with.
+  const auto raw =
+      review_json::rawValueAt(parsed_->body, {"request", "object", "spec", "template"});
+  auto doc = raw ? json::parse(*raw, nullptr)
+                 : json::parse(simdjson::minify(*parsed_->newTemplate), nullptr);
+  if (!doc) return std::nullopt;
+  return gate::templateFingerprint(*doc);
+}
+
+std::optional<ParsedReview> parseReview(std::string_view body, JsonParserPool& parsers,
+                                        ReviewError* error) {
   ParsedReview r;
-  std::string parseError;
-  auto doc = json::parse(body, &parseError);
-  if (!doc) {
-    error->message = "request body is not JSON: " + parseError;
+  r.parsed_ = std::make_unique<ParsedReview::Parsed>(parsers.acquire());
+  r.parsed_->body = body;
+  auto& parser = r.parsed_->lease.parser();
+  if (parser.capacity() < body.size() || parser.max_depth() != json::kMaxNestingDepth) {
+    // Room for typical reviews up front, so the parser is not regrown review after review.
+    constexpr std::size_t kInitialCapacity = 64 * 1024;
+    if (auto e = parser.allocate(std::max(body.size(), kInitialCapacity), json::kMaxNestingDepth)) {
+      error->httpStatus = 500;
+      error->message =
+          std::string("cannot allocate the JSON parser: ") + simdjson::error_message(e);
+      return std::nullopt;
+    }
+  }
+  review_json::Element d;
+  if (auto e = parser.parse(body.data(), body.size()).get(d)) {
+    error->message = std::string("request body is not JSON: ") + simdjson::error_message(e);
     return std::nullopt;
   }
-  r.document = std::move(*doc);
-  const auto& d = r.document;
-  if (!d.IsObject()) {
+  if (!d.is_object()) {
     error->message = "request body is not a JSON object";
     return std::nullopt;
   }
-  const auto api = json::stringOr(json::member(&d, "apiVersion"));
-  const auto kind = json::stringOr(json::member(&d, "kind"));
+  using review_json::member;
+  using review_json::path;
+  using review_json::stringOr;
+  const auto api = stringOr(member(d, "apiVersion"));
+  const auto kind = stringOr(member(d, "kind"));
   if (kind != "AdmissionReview" || api != "admission.k8s.io/v1") {
     error->message = fmt::format(
         "expected apiVersion admission.k8s.io/v1 kind AdmissionReview, got \"{}\" \"{}\" "
@@ -50,37 +100,39 @@ std::optional<ParsedReview> parseReview(std::string_view body, ReviewError* erro
         api, kind);
     return std::nullopt;
   }
-  const auto* req = json::member(&d, "request");
-  if (req == nullptr || !req->IsObject()) {
+  const auto req = member(d, "request");
+  if (!req || !req->is_object()) {
     error->message = "AdmissionReview has no request";
     return std::nullopt;
   }
-  r.uid = json::stringOr(json::member(req, "uid"));
+  r.uid = stringOr(member(req, "uid"));
   if (r.uid.empty()) {
     error->message = "AdmissionReview request has no uid";
     return std::nullopt;
   }
   error->uid = r.uid;  // from here on, errors can be answered in a proper response
-  const auto* k = json::member(req, "kind");
-  r.group = json::stringOr(json::member(k, "group"));
-  r.version = json::stringOr(json::member(k, "version"));
-  r.kind = json::stringOr(json::member(k, "kind"));
-  auto op = operationFrom(json::stringOr(json::member(req, "operation")));
+  const auto k = member(req, "kind");
+  r.group = stringOr(member(k, "group"));
+  r.version = stringOr(member(k, "version"));
+  r.kind = stringOr(member(k, "kind"));
+  auto op = operationFrom(stringOr(member(req, "operation")));
   if (!op) {
     error->message = "request.operation is missing or unknown";
     return std::nullopt;
   }
   auto& rollout = r.rollout;
   rollout.operation = *op;
-  rollout.subResource = json::stringOr(json::member(req, "subResource"));
-  rollout.dryRun = json::asBool(json::member(req, "dryRun")).value_or(false);
-  rollout.ns = json::stringOr(json::member(req, "namespace"));
-  rollout.name = json::stringOr(json::member(req, "name"));
-  if (const auto* user = json::member(req, "userInfo")) {
-    rollout.user.username = json::stringOr(json::member(user, "username"));
-    if (const auto* groups = json::member(user, "groups"); groups && groups->IsArray()) {
-      for (const auto& g : groups->GetArray()) {
-        if (g.IsString()) rollout.user.groups.emplace_back(g.GetString(), g.GetStringLength());
+  rollout.subResource = stringOr(member(req, "subResource"));
+  rollout.dryRun = review_json::asBool(member(req, "dryRun")).value_or(false);
+  rollout.ns = stringOr(member(req, "namespace"));
+  rollout.name = stringOr(member(req, "name"));
+  if (const auto user = member(req, "userInfo")) {
+    rollout.user.username = stringOr(member(user, "username"));
+    simdjson::dom::array groups;
+    if (const auto g = member(user, "groups"); g && !g->get_array().get(groups)) {
+      for (review_json::Element group : groups) {
+        std::string_view name;
+        if (!group.get_string().get(name)) rollout.user.groups.emplace_back(name);
       }
     }
   }
@@ -90,22 +142,23 @@ std::optional<ParsedReview> parseReview(std::string_view body, ReviewError* erro
                             rollout.operation == gate::Operation::Update) &&
                            rollout.subResource.empty();
   if (!needsObject) return r;
-  const auto* object = json::member(req, "object");
-  if (object == nullptr || !object->IsObject()) {
+  const auto object = member(req, "object");
+  if (!object || !object->is_object()) {
     error->message = "request.object is missing";
     return std::nullopt;
   }
-  rollout.labels = gate::readStringMap(json::path(object, {"metadata", "labels"}));
-  rollout.annotations = gate::readStringMap(json::path(object, {"metadata", "annotations"}));
-  if (rollout.name.empty()) rollout.name = json::stringOr(json::path(object, {"metadata", "name"}));
-  r.newTemplate = json::path(object, {"spec", "template"});
-  if (r.newTemplate == nullptr || !r.newTemplate->IsObject()) {
+  rollout.labels = review_json::stringMap(path(object, {"metadata", "labels"}));
+  rollout.annotations = review_json::stringMap(path(object, {"metadata", "annotations"}));
+  if (rollout.name.empty()) rollout.name = stringOr(path(object, {"metadata", "name"}));
+  auto& parsed = *r.parsed_;
+  parsed.newTemplate = path(object, {"spec", "template"});
+  if (!parsed.newTemplate || !parsed.newTemplate->is_object()) {
     error->message = "request.object has no spec.template";
     return std::nullopt;
   }
   if (rollout.operation == gate::Operation::Update) {
-    r.oldTemplate = json::path(json::member(req, "oldObject"), {"spec", "template"});
-    if (r.oldTemplate != nullptr && !r.oldTemplate->IsObject()) r.oldTemplate = nullptr;
+    parsed.oldTemplate = path(member(req, "oldObject"), {"spec", "template"});
+    if (parsed.oldTemplate && !parsed.oldTemplate->is_object()) parsed.oldTemplate.reset();
   }
   return r;
 }
