@@ -14,6 +14,8 @@
 #include <chrono>
 #include <string>
 
+#include "tests/unit/loopback_client.h"
+
 namespace budgetgate::server {
 namespace {
 
@@ -22,42 +24,27 @@ using Clock = std::chrono::steady_clock;
 // A blocking client socket with a receive timeout, closed on destruction.
 class Client {
  public:
-  explicit Client(unsigned short port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    timeval tv{10, 0};
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  explicit Client(unsigned short port) : fd_(testing::connectLoopback(port)) {}
+  ~Client() {
+    if (fd_ >= 0) ::close(fd_);
   }
-  ~Client() { ::close(fd_); }
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
 
-  bool connected() const { return connected_; }
+  bool connected() const { return fd_ >= 0; }
   void send(const std::string& data) {
     ASSERT_EQ(::send(fd_, data.data(), data.size(), 0), static_cast<ssize_t>(data.size()));
   }
   // Reads until the peer closes or `until` appears; returns what was read.
   std::string receive(const std::string& until = {}) {
-    std::string out;
-    char buf[4096];
-    for (;;) {
-      const auto n = ::recv(fd_, buf, sizeof buf, 0);
-      if (n <= 0) {
-        closed_ = n == 0;
-        return out;
-      }
-      out.append(buf, static_cast<std::size_t>(n));
-      if (!until.empty() && out.find(until) != std::string::npos) return out;
-    }
+    return testing::receiveUntil(
+        [this](char* buf, std::size_t size) { return ::recv(fd_, buf, size, 0); }, until, 1,
+        &closed_);
   }
   bool closedByPeer() const { return closed_; }
 
  private:
   int fd_;
-  bool connected_ = false;
   bool closed_ = false;
 };
 

@@ -1,22 +1,19 @@
 #include "webhook/server/http_server.h"
 
-// clang-format off
-#include <utility>  // first: boost 1.74 awaitable.hpp uses std::exchange without including it
-// clang-format on
-
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/redirect_error.hpp>
-#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/status.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <csignal>
+
+#include "webhook/server/socket_streams.h"  // first: see the include-order note inside
 
 namespace budgetgate::server {
 namespace {
@@ -25,19 +22,69 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
-// Every I/O object and coroutine names the concrete executor of its io_context: the default,
-// type-erased any_io_executor cost ~8 % of the server's CPU in copies and dispatch (perf).
-using Executor = asio::io_context::executor_type;
-template <typename T = void>
-using Task = asio::awaitable<T, Executor>;
-constexpr asio::use_awaitable_t<Executor> use_awaitable{};
-using Socket = asio::basic_stream_socket<tcp, Executor>;
+using io::ErrorCode;
+using io::Executor;
+using io::Socket;
+using io::Task;
+using io::use_awaitable;
 using Acceptor = asio::basic_socket_acceptor<tcp, Executor>;
 using Timer = asio::basic_waitable_timer<std::chrono::steady_clock,
                                          asio::wait_traits<std::chrono::steady_clock>, Executor>;
+using RequestParser = http::request_parser<http::string_body>;
 
 HttpResponse plain(int status, std::string body) {
   return {status, "text/plain; charset=utf-8", std::move(body)};
+}
+
+// The whole response in one buffer: one TLS record and one write for the small answers a
+// webhook gives.
+std::string serialize(const HttpResponse& response, bool keepAlive) {
+  const auto status = static_cast<http::status>(response.status);
+  std::string out;
+  out.reserve(160 + response.contentType.size() + response.body.size());
+  out.append("HTTP/1.1 ").append(std::to_string(response.status)).append(" ");
+  const auto reason = http::obsolete_reason(status);
+  out.append(reason.data(), reason.size());
+  out.append("\r\nServer: budgetgate\r\nContent-Type: ").append(response.contentType);
+  out.append("\r\nContent-Length: ").append(std::to_string(response.body.size()));
+  out.append(keepAlive ? "\r\n\r\n" : "\r\nConnection: close\r\n\r\n");
+  out.append(response.body);
+  return out;
+}
+
+// Reads one request into `parser`, keeping bytes that arrive beyond it (a pipelined next
+// request) in `buffer`. end_of_stream when the peer closed before sending anything.
+template <typename Stream>
+Task<> readRequest(Stream& stream, beast::flat_buffer& buffer, RequestParser& parser,
+                   ErrorCode& ec) {
+  constexpr std::size_t kReadSize = 16 * 1024;  // a TLS record
+  for (;;) {
+    if (buffer.size() > 0) {
+      const std::size_t used = parser.put(buffer.data(), ec);
+      buffer.consume(used);
+      if (ec == http::error::need_more) {
+        ec = {};
+      } else if (ec || parser.is_done()) {
+        co_return;
+      } else if (used > 0 && buffer.size() > 0) {
+        continue;
+      }
+    }
+    auto space = buffer.prepare(kReadSize);
+    const std::size_t n =
+        co_await stream.readSome(static_cast<char*>(space.data()), space.size(), ec);
+    if (ec == asio::error::eof) {
+      ec = {};
+      if (!parser.got_some()) {
+        ec = http::error::end_of_stream;
+      } else {
+        parser.put_eof(ec);
+      }
+      co_return;
+    }
+    if (ec) co_return;
+    buffer.commit(n);
+  }
 }
 
 }  // namespace
@@ -62,8 +109,11 @@ class HttpServer::Impl {
   }
 
   void start() {
+    // OpenSSL writes to the socket with write(), which raises SIGPIPE when the client has gone;
+    // its default action would end the process.
+    std::signal(SIGPIPE, SIG_IGN);
     tcp::endpoint endpoint(asio::ip::make_address(options_.address), options_.port);
-    boost::system::error_code ec;
+    ErrorCode ec;
     acceptor_.open(endpoint.protocol(), ec);
     if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
     if (!ec) acceptor_.bind(endpoint, ec);
@@ -85,7 +135,7 @@ class HttpServer::Impl {
   void stop() {
     if (stopped_.exchange(true)) return;
     asio::post(*contexts_.front(), [this] {
-      boost::system::error_code ignored;
+      ErrorCode ignored;
       acceptor_.close(ignored);
       certTimer_.cancel();
     });
@@ -98,7 +148,7 @@ class HttpServer::Impl {
 
   Task<> accept() {
     for (std::size_t next = 0;; ++next) {
-      boost::system::error_code ec;
+      ErrorCode ec;
       auto& io = *contexts_[next % contexts_.size()];  // round-robin over the I/O threads
       auto socket = co_await acceptor_.async_accept(io.get_executor(),
                                                     asio::redirect_error(use_awaitable, ec));
@@ -121,7 +171,7 @@ class HttpServer::Impl {
   Task<> watchCertificates() {
     for (;;) {
       certTimer_.expires_after(options_.certificateCheckInterval);
-      boost::system::error_code ec;
+      ErrorCode ec;
       co_await certTimer_.async_wait(asio::redirect_error(use_awaitable, ec));
       if (ec) co_return;
       options_.certificates->reloadIfChanged();
@@ -140,11 +190,15 @@ class HttpServer::Impl {
     Stream stream;
     Timer timer;
     std::chrono::steady_clock::time_point deadline{};
+    std::chrono::steady_clock::time_point armedFor = std::chrono::steady_clock::time_point::max();
     bool done = false;
     bool expired = false;
 
     void extend(std::chrono::steady_clock::duration d) {
       deadline = std::chrono::steady_clock::now() + d;
+      // A later deadline waits for the timer to fire; an earlier one (the idle timeout after
+      // the longer handshake allowance) wakes the watchdog to re-arm now.
+      if (deadline < armedFor) timer.cancel();
     }
     void finish() {
       done = true;
@@ -155,28 +209,28 @@ class HttpServer::Impl {
   template <typename Conn>
   static Task<> watchdog(std::shared_ptr<Conn> c) {
     while (!c->done) {
+      c->armedFor = c->deadline;
       c->timer.expires_at(c->deadline);
-      boost::system::error_code ec;
+      ErrorCode ec;
       co_await c->timer.async_wait(asio::redirect_error(use_awaitable, ec));
       if (c->done) co_return;
       if (std::chrono::steady_clock::now() >= c->deadline) {
         c->expired = true;
-        boost::system::error_code ignored;
-        beast::get_lowest_layer(c->stream).close(ignored);  // fails the pending operation
+        ErrorCode ignored;
+        c->stream.socket().close(ignored);  // fails the pending wait
         co_return;
       }
     }
   }
 
   Task<> tlsSession(Socket socket, std::shared_ptr<asio::ssl::context> ctx) {
-    using Conn = Connection<beast::ssl_stream<Socket>>;
+    using Conn = Connection<io::TlsStream>;
     auto ex = socket.get_executor();
-    auto c = std::make_shared<Conn>(ex, std::move(socket), *ctx);
+    auto c = std::make_shared<Conn>(ex, std::move(socket), std::move(ctx));
     c->extend(std::chrono::seconds(10));
     asio::co_spawn(ex, watchdog(c), asio::detached);
-    boost::system::error_code ec;
-    co_await c->stream.async_handshake(asio::ssl::stream_base::server,
-                                       asio::redirect_error(use_awaitable, ec));
+    ErrorCode ec;
+    co_await c->stream.handshake(ec);
     if (ec) {
       ++stats_.tlsHandshakeFailures;
       c->finish();
@@ -185,19 +239,19 @@ class HttpServer::Impl {
     co_await serve(*c);
     if (!c->expired) {
       c->extend(std::chrono::seconds(2));
-      co_await c->stream.async_shutdown(asio::redirect_error(use_awaitable, ec));
+      co_await c->stream.shutdown(ec);
     }
     c->finish();
   }
 
   Task<> plainSession(Socket socket) {
-    using Conn = Connection<Socket>;
+    using Conn = Connection<io::PlainStream>;
     auto ex = socket.get_executor();
     auto c = std::make_shared<Conn>(ex, std::move(socket));
     asio::co_spawn(ex, watchdog(c), asio::detached);
     co_await serve(*c);
-    boost::system::error_code ignored;
-    c->stream.shutdown(Socket::shutdown_send, ignored);
+    ErrorCode ignored;
+    if (!c->expired) co_await c->stream.shutdown(ignored);
     c->finish();
   }
 
@@ -206,13 +260,14 @@ class HttpServer::Impl {
     auto& stream = conn.stream;
     beast::flat_buffer buffer;
     for (;;) {
-      http::request_parser<http::string_body> parser;
+      RequestParser parser;
+      parser.eager(true);
       parser.body_limit(options_.maxBodyBytes);
       parser.header_limit(16 * 1024);
       conn.extend(options_.idleTimeout);
-      boost::system::error_code ec;
-      co_await http::async_read(stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
-      if (conn.expired || ec == http::error::end_of_stream || ec == asio::error::eof ||
+      ErrorCode ec;
+      co_await readRequest(stream, buffer, parser, ec);
+      if (conn.expired || ec == http::error::end_of_stream ||
           ec == asio::ssl::error::stream_truncated) {
         co_return;
       }
@@ -242,15 +297,9 @@ class HttpServer::Impl {
           response = plain(500, "internal error\n");
         }
       }
-      http::response<http::string_body> out{static_cast<http::status>(response.status), 11};
-      out.set(http::field::server, "budgetgate");
-      out.set(http::field::content_type, response.contentType);
-      out.keep_alive(keepAlive);
-      out.body() = std::move(response.body);
-      out.prepare_payload();
       conn.extend(options_.idleTimeout);
-      boost::system::error_code wec;
-      co_await http::async_write(stream, out, asio::redirect_error(use_awaitable, wec));
+      ErrorCode wec;
+      co_await stream.writeAll(serialize(response, keepAlive), wec);
       if (wec || !keepAlive) co_return;
     }
   }

@@ -1,7 +1,8 @@
 #pragma once
-// A small HTTP/1.1 server on Boost.Beast (TLS via OpenSSL, or plain for metrics): keep-alive,
-// request size and idle limits, a synchronous handler run on the I/O threads (handlers are
-// expected to take microseconds: the admission decision reads an in-memory cache).
+// A small HTTP/1.1 server on Asio (Beast's request parser; TLS by OpenSSL directly on the
+// socket, or plain for metrics): keep-alive and pipelining, request size and idle limits, a
+// synchronous handler run on the I/O threads (handlers are expected to take microseconds: the
+// admission decision reads an in-memory cache).
 
 #include <atomic>
 #include <chrono>
@@ -56,7 +57,8 @@ class HttpServer {
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
-  // Binds and starts the I/O threads; throws std::runtime_error if the port is taken.
+  // Binds and starts the I/O threads; throws std::runtime_error if the port is taken. Sets
+  // SIGPIPE to be ignored process-wide (a client that hangs up must not end the process).
   void start();
   void stop();
   unsigned short port() const;
