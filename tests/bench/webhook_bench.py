@@ -4,7 +4,7 @@ TLS in the same run (the ceiling for an HTTPS responder on this machine).
 
 The webhook runs as in a cluster: its cache is filled by watches from a real kube-apiserver
 (an SLO selecting the benchmark's Deployment, with a status), so every request goes the full
-path — parse the ~11 KB AdmissionReview, match the selector, fingerprint old and new pod
+path — parse the ~12.6 KB AdmissionReview, match the selector, compare the old and new pod
 templates, decide, answer. Load: wrk over loopback, bounded in time, 16 keep-alive connections.
 
   tests/bench/webhook_bench.py [--seconds 10] [--smoke]
