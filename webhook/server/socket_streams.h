@@ -128,8 +128,10 @@ class TlsStream {
     }
   }
 
-  // Sends close_notify; does not wait for the peer's.
+  // Sends close_notify; does not wait for the peer's. Skipped after a fatal TLS or socket
+  // error, when OpenSSL must not be called again on the connection.
   Task<> shutdown(ErrorCode& ec) {
+    if (failed_) co_return;
     co_await drive([this] { return SSL_shutdown(ssl_.get()) >= 0 ? 1 : -1; }, ec);
   }
 
@@ -162,6 +164,7 @@ class TlsStream {
         if (ec) co_return;
         continue;
       }
+      failed_ = error == SSL_ERROR_SSL || error == SSL_ERROR_SYSCALL;
       ec = errorFor(error);
       co_return;
     }
@@ -188,6 +191,7 @@ class TlsStream {
   Socket socket_;
   std::shared_ptr<asio::ssl::context> context_;
   std::unique_ptr<SSL, SslFree> ssl_;
+  bool failed_ = false;
 };
 
 }  // namespace budgetgate::server::io
