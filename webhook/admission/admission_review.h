@@ -45,8 +45,8 @@ class ParsedReview {
   std::unique_ptr<Parsed> parsed_;
 };
 
-// Parses the body with a parser from `parsers` (held until the ParsedReview is destroyed, which
-// must also not outlive `body`); on
+// Parses the body with a parser from `parsers`, held until the ParsedReview is destroyed (which
+// must not outlive `body`: the rollback fingerprint reads the template's bytes from it). On
 // failure returns nullopt and fills *error. JSON nested deeper than json::kMaxNestingDepth,
 // invalid UTF-8 and unescaped control characters are refused as not JSON.
 std::optional<ParsedReview> parseReview(std::string_view body, JsonParserPool& parsers,

@@ -44,7 +44,7 @@ bool sameObject(simdjson::dom::object a, simdjson::dom::object b) {
     }
     Element other;
     if (b.at_key(key).get(other) || !sameJson(value, other)) return false;
-    if (bi != b.end()) ++bi;
+    if (bi != b.end()) ++bi;  // keep the walk in step for the members after this one
   }
   return true;
 }
@@ -65,6 +65,9 @@ class RawScanner {
  public:
   explicit RawScanner(std::string_view s) : s_(s) {}
 
+  void skipSpace() {
+    while (i_ < s_.size() && space(s_[i_])) ++i_;
+  }
   bool at(char c) {
     skipSpace();
     return i_ < s_.size() && s_[i_] == c;
@@ -121,9 +124,6 @@ class RawScanner {
 
  private:
   static bool space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
-  void skipSpace() {
-    while (i_ < s_.size() && space(s_[i_])) ++i_;
-  }
 
   std::string_view s_;
   std::size_t i_ = 0;
@@ -148,7 +148,7 @@ std::optional<std::string_view> rawValueAt(std::string_view text,
       }
     }
   }
-  scan.at(' ');  // skip spaces before the value
+  scan.skipSpace();
   const std::size_t start = scan.position();
   scan.skipValue();
   if (scan.position() <= start || scan.position() > text.size()) return std::nullopt;

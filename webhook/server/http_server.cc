@@ -1,5 +1,9 @@
 #include "webhook/server/http_server.h"
 
+// clang-format off
+#include <utility>  // first: boost 1.74 awaitable.hpp uses std::exchange without including it
+// clang-format on
+
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/co_spawn.hpp>
@@ -13,7 +17,7 @@
 #include <boost/beast/http/string_body.hpp>
 #include <csignal>
 
-#include "webhook/server/socket_streams.h"  // first: see the include-order note inside
+#include "webhook/server/socket_streams.h"
 
 namespace budgetgate::server {
 namespace {
