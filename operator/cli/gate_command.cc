@@ -89,16 +89,25 @@ int runGate(const GateOptions& o) {
   request.operation = gate::Operation::Create;
   request.ns = next.ns;
   request.name = next.name;
-  request.labels = next.labels;
+  request.identity = {next.labels, next.templateLabels};
   request.annotations = next.annotations;
   request.newTemplate = next.templateFingerprint;
   request.user = {o.user, o.groups};
+  std::string ownerUid;  // only revisions owned by this object (by UID) count, as in the webhook
   if (!o.old.empty()) {
     gate::DeploymentView previous;
     if (!readDeploymentFile(o.old, previous, &error)) return fail(error);
     request.operation = gate::Operation::Update;
-    request.templateChanged = !(next.templateFingerprint && previous.templateFingerprint &&
-                                *next.templateFingerprint == *previous.templateFingerprint);
+    request.oldIdentity = gate::WorkloadLabels{previous.labels, previous.templateLabels};
+    request.oldAnnotations = previous.annotations;
+    ownerUid = previous.uid;
+    if (next.templateFingerprint != previous.templateFingerprint) {
+      request.change = next.restartlessFingerprint == previous.restartlessFingerprint
+                           ? gate::Change::RestartOnly
+                           : gate::Change::Template;
+    } else {
+      request.change = next.labels != previous.labels ? gate::Change::Labels : gate::Change::None;
+    }
   }
   for (const auto& file : o.replicaSets) {
     std::vector<Document> docs;
@@ -113,11 +122,16 @@ int runGate(const GateOptions& o) {
         items.push_back(&doc);
       }
       for (const auto* item : items) {
-        if (auto fp = gate::replicaSetTemplate(*item)) {
-          request.previousTemplates.push_back(*fp);
-        } else {
-          return fail(fmt::format("{}: a ReplicaSet without spec.template", d.source));
+        auto fp = gate::replicaSetTemplate(*item);
+        if (!fp) return fail(fmt::format("{}: a ReplicaSet without spec.template", d.source));
+        if (!ownerUid.empty() && gate::replicaSetOwnerUid(*item) != ownerUid) {
+          std::cerr << fmt::format(
+              "{}: warning: a ReplicaSet not controlled by the Deployment's UID {} is not one of "
+              "its revisions; ignored\n",
+              d.source, ownerUid);
+          continue;
         }
+        request.previousTemplates.push_back(*fp);
       }
     }
   }
@@ -179,6 +193,7 @@ int runGate(const GateOptions& o) {
   out.AddMember("decision", json::str(decision, a), a);
   out.AddMember("gated", d.gated, a);
   out.AddMember("reason", json::str(d.reason, a), a);
+  out.AddMember("action", json::str(gate::gateActionName(d.action), a), a);
   out.AddMember("tier", json::str(engine::tierName(d.tier), a), a);
   out.AddMember("risk", json::str(engine::riskName(d.risk), a), a);
   out.AddMember("releaseType", json::str(d.releaseType, a), a);

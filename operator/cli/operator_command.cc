@@ -27,6 +27,7 @@ struct OperatorOptions {
   std::string heartbeat = "2m";
   std::string metricsAddress = "0.0.0.0:8080";
   bool noLeaderElection = false;
+  bool noNamespaceLabels = false;
   std::string leaseName = "budgetgate-controller";
   std::string identity;
 };
@@ -68,6 +69,7 @@ int runOperator(const OperatorOptions& o) {
   }
   options.fallbackPolicy.name = "builtin";
   options.leaderElection = !o.noLeaderElection;
+  options.manageNamespaceLabels = !o.noNamespaceLabels;
   options.election.ns = ns;
   options.election.name = o.leaseName;
   options.election.identity = o.identity.empty() ? defaultIdentity() : o.identity;
@@ -142,6 +144,9 @@ void addOperatorCommand(CLI::App& app, int& exitCode) {
   cmd->add_option("--lease-name", o->leaseName,
                   "Lease used for leader election (default budgetgate-controller)");
   cmd->add_option("--identity", o->identity, "leader-election identity (default hostname_random)");
+  cmd->add_flag("--no-namespace-labels", o->noNamespaceLabels,
+                "do not keep the label budgetgate.dev/gated on the namespaces that hold gating "
+                "SLOs (set it yourself when the webhook configuration selects namespaces by it)");
   cmd->callback([o, &exitCode] { exitCode = runOperator(*o); });
 }
 

@@ -48,6 +48,12 @@ void addWebhookFlags(CLI::App* cmd, WebhookFlags& f) {
                   "before the cache has loaded (default: built-in defaults)");
   cmd->add_flag("--no-replicaset-watch", f.noReplicaSetWatch,
                 "do not watch ReplicaSets (rollbacks are then not recognised)");
+  cmd->add_option("--trusted-controller-user", f.trustedControllerUsers,
+                  "a workload controller's user name: Pods and ReplicaSets it writes are not "
+                  "judged again (repeatable; default system:kube-controller-manager)");
+  cmd->add_option("--trusted-controller-namespace", f.trustedControllerNamespaces,
+                  "service accounts in this namespace are workload controllers (repeatable; "
+                  "default kube-system)");
   cmd->add_option("--tls-bootstrap-secret", f.bootstrapSecret,
                   "manage the webhook certificate: keep a CA and serving pair in this Secret (in "
                   "budgetgate's namespace), renew it before expiry, write it to --tls-cert-file "
@@ -94,12 +100,14 @@ WebhookService::WebhookService(const WebhookFlags& flags, const kube::KubeConfig
   std::set<std::string, std::less<>> exempt{"kube-system", gateNamespace};
   exempt.insert(flags.exemptNamespaces.begin(), flags.exemptNamespaces.end());
   events_ = std::make_unique<kube::EventQueue>(config_, "budgetgate-webhook");
-  auto notReady = cacheOptions(flags, gateNamespace).fallbackPolicy;
+  admission::HandlerOptions handlerOptions;
+  handlerOptions.exemptNamespaces = exempt;
+  handlerOptions.notReadyPolicy = cacheOptions(flags, gateNamespace).fallbackPolicy;
+  handlerOptions.trustedControllers.users = flags.trustedControllerUsers;
+  handlerOptions.trustedControllers.serviceAccountNamespaces = flags.trustedControllerNamespaces;
   handler_ = std::make_unique<admission::AdmissionHandler>(
-      cache_, exempt, notReady,
-      [this](const std::string& ns, const std::string& deployment, const std::string& reason,
-             const std::string& message) {
-        events_->push({"apps/v1", "Deployment", ns, deployment, ""}, "Normal", reason, message);
+      cache_, std::move(handlerOptions), [this](admission::AdmissionEvent e) {
+        events_->push({e.apiVersion, e.kind, e.ns, e.name, ""}, e.type, e.reason, e.message);
       });
   server::ServerOptions options;
   options.address = address->first;
@@ -109,7 +117,9 @@ WebhookService::WebhookService(const WebhookFlags& flags, const kube::KubeConfig
   options.certificates = certificates_;
   server_ = std::make_unique<server::HttpServer>(options, [this](const server::HttpRequest& r) {
     const auto path = r.target.substr(0, r.target.find('?'));
-    if (path == "/validate/deployments") return handler_->handle(r);
+    // One handler for every kind it is registered for; it reads request.kind. The paths only
+    // tell the webhook configuration's entries apart in logs.
+    if (path == "/validate" || path.rfind("/validate/", 0) == 0) return handler_->handle(r);
     if (path == "/readyz") {
       return server::HttpResponse{ready() ? 200 : 503, "text/plain; charset=utf-8",
                                   ready() ? "ok\n" : "SLO cache not loaded\n"};

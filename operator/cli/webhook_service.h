@@ -25,6 +25,9 @@ struct WebhookFlags {
   std::string defaultPolicyName = "default";
   std::string fallbackPolicyFile;
   bool noReplicaSetWatch = false;
+  // Identities of the workload controllers (admission/trusted_controllers.h).
+  std::vector<std::string> trustedControllerUsers{"system:kube-controller-manager"};
+  std::vector<std::string> trustedControllerNamespaces{"kube-system"};
   // Self-managed TLS (tls/certificate_bootstrap.h): when the secret name is set, budgetgate
   // creates and renews its certificate and writes it to --tls-cert-file/--tls-key-file.
   std::string bootstrapSecret;

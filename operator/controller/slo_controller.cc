@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <set>
+
 #include "operator/common/bounded_parallel.h"
 #include "operator/common/json.h"
 #include "operator/common/yaml_json.h"
@@ -61,6 +63,7 @@ SloController::SloController(const kube::KubeConfig& config, prometheus::Prometh
       options_(std::move(options)),
       evaluator_(prometheus_, options_.evaluator),
       events_(config, "budgetgate-controller"),
+      namespaceLabeler_(config),
       fallback_(std::make_shared<engine::ErrorBudgetPolicy>(options_.fallbackPolicy)) {
   using T = metrics::Registry::Type;
   registry_.describe("budgetgate_slo_error_budget_remaining_percent", T::Gauge,
@@ -262,9 +265,11 @@ void SloController::cycle() {
   };
   std::vector<Item> items;
   std::vector<std::pair<std::string, SloState>> invalid;
+  std::set<std::string> gatedNamespaces;
   {
     std::lock_guard lock(mutex_);
     for (const auto& [key, s] : slos_) {
+      if (s.spec && s.spec->gate.selector) gatedNamespaces.insert(s.ns);
       if (!s.spec) {
         if (s.evaluatedGeneration != s.generation) invalid.emplace_back(key, s);
         continue;
@@ -275,6 +280,7 @@ void SloController::cycle() {
                        s.serverStatus});
     }
   }
+  if (options_.manageNamespaceLabels) namespaceLabeler_.reconcile(gatedNamespaces);
   const TimePoint now = nowSeconds();
   for (auto& [key, s] : invalid) {
     model::SloStatus status = s.serverStatus.value_or(model::SloStatus{});
@@ -316,8 +322,14 @@ void SloController::cycle() {
       if (slos_.count(item.key) == 0) return;
       exportMetrics(item.spec, status);
     }
-    if (prometheus::evaluationFailed(status))
+    if (prometheus::evaluationFailed(status)) {
       registry_.add("budgetgate_evaluation_errors_total", {});
+      // Loud when an SLO starts failing or its cause changes; quieter while it stays the same.
+      const bool news = !item.previous || item.previous->message != status.message ||
+                        item.previous->tier != status.tier;
+      spdlog::log(news ? spdlog::level::warn : spdlog::level::debug, "evaluating SLO {} failed: {}",
+                  item.key, status.message);
+    }
     // Events on tier changes (known -> known; unknown transitions show in conditions).
     if (item.previous && item.previous->tier != status.tier) {
       const bool worse =

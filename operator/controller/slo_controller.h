@@ -14,6 +14,7 @@
 #include <string>
 #include <thread>
 
+#include "operator/controller/namespace_labeler.h"
 #include "operator/kube/event_recorder.h"
 #include "operator/kube/informer.h"
 #include "operator/kube/leader_election.h"
@@ -33,6 +34,8 @@ struct ControllerOptions {
   kube::LeaderElectionConfig election;
   prometheus::EvaluatorOptions evaluator;
   std::size_t writeConcurrency = 4;
+  // Keep budgetgate.dev/gated on the namespaces with gating SLOs (namespace_labeler.h).
+  bool manageNamespaceLabels = true;
 };
 
 class SloController {
@@ -77,6 +80,7 @@ class SloController {
   ControllerOptions options_;
   prometheus::SloEvaluator evaluator_;
   kube::EventRecorder events_;
+  NamespaceLabeler namespaceLabeler_;
   std::shared_ptr<const engine::ErrorBudgetPolicy> fallback_;
 
   mutable std::mutex mutex_;

@@ -16,8 +16,10 @@ std::optional<Enum> lookup(const std::array<std::string_view, N>& names, std::st
 constexpr std::array<std::string_view, 3> kRiskNames = {"low", "medium", "high"};
 constexpr std::array<std::string_view, 4> kVerdictNames = {"approve", "review", "defer", "block"};
 constexpr std::array<std::string_view, 3> kModeNames = {"enforce", "warn", "audit"};
-constexpr std::array<std::string_view, 2> kMissingNames = {"allow-with-warning", "deny"};
+constexpr std::array<std::string_view, 3> kMissingNames = {"allow-with-warning", "deny",
+                                                           "last-known"};
 constexpr std::array<std::string_view, 2> kReviewNames = {"warn", "require-approval"};
+constexpr std::array<std::string_view, 2> kRestartNames = {"allow", "gate"};
 
 }  // namespace
 
@@ -50,6 +52,19 @@ std::string_view reviewActionName(ReviewAction a) {
 }
 std::optional<ReviewAction> reviewActionFromName(std::string_view n) {
   return lookup<ReviewAction>(kReviewNames, n);
+}
+
+std::string_view restartActionName(RestartAction a) {
+  return kRestartNames[static_cast<std::size_t>(a)];
+}
+std::optional<RestartAction> restartActionFromName(std::string_view n) {
+  return lookup<RestartAction>(kRestartNames, n);
+}
+
+bool ErrorBudgetPolicy::isOwner(std::string_view user,
+                                const std::vector<std::string>& groups) const {
+  if (std::find(groups.begin(), groups.end(), kClusterAdminGroup) != groups.end()) return true;
+  return owners.admits(user, groups);
 }
 
 bool Subjects::admits(std::string_view user, const std::vector<std::string>& userGroups) const {

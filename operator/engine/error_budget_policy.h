@@ -18,8 +18,15 @@ enum class Risk { Low, Medium, High };
 // defer / block -> deny (defer says "later", block says "not until the budget recovers").
 enum class Verdict { Approve, Review, Defer, Block };
 enum class Mode { Enforce, Warn, Audit };
-enum class MissingDataAction { AllowWithWarning, Deny };
+// What the gate does when an SLO's status is stale or missing (controller or Prometheus down).
+// LastKnown keeps deciding on the last good tier for a bounded time: an outage of the monitoring
+// must not be a way to unfreeze a service.
+enum class MissingDataAction { AllowWithWarning, Deny, LastKnown };
 enum class ReviewAction { Warn, RequireApproval };
+// Whether `kubectl rollout restart` (a pod template that differs only in the restartedAt
+// annotation) is gated like a rollout. A restart runs the same pod spec, as deleting the pods
+// would; with mutable image tags or ConfigMaps read at start it can ship new code, hence Gate.
+enum class RestartAction { Allow, Gate };
 
 std::string_view riskName(Risk r);
 std::optional<Risk> riskFromName(std::string_view name);
@@ -31,8 +38,13 @@ std::string_view missingDataActionName(MissingDataAction a);
 std::optional<MissingDataAction> missingDataActionFromName(std::string_view name);
 std::string_view reviewActionName(ReviewAction a);
 std::optional<ReviewAction> reviewActionFromName(std::string_view name);
+std::string_view restartActionName(RestartAction a);
+std::optional<RestartAction> restartActionFromName(std::string_view name);
 
 inline constexpr std::array<Risk, 3> kRisks = {Risk::Low, Risk::Medium, Risk::High};
+
+// Cluster administrators: always owners of every policy (they can remove the gate anyway).
+inline constexpr std::string_view kClusterAdminGroup = "system:masters";
 
 // Users and groups (as in an AdmissionReview's userInfo) allowed to do something.
 struct Subjects {
@@ -74,8 +86,19 @@ struct ErrorBudgetPolicy {
   ReviewAction review = ReviewAction::Warn;
   Subjects approvers;  // with RequireApproval: requesters whose "review" rollouts pass
   Exceptions exceptions;
-  MissingDataAction onMissingData = MissingDataAction::AllowWithWarning;
+  MissingDataAction onMissingData = MissingDataAction::LastKnown;
   Seconds staleAfter = Seconds(10 * 60);  // status older than this counts as missing
+  // LastKnown: how long after lastEvaluated the last good tier still decides; after that, and
+  // for an SLO that never had a good status, missingDataFallback applies.
+  Seconds lastKnownFor = Seconds(24 * 3600);
+  MissingDataAction missingDataFallback = MissingDataAction::AllowWithWarning;  // never LastKnown
+  RestartAction restarts = RestartAction::Allow;
+  // Who may loosen the gate's own objects governed by this policy: delete a gating SLO, narrow
+  // or remove its spec.gate, point it at a laxer policy, relax this policy. Cluster admins
+  // (group system:masters) always may.
+  Subjects owners;
+
+  bool isOwner(std::string_view user, const std::vector<std::string>& groups) const;
 };
 
 }  // namespace budgetgate::engine

@@ -53,6 +53,8 @@ inline const Resource kPolicyResource{"slo.budgetgate.dev", "v1alpha1", "errorbu
 inline const Resource kLeaseResource{"coordination.k8s.io", "v1", "leases", true};
 inline const Resource kEventResource{"", "v1", "events", true};
 inline const Resource kReplicaSetResource{"apps", "v1", "replicasets", true};
+inline const Resource kDeploymentResource{"apps", "v1", "deployments", true};
+inline const Resource kNamespaceResource{"", "v1", "namespaces", false};
 
 class KubeClient {
  public:

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "operator/common/duration.h"
 #include "operator/model/field.h"
 #include "operator/model/slo.h"
 
@@ -80,12 +81,32 @@ std::optional<ErrorBudgetPolicy> parsePolicy(const YAML::Node& doc, Diagnostics&
   }
   const Field spec = root.child("spec");
   if (spec.present() && spec.expectMap()) {
-    spec.rejectUnknownKeys({"mode", "onMissingData", "staleAfter", "tiers", "hysteresis",
+    spec.rejectUnknownKeys({"mode", "onMissingData", "staleAfter", "lastKnownFor",
+                            "missingDataFallback", "restarts", "owners", "tiers", "hysteresis",
                             "decisions", "review", "exceptions"});
     parseEnum(spec.child("mode"), policy.mode, engine::modeFromName, "enforce, warn or audit");
     parseEnum(spec.child("onMissingData"), policy.onMissingData, engine::missingDataActionFromName,
-              "allow-with-warning or deny");
+              "last-known, allow-with-warning or deny");
     if (auto d = spec.child("staleAfter").duration()) policy.staleAfter = *d;
+    if (auto d = spec.child("lastKnownFor").duration()) policy.lastKnownFor = *d;
+    const Field fallback = spec.child("missingDataFallback");
+    parseEnum(fallback, policy.missingDataFallback, engine::missingDataActionFromName,
+              "allow-with-warning or deny");
+    if (policy.missingDataFallback == engine::MissingDataAction::LastKnown) {
+      fallback.error("expected allow-with-warning or deny (what applies once last-known expires)");
+    }
+    if (policy.lastKnownFor < policy.staleAfter) {
+      if (spec.child("lastKnownFor").present()) {
+        spec.child("lastKnownFor")
+            .error(fmt::format("must not be shorter than staleAfter ({})",
+                               formatDuration(policy.staleAfter)));
+      } else {
+        policy.lastKnownFor = policy.staleAfter;
+      }
+    }
+    parseEnum(spec.child("restarts"), policy.restarts, engine::restartActionFromName,
+              "allow or gate");
+    parseSubjects(spec.child("owners"), policy.owners);
 
     const Field tiers = spec.child("tiers");
     if (tiers.expectMap()) {

@@ -36,7 +36,7 @@ int main(int argc, char** argv) {
                   &error);
   cache.upsertSlo(*slo);
   cache.rebuild();
-  admission::AdmissionHandler handler(cache, {"kube-system"}, engine::ErrorBudgetPolicy{}, nullptr);
+  admission::AdmissionHandler handler(cache, admission::HandlerOptions{}, nullptr);
   server::HttpRequest request{"POST", "/validate/deployments", "application/json", text.str()};
 
   auto first = handler.handle(request);

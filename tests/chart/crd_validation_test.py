@@ -168,7 +168,7 @@ class AcceptedSamples(unittest.TestCase):
         p = cp.kubectl("get", "ebp", "-n", "budgetgate")
         header = p.stdout.splitlines()[0].split()
         self.assertEqual(header, ["NAME", "MODE", "ON-MISSING-DATA", "AGE"])
-        self.assertEqual(p.stdout.splitlines()[1].split()[:3], ["default", "enforce", "allow-with-warning"])
+        self.assertEqual(p.stdout.splitlines()[1].split()[:3], ["default", "enforce", "last-known"])
 
     def test_openslo_document_converted_by_apiversion_and_kind(self):
         doc = load("openslo-search-latency.yaml")

@@ -392,17 +392,31 @@ class GateTest(CliCase):
         self.assertTrue(any("review required" in w for w in out["warnings"]))
 
     def test_stale_status_follows_on_missing_data(self):
-        r = self.gate("--now", "2026-02-01T00:00:00Z")
-        self.assertExit(r, 0)  # allow-with-warning by default
+        # Two hours stale: the last known tier (exhausted) still decides, by default.
+        r = self.gate("--now", "2026-01-31T02:00:00Z")
+        self.assertExit(r, 1)
+        out = r.json()
+        self.assertEqual(out["decision"], "block")
+        self.assertIn("at its last known status (2.0h ago", out["message"])
+        # Beyond lastKnownFor (24h): the fallback, allow-with-warning by default.
+        r = self.gate("--now", "2026-02-01T00:00:01Z")
+        self.assertExit(r, 0)
         out = r.json()
         self.assertEqual(out["decision"], "no-data")
-        self.assertTrue(any("staleAfter 10m" in w for w in out["warnings"]), out["warnings"])
+        self.assertTrue(any("staleAfter 10m, last-known for 1d" in w for w in out["warnings"]),
+                        out["warnings"])
         with open(sample("policy-default.yaml")) as f:
-            strict = f.read().replace("onMissingData: allow-with-warning", "onMissingData: deny")
-        policy = self.write("strict.yaml", strict)
-        r = self.gate("--now", "2026-02-01T00:00:00Z", "--policy", policy)
+            sample_policy = f.read()
+        strict = sample_policy.replace("onMissingData: last-known", "onMissingData: deny")
+        self.assertNotEqual(strict, sample_policy)
+        r = self.gate("--now", "2026-01-31T02:00:00Z", "--policy", self.write("strict.yaml", strict))
         self.assertExit(r, 1)
         self.assertIn("onMissingData = deny", r.json()["message"])
+        # The former default, where a policy asks for it: a stale exhausted SLO is admitted.
+        lax = sample_policy.replace("onMissingData: last-known", "onMissingData: allow-with-warning")
+        r = self.gate("--now", "2026-01-31T02:00:00Z", "--policy", self.write("lax.yaml", lax))
+        self.assertExit(r, 0)
+        self.assertEqual(r.json()["decision"], "no-data")
 
     def test_whole_slo_with_status_uses_its_selector(self):
         with open(sample("slo-checkout.yaml")) as f:

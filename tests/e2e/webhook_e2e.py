@@ -260,8 +260,11 @@ def main():
             r = apply_as(deployment("checkout", "shop", "checkout", "registry.example/checkout:9.0"),
                          "--dry-run=server")
             check(r.returncode == 0, r.stderr)
+            # A new claim: the security annotation is already on the Deployment from the
+            # exception above, so the release reference changes.
             sec = deployment("ledger", "shop", "ledger", "registry.example/ledger:1.0-cve2",
-                             {"budgetgate.dev/release-type": "security"})
+                             {"budgetgate.dev/release-type": "security",
+                              "budgetgate.dev/release-ref": "CVE-2"})
             r = apply_as(sec, "--dry-run=server", user="alice", groups=["sre"])
             check(r.returncode == 0, r.stderr)
             time.sleep(2)

@@ -9,7 +9,9 @@
 //   integers or doubles, which the API server never sends;
 // - on every review both accept, the fields the gate acts on (uid, operation, namespace, name,
 //   user, labels, annotations, dry run, whether spec.template changed, the new template's
-//   fingerprint) read the same through both parsers.
+//   fingerprint) read the same through both parsers;
+// - a review the webhook cannot read fully is never allowed: no request.kind, no namespace,
+//   labels or annotations that are not maps of strings get a 400 or allowed: false.
 
 #include <gtest/gtest.h>
 #include <simdjson.h>
@@ -41,7 +43,7 @@ std::string deployment(const std::string& image, bool reordered) {
           : R"({"name":"web","image":")" + image +
                 R"(","ports":[{"containerPort":8080,"protocol":"TCP"}],"resources":{"limits":{"cpu":"1"}}})";
   return R"({"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"web","namespace":"shop",
-    "labels":{"app":"web","team":"storefront"},"annotations":{"budgetgate.dev/risk":"high",
+    "uid":"web-uid","labels":{"app":"web","team":"storefront"},"annotations":{"budgetgate.dev/risk":"high",
     "budgetgate.dev/release-type":"security"}},"spec":{"replicas":3,"selector":{"matchLabels":
     {"app":"web"}},"template":{"metadata":{"labels":{"app":"web"}},"spec":{"containers":[)" +
          container + R"(],"terminationGracePeriodSeconds":30,"weight":1.5e3}}}})";
@@ -78,6 +80,7 @@ struct Counts {
   long refusedBySimdjson = 0;  // RapidJSON accepts, simdjson refuses (UTF-8, huge integers)
   long answered200 = 0;
   long answered400 = 0;
+  long unreadableRefused = 0;  // answered 200 with allowed: false
 };
 
 // RapidJSON 1.1.0 refuses a zero with a huge exponent (0e999, which is 0) as "Number too big";
@@ -121,9 +124,22 @@ void expectSameReading(const ParsedReview& r, const json::Value& doc, const std:
   const auto* object = json::member(req, "object");
   const bool gated = (rollout.operation == gate::Operation::Create ||
                       rollout.operation == gate::Operation::Update) &&
-                     rollout.subResource.empty();
+                     rollout.subResource.empty() &&
+                     r.reviewed == admission::ReviewedKind::Deployment;
   if (!gated) return;
-  EXPECT_EQ(rollout.labels, gate::readStringMap(json::path(object, {"metadata", "labels"})))
+  // Read only when they are what Kubernetes allows: absent, null, or an object of strings.
+  const auto wellFormed = [](const json::Value* map) {
+    if (map == nullptr || map->IsNull()) return true;
+    if (!map->IsObject()) return false;
+    for (const auto& m : map->GetObject()) {
+      if (!m.value.IsString()) return false;
+    }
+    return true;
+  };
+  EXPECT_TRUE(wellFormed(json::path(object, {"metadata", "labels"}))) << printable(input);
+  EXPECT_TRUE(wellFormed(json::path(object, {"metadata", "annotations"}))) << printable(input);
+  EXPECT_EQ(rollout.identity.labels,
+            gate::readStringMap(json::path(object, {"metadata", "labels"})))
       << printable(input);
   EXPECT_EQ(rollout.annotations,
             gate::readStringMap(json::path(object, {"metadata", "annotations"})))
@@ -135,7 +151,10 @@ void expectSameReading(const ParsedReview& r, const json::Value& doc, const std:
     if (oldTemplate != nullptr && !oldTemplate->IsObject()) oldTemplate = nullptr;
   }
   const bool changed = !(newTemplate && oldTemplate && *newTemplate == *oldTemplate);
-  EXPECT_EQ(r.templateChanged(), changed) << printable(input);
+  const auto change = r.change();
+  const bool readAsChanged = change == gate::Change::Created || change == gate::Change::Template ||
+                             change == gate::Change::RestartOnly;
+  EXPECT_EQ(readAsChanged, changed) << printable(input);
   ASSERT_NE(newTemplate, nullptr);  // parseReview refuses a review without one
   EXPECT_EQ(r.newTemplateFingerprint(), gate::templateFingerprint(*newTemplate))
       << printable(input);
@@ -157,7 +176,7 @@ class AdmissionReviewFuzz : public ::testing::Test {
                                   nullptr));
     cache_.upsertReplicaSet(*json::parse(
         R"({"metadata":{"namespace":"shop","name":"web-1","ownerReferences":[{"kind":"Deployment",
-      "name":"web","controller":true}]},"spec":{"template":{"metadata":{"labels":{"app":"web",
+      "apiVersion":"apps/v1","uid":"web-uid","name":"web","controller":true}]},"spec":{"template":{"metadata":{"labels":{"app":"web",
       "pod-template-hash":"1"}},"spec":{"containers":[{"name":"web","image":"registry.example/web:0.9"}]}}}})",
         nullptr));
     cache_.rebuild();
@@ -194,6 +213,7 @@ class AdmissionReviewFuzz : public ::testing::Test {
         ++counts_.bothParsed;
         expectSameReading(*parsed, *rapid, text);
       }
+      unreadable_ = !parsed;
     });
     noThrow("AdmissionHandler::handle", text, [&] {
       const auto response = handler_.handle(
@@ -209,7 +229,13 @@ class AdmissionReviewFuzz : public ::testing::Test {
       ASSERT_TRUE(body.has_value()) << response.body;
       const auto* resp = json::member(&*body, "response");
       EXPECT_FALSE(json::stringOr(json::member(resp, "uid")).empty()) << response.body;
-      EXPECT_TRUE(json::asBool(json::member(resp, "allowed")).has_value()) << response.body;
+      const auto allowed = json::asBool(json::member(resp, "allowed"));
+      EXPECT_TRUE(allowed.has_value()) << response.body;
+      // What could not be read is never allowed.
+      if (unreadable_) {
+        EXPECT_EQ(allowed, false) << response.body << "\ninput: " << printable(text);
+        ++counts_.unreadableRefused;
+      }
     });
   }
 
@@ -222,9 +248,9 @@ class AdmissionReviewFuzz : public ::testing::Test {
 
   cache::GateCache cache_;
   admission::JsonParserPool parsers_;
-  admission::AdmissionHandler handler_{
-      cache_, {"kube-system"}, engine::ErrorBudgetPolicy{}, nullptr};
+  admission::AdmissionHandler handler_{cache_, admission::HandlerOptions{}, nullptr};
   Counts counts_;
+  bool unreadable_ = false;
 };
 
 TEST_F(AdmissionReviewFuzz, SeedsTakeTheFullPath) {
@@ -233,10 +259,10 @@ TEST_F(AdmissionReviewFuzz, SeedsTakeTheFullPath) {
   ReviewError error;
   auto rollout = admission::parseReview(all[0], parsers_, &error);
   ASSERT_TRUE(rollout.has_value()) << error.message;
-  EXPECT_TRUE(rollout->templateChanged());
+  EXPECT_EQ(rollout->change(), gate::Change::Template);
   auto reordered = admission::parseReview(all[1], parsers_, &error);
   ASSERT_TRUE(reordered.has_value()) << error.message;
-  EXPECT_FALSE(reordered->templateChanged());
+  EXPECT_EQ(reordered->change(), gate::Change::None);
   const auto denied =
       handler_.handle({"POST", "/validate/deployments", "application/json", all[0]});
   EXPECT_NE(denied.body.find("\"allowed\":false"), std::string::npos) << denied.body;
@@ -262,6 +288,48 @@ TEST_F(AdmissionReviewFuzz, WrongTypeAtEveryField) {
   report();
   EXPECT_GT(counts_.inputs, 5000);
   EXPECT_GT(counts_.bothParsed, 1000);
+}
+
+// The unreadable reviews that were once answered allowed: true.
+TEST_F(AdmissionReviewFuzz, UnreadableReviewsAreNeverAllowed) {
+  const auto v2 = deployment("registry.example/web:2.0", false);
+  const auto v1 = deployment("registry.example/web:1.0", false);
+  auto replace = [](std::string text, const std::string& from, const std::string& to) {
+    const auto at = text.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    return at == std::string::npos ? text : text.replace(at, from.size(), to);
+  };
+  const auto full = review("UPDATE", v2, v1);
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"no request.kind", replace(full, R"("kind":{"group":"apps","version":"v1",
+    "kind":"Deployment"},)",
+                                  "")},
+      {"no namespace", replace(full, R"("namespace":"shop","operation")", R"("operation")")},
+      {"labels as an array", review("UPDATE",
+                                    replace(v2, R"("labels":{"app":"web","team":"storefront"})",
+                                            R"("labels":["app","web"])"),
+                                    v1)},
+      {"a label that is not a string",
+       review("UPDATE",
+              replace(v2, R"("labels":{"app":"web","team":"storefront"})",
+                      R"("labels":{"app":"web","team":7})"),
+              v1)},
+      {"annotations as a string",
+       review("CREATE", replace(v2, R"("annotations":{)", R"("annotations":"x","a":{)"), "")},
+      {"an UPDATE without oldObject", review("UPDATE", v2, "")},
+  };
+  for (const auto& [what, text] : cases) {
+    const auto response =
+        handler_.handle(server::HttpRequest{"POST", "/validate", "application/json", text});
+    const auto body = json::parse(response.body, nullptr);
+    if (response.status == 400) continue;  // no uid to answer: a plain 400 (the API server fails)
+    ASSERT_EQ(response.status, 200) << what;
+    ASSERT_TRUE(body.has_value()) << what << ": " << response.body;
+    EXPECT_EQ(json::asBool(json::path(&*body, {"response", "allowed"})), false)
+        << what << ": " << response.body;
+    EXPECT_EQ(json::asInt(json::path(&*body, {"response", "status", "code"})), 400)
+        << what << ": " << response.body;
+  }
 }
 
 TEST_F(AdmissionReviewFuzz, HostileInputs) {

@@ -241,14 +241,14 @@ void checkJsonValue(const rapidjson::Value& value, const std::string& input) {
     request.name = "checkout";
     std::string why;
     if (auto view = gate::readDeployment(value, &why)) {
-      request.labels = view->labels;
+      request.identity = {view->labels, view->templateLabels};
       request.annotations = view->annotations;
       request.newTemplate = view->templateFingerprint;
     } else {
       EXPECT_FALSE(why.empty());
     }
     if (auto rs = gate::replicaSetTemplate(value)) request.previousTemplates.push_back(*rs);
-    request.templateChanged = true;
+    request.change = gate::Change::Template;
     engine::ErrorBudgetPolicy policy;
     policy.exceptions.security.groups = {"sre"};
     gate::GatedSlo slo;

@@ -68,7 +68,8 @@ TEST(PolicyNames, RoundTrip) {
     EXPECT_EQ(verdictFromName(verdictName(v)), v);
   }
   for (Mode m : {Mode::Enforce, Mode::Warn, Mode::Audit}) EXPECT_EQ(modeFromName(modeName(m)), m);
-  for (auto a : {MissingDataAction::AllowWithWarning, MissingDataAction::Deny}) {
+  for (auto a : {MissingDataAction::AllowWithWarning, MissingDataAction::Deny,
+                 MissingDataAction::LastKnown}) {
     EXPECT_EQ(missingDataActionFromName(missingDataActionName(a)), a);
   }
   for (auto a : {ReviewAction::Warn, ReviewAction::RequireApproval}) {
@@ -88,7 +89,14 @@ TEST(PolicyDefaults, MatchTheDesign) {
   const ErrorBudgetPolicy p;
   EXPECT_EQ(p.name, "default");
   EXPECT_EQ(p.mode, Mode::Enforce);
-  EXPECT_EQ(p.onMissingData, MissingDataAction::AllowWithWarning);
+  // A monitoring outage must not open the gate: decide on the last known tier for a day.
+  EXPECT_EQ(p.onMissingData, MissingDataAction::LastKnown);
+  EXPECT_EQ(p.lastKnownFor, Seconds(24 * 3600));
+  EXPECT_EQ(p.missingDataFallback, MissingDataAction::AllowWithWarning);
+  EXPECT_EQ(p.restarts, RestartAction::Allow);
+  EXPECT_TRUE(p.owners.empty());
+  EXPECT_TRUE(p.isOwner("root", {"system:masters"}));
+  EXPECT_FALSE(p.isOwner("bob", {"devs", "system:authenticated"}));
   EXPECT_EQ(p.review, ReviewAction::Warn);
   EXPECT_TRUE(p.exceptions.rollback);
   EXPECT_TRUE(p.exceptions.security.empty());

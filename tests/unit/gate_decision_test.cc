@@ -89,7 +89,10 @@ class GateTest : public ::testing::Test {
     r.operation = Operation::Update;
     r.ns = "shop";
     r.name = "checkout";
-    r.labels = {{"app", "checkout"}};
+    r.identity.labels = {{"app", "checkout"}};
+    r.identity.templateLabels = model::Labels{{"app", "checkout"}};
+    r.oldIdentity = r.identity;
+    r.change = Change::Template;
     if (!risk.empty()) r.annotations[std::string(kRiskAnnotation)] = risk;
     if (!releaseType.empty()) r.annotations[std::string(kReleaseTypeAnnotation)] = releaseType;
     r.newTemplate = "template-v2";  // changed from template-v1
@@ -159,11 +162,11 @@ TEST_F(GateTest, ExemptNamespacesAreNeverGated) {
 
 TEST_F(GateTest, UpdateWithAnUnchangedTemplateIsNotARollout) {
   auto r = rollout();
-  r.templateChanged = false;  // replicas or metadata edited
+  r.change = Change::None;  // replicas or annotations edited
   const auto d = decideOne(r, Tier::Exhausted);
   EXPECT_TRUE(d.allowed);
   EXPECT_FALSE(d.gated);
-  EXPECT_TRUE(contains(d.reason, "spec.template is unchanged"));
+  EXPECT_TRUE(contains(d.reason, "nothing the gate looks at changed")) << d.reason;
 }
 
 TEST_F(GateTest, UpdateWithAChangedTemplateAndCreateAreGated) {
@@ -452,9 +455,14 @@ TEST_F(GateTest, StaleStatusCountsAsMissing) {
 TEST_F(GateTest, StaleHealthyStatusIsNeverASilentAllow) {
   auto st = status(Tier::Healthy);
   st.lastEvaluated = kNow - Seconds(3600);
-  const auto d = decide(rollout(), {slo("checkout-availability", st)}, context);
+  auto d = decide(rollout(), {slo("checkout-availability", st)}, context);
   EXPECT_TRUE(d.allowed);
   EXPECT_FALSE(d.warnings.empty());
+  EXPECT_TRUE(anyContains(d.warnings, "last known status from 1.0h ago"))
+      << ::testing::PrintToString(d.warnings);
+  policy.onMissingData = engine::MissingDataAction::AllowWithWarning;
+  d = decide(rollout(), {slo("checkout-availability", st)}, context);
+  EXPECT_TRUE(d.allowed);
   EXPECT_TRUE(anyContains(d.warnings, "last evaluated 1.0h ago"));
 }
 

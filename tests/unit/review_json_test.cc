@@ -72,6 +72,61 @@ TEST_F(SameJsonTest, NumbersCompareByValueAcrossRepresentations) {
   EXPECT_FALSE(same("null", "false"));
 }
 
+class SameJsonExceptTest : public SameJsonTest {
+ protected:
+  // Templates that differ at most in metadata.annotations.restartedAt.
+  bool sameButRestart(const std::string& a, const std::string& b) {
+    auto la = pool_.acquire();
+    auto lb = pool_.acquire();
+    Element ea;
+    Element eb;
+    EXPECT_FALSE(la.parser().parse(a).get(ea)) << a;
+    EXPECT_FALSE(lb.parser().parse(b).get(eb)) << b;
+    return sameJsonExcept(ea, eb, {"metadata", "annotations", "restartedAt"});
+  }
+};
+
+TEST_F(SameJsonExceptTest, OnlyTheIgnoredMemberMayDiffer) {
+  const std::string base = R"({"metadata":{"labels":{"app":"a"}},"spec":{"image":"x:1"}})";
+  // kubectl rollout restart on a template without annotations adds the map.
+  EXPECT_TRUE(sameButRestart(
+      base,
+      R"({"metadata":{"labels":{"app":"a"},"annotations":{"restartedAt":"t1"}},"spec":{"image":"x:1"}})"));
+  EXPECT_TRUE(
+      sameButRestart(R"({"metadata":{"annotations":{"restartedAt":"t1","k":"v"}},"spec":{}})",
+                     R"({"spec":{},"metadata":{"annotations":{"k":"v","restartedAt":"t2"}}})"));
+  // Anything else that changed alongside is a rollout.
+  EXPECT_FALSE(sameButRestart(
+      base,
+      R"({"metadata":{"labels":{"app":"a"},"annotations":{"restartedAt":"t1"}},"spec":{"image":"x:2"}})"));
+  EXPECT_FALSE(sameButRestart(
+      base,
+      R"({"metadata":{"labels":{"app":"a"},"annotations":{"restartedAt":"t","k":"v"}},"spec":{"image":"x:1"}})"));
+  EXPECT_FALSE(sameButRestart(R"({"metadata":{"annotations":{"k":"v"}}})",
+                              R"({"metadata":{"annotations":{"k":"w"}}})"));
+  EXPECT_FALSE(
+      sameButRestart(R"({"metadata":{"annotations":"restartedAt"}})", R"({"metadata":{}})"));
+}
+
+TEST(LabelMap, OnlyAMapOfStringsIsALabelMap) {
+  JsonParserPool pool;
+  auto lease = pool.acquire();
+  const auto read = [&](const std::string& text, std::string* error) {
+    Element e;
+    EXPECT_FALSE(lease.parser().parse(text).get(e)) << text;
+    return labelMap(e, error);
+  };
+  std::string error;
+  EXPECT_EQ(read(R"({"app":"a","tier":"web"})", &error),
+            (model::Labels{{"app", "a"}, {"tier", "web"}}));
+  EXPECT_EQ(read("null", &error), model::Labels{});
+  EXPECT_EQ(labelMap(std::nullopt, &error), model::Labels{});
+  EXPECT_FALSE(read(R"(["app","a"])", &error).has_value());
+  EXPECT_EQ(error, "is not a map of strings");
+  EXPECT_FALSE(read(R"({"app":7})", &error).has_value());
+  EXPECT_EQ(error, "value of \"app\" is not a string");
+}
+
 TEST(JsonParserPool, ReusesParsersAndDropsOnesThatGrewLarge) {
   JsonParserPool pool;
   {

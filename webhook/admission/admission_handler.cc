@@ -5,25 +5,118 @@
 
 #include <chrono>
 
+#include "operator/common/json.h"
+#include "operator/common/yaml_json.h"
+#include "operator/model/policy_parser.h"
+#include "operator/model/slo_parser.h"
 #include "webhook/admission/admission_review.h"
+#include "webhook/gate/object_guard.h"
 
 namespace budgetgate::admission {
+
+struct AdmissionHandler::Answer {
+  ReviewResponse response;
+  Outcome outcome = Outcome::NotGated;
+  engine::Tier tier = engine::Tier::Unknown;
+};
+
 namespace {
 
 server::HttpResponse jsonResponse(const ReviewResponse& r) {
   return {200, "application/json", renderResponse(r)};
 }
 
+gate::WorkloadKind workloadKind(ReviewedKind k) {
+  switch (k) {
+    case ReviewedKind::ReplicaSet:
+      return gate::WorkloadKind::ReplicaSet;
+    case ReviewedKind::Pod:
+      return gate::WorkloadKind::Pod;
+    default:
+      return gate::WorkloadKind::Deployment;
+  }
+}
+
+bool selectsAny(const gate::GatedSlo& slo, const gate::WorkloadLabels& w) {
+  return slo.selector && (slo.selector->matches(w.labels) ||
+                          (w.templateLabels && slo.selector->matches(*w.templateLabels)));
+}
+
+// The Deployments a hand-made Pod or ReplicaSet belongs to: the one its controller owner
+// reference names, and every one whose selector picks up its labels (and so would adopt it, or
+// send its Service traffic to it).
+std::vector<gate::RelatedWorkload> relatedWorkloads(const ParsedReview& review,
+                                                    const std::vector<gate::KnownWorkload>& known) {
+  std::vector<gate::RelatedWorkload> out;
+  const auto& rollout = review.rollout;
+  for (const auto& w : known) {
+    const bool owns = review.controller && review.controller->kind == "Deployment" &&
+                      review.controller->name == w.name;
+    const bool owned = review.oldController && review.oldController->kind == "Deployment" &&
+                       review.oldController->name == w.name;
+    const bool picks = w.selector && w.selector->matches(rollout.identity.labels);
+    const bool picked =
+        w.selector && rollout.oldIdentity && w.selector->matches(rollout.oldIdentity->labels);
+    if (!owns && !picks) continue;
+    out.push_back({w.kind, w.name, w.identity, owned || picked});
+  }
+  return out;
+}
+
+// The parts of an SLO the object guard compares; nullopt (and *error) when it does not parse.
+std::optional<gate::GuardedSlo> guardedSlo(const std::string& objectJson, std::string* error) {
+  auto doc = json::parse(objectJson, error);
+  if (!doc) return std::nullopt;
+  model::Diagnostics diag("object");
+  auto slo = model::parseSlo(jsonToYaml(*doc), diag);
+  if (!slo) {
+    *error = diag.format();
+    return std::nullopt;
+  }
+  gate::GuardedSlo g;
+  g.selector = slo->gate.selector;
+  g.policyRef = slo->gate.policyRef;
+  for (const auto& o : slo->objectives) g.targets.push_back(o.target);
+  // Everything that defines the budget, except the targets (compared as numbers: raising one is
+  // tightening) and names.
+  rapidjson::Document fixed(rapidjson::kObjectType);
+  auto& a = fixed.GetAllocator();
+  if (const auto* spec = json::member(&*doc, "spec"); spec && spec->IsObject()) {
+    for (const char* key : {"indicator", "indicatorRef", "timeWindow", "budgetingMethod"}) {
+      if (const auto* v = json::member(spec, key)) {
+        fixed.AddMember(rapidjson::Value(key, a), rapidjson::Value(*v, a), a);
+      }
+    }
+    if (const auto* objectives = json::member(spec, "objectives");
+        objectives && objectives->IsArray()) {
+      rapidjson::Value list(rapidjson::kArrayType);
+      for (const auto& o : objectives->GetArray()) {
+        rapidjson::Value copy(o, a);
+        if (copy.IsObject()) {
+          for (const char* key : {"target", "targetPercent", "displayName"}) copy.RemoveMember(key);
+        }
+        list.PushBack(copy, a);
+      }
+      fixed.AddMember("objectives", list, a);
+    }
+  }
+  g.fixedSpec = json::canonical(fixed);
+  return g;
+}
+
 }  // namespace
 
-AdmissionHandler::AdmissionHandler(cache::GateCache& cache,
-                                   std::set<std::string, std::less<>> exemptNamespaces,
-                                   engine::ErrorBudgetPolicy notReadyPolicy,
-                                   ExceptionSink exceptions)
-    : cache_(cache),
-      exempt_(std::move(exemptNamespaces)),
-      notReadyPolicy_(std::move(notReadyPolicy)),
-      exceptions_(std::move(exceptions)) {}
+AdmissionHandler::AdmissionHandler(cache::GateCache& cache, HandlerOptions options,
+                                   EventSink events)
+    : cache_(cache), options_(std::move(options)), events_(std::move(events)) {}
+
+void AdmissionHandler::emit(AdmissionEvent event) {
+  if (!events_) return;
+  if (!eventLimiter_.allow(event.kind + "/" + event.ns + "/" + event.name + "/" + event.reason)) {
+    return;
+  }
+  events_(std::move(event));
+}
 
 server::HttpResponse AdmissionHandler::handle(const server::HttpRequest& request) {
   const auto started = std::chrono::steady_clock::now();
@@ -48,57 +141,87 @@ server::HttpResponse AdmissionHandler::handle(const server::HttpRequest& request
     r.code = 400;
     r.reason = "BadRequest";
     r.message = "budgetgate could not read the request: " + error.message;
+    // Debug only: a flood of garbage must not flood the log (metrics count it as an error).
+    spdlog::debug("refused an unreadable AdmissionReview {}: {}", error.uid, error.message);
     return jsonResponse(r);
   }
-  auto& rollout = review->rollout;
-  ReviewResponse response;
-  response.uid = review->uid;
-
-  if (review->group != "apps" || review->kind != "Deployment") {
-    response.warnings.push_back(
-        fmt::format("budgetgate gates apps/v1 Deployments only; {}/{} {} passed through",
-                    review->group, review->version, review->kind));
-    metrics_.record(engine::Tier::Unknown, Outcome::NotGated, elapsed(), rollout.dryRun);
-    return jsonResponse(response);
+  metrics_.recordKind(static_cast<std::size_t>(review->reviewed));
+  Answer answer;
+  if (review->reviewed == ReviewedKind::Other) {
+    answer.response.warnings.push_back(
+        fmt::format("budgetgate does not gate {}/{} {}; passed through", review->group,
+                    review->version, review->kind));
+  } else {
+    const auto snapshot = cache_.snapshot();
+    const bool ready = cache_.ready();
+    if (review->reviewed == ReviewedKind::ServiceLevelObjective ||
+        review->reviewed == ReviewedKind::ErrorBudgetPolicy) {
+      answer = judgeGateObject(*review, *snapshot);
+    } else {
+      answer = judgeWorkload(*review, *snapshot, ready);
+    }
   }
+  answer.response.uid = review->uid;
+  metrics_.record(answer.tier, answer.outcome, elapsed(), review->rollout.dryRun);
+  return jsonResponse(answer.response);
+}
 
-  const auto snapshot = cache_.snapshot();
-  const bool ready = cache_.ready();
+AdmissionHandler::Answer AdmissionHandler::judgeWorkload(ParsedReview& review,
+                                                         const cache::GateSnapshot& snapshot,
+                                                         bool ready) {
+  auto& rollout = review.rollout;
+  rollout.kind = workloadKind(review.reviewed);
+  rollout.byWorkloadController = options_.trustedControllers.trusts(rollout.user.username);
+
   std::vector<gate::GatedSlo> notReadySlos;
   const std::vector<gate::GatedSlo>* candidates = nullptr;
-  static const std::vector<gate::GatedSlo> kNone;
+  static const std::vector<gate::GatedSlo> kNoSlos;
+  static const std::vector<gate::KnownWorkload> kNoWorkloads;
   if (ready) {
-    auto it = snapshot->slosByNamespace.find(rollout.ns);
-    candidates = it == snapshot->slosByNamespace.end() ? &kNone : &it->second;
+    auto it = snapshot.slosByNamespace.find(rollout.ns);
+    candidates = it == snapshot.slosByNamespace.end() ? &kNoSlos : &it->second;
   } else {
-    // Before the cache has loaded every Deployment might be protected: treat it as protected
-    // by an SLO without status, under the configured missing-data rule.
+    // Before the cache has loaded every workload might be protected: treat it as protected by
+    // an SLO without status, under the configured missing-data rule.
     gate::GatedSlo unknown;
     unknown.ns = rollout.ns;
     unknown.name = "(budgetgate cache not loaded yet)";
     unknown.selector = model::LabelSelector{};
-    unknown.policy = &notReadyPolicy_;
+    unknown.policy = &options_.notReadyPolicy;
     notReadySlos.push_back(std::move(unknown));
     candidates = &notReadySlos;
   }
-  // Comparing the templates and fingerprinting the new one cost something: only when an SLO
-  // selects the Deployment, and a fingerprint only when there are ReplicaSets to compare with.
+  if (rollout.kind != gate::WorkloadKind::Deployment && !rollout.byWorkloadController) {
+    auto it = snapshot.workloadsByNamespace.find(rollout.ns);
+    rollout.related = relatedWorkloads(
+        review, it == snapshot.workloadsByNamespace.end() ? kNoWorkloads : it->second);
+  }
+  // Comparing the objects and fingerprinting the template cost something: only when an SLO
+  // selects the workload, and a fingerprint only when there are revisions to compare with.
   const bool selected = std::any_of(candidates->begin(), candidates->end(), [&](const auto& s) {
-    return s.selector && s.selector->matches(rollout.labels);
+    if (selectsAny(s, rollout.identity)) return true;
+    if (rollout.oldIdentity && selectsAny(s, *rollout.oldIdentity)) return true;
+    return std::any_of(rollout.related.begin(), rollout.related.end(),
+                       [&](const gate::RelatedWorkload& r) { return selectsAny(s, r.identity); });
   });
   if (selected) {
-    rollout.templateChanged = review->templateChanged();
-    if (auto it = snapshot->templatesByDeployment.find(rollout.ns + "/" + rollout.name);
-        it != snapshot->templatesByDeployment.end() && rollout.templateChanged) {
-      rollout.previousTemplates = it->second;
-      rollout.newTemplate = review->newTemplateFingerprint();
+    rollout.change = review.change();
+    if (rollout.kind == gate::WorkloadKind::Deployment &&
+        rollout.change == gate::Change::Template) {
+      if (auto it = snapshot.revisionsByOwnerUid.find(review.objectUid);
+          !review.objectUid.empty() && it != snapshot.revisionsByOwnerUid.end()) {
+        rollout.previousTemplates = it->second;
+        rollout.newTemplate = review.newTemplateFingerprint();
+      }
     }
   }
   gate::GateContext ctx;
   ctx.now = nowSeconds();
-  ctx.exemptNamespaces = exempt_;
+  ctx.exemptNamespaces = options_.exemptNamespaces;
   const auto d = gate::decide(rollout, *candidates, ctx);
 
+  Answer a;
+  auto& response = a.response;
   response.allowed = d.allowed;
   response.warnings = d.warnings;
   if (!d.allowed) {
@@ -110,26 +233,112 @@ server::HttpResponse AdmissionHandler::handle(const server::HttpRequest& request
     response.auditAnnotations = d.auditAnnotations;
     if (rollout.dryRun) response.auditAnnotations.emplace_back("dry-run", "true");
   }
-  Outcome outcome = !d.gated              ? Outcome::NotGated
-                    : !d.allowed          ? Outcome::Denied
-                    : !d.warnings.empty() ? Outcome::Warned
-                                          : Outcome::Allowed;
-  metrics_.record(d.gated ? d.tier : engine::Tier::Unknown, outcome, elapsed(), rollout.dryRun);
-  if (d.gated) {
-    // Denials and exceptions are what operators look for; routine admissions stay at debug so
-    // that a busy cluster does not log every rollout twice.
-    const auto level =
-        !d.allowed || !d.exception.empty() ? spdlog::level::info : spdlog::level::debug;
-    spdlog::log(level, "{} {} deployment {}/{} by {}: {}{}", d.allowed ? "admitted" : "denied",
-                rollout.operation == gate::Operation::Create ? "CREATE" : "UPDATE", rollout.ns,
-                rollout.name, rollout.user.username, d.rule, rollout.dryRun ? " (dry run)" : "");
+  a.outcome = !d.gated              ? Outcome::NotGated
+              : !d.allowed          ? Outcome::Denied
+              : !d.warnings.empty() ? Outcome::Warned
+                                    : Outcome::Allowed;
+  a.tier = d.gated ? d.tier : engine::Tier::Unknown;
+  if (!d.gated) return a;
+  const auto kind = std::string(gate::workloadKindName(rollout.kind));
+  // Denials and exceptions are what operators look for; routine admissions stay at debug so
+  // that a busy cluster does not log every rollout twice.
+  const auto level =
+      !d.allowed || !d.exception.empty() ? spdlog::level::info : spdlog::level::debug;
+  spdlog::log(level, "{} {} {} {} {}/{} by {}: {}{}", d.allowed ? "admitted" : "denied",
+              gate::gateActionName(d.action),
+              rollout.operation == gate::Operation::Create ? "CREATE" : "UPDATE", kind, rollout.ns,
+              rollout.name, rollout.user.username, d.rule, rollout.dryRun ? " (dry run)" : "");
+  if (rollout.dryRun || rollout.name.empty()) return a;
+  const std::string apiVersion = rollout.kind == gate::WorkloadKind::Pod ? "v1" : "apps/v1";
+  const std::string kindName = rollout.kind == gate::WorkloadKind::Pod          ? "Pod"
+                               : rollout.kind == gate::WorkloadKind::ReplicaSet ? "ReplicaSet"
+                                                                                : "Deployment";
+  if (!d.exception.empty()) {
+    emit({apiVersion, kindName, rollout.ns, rollout.name, "Normal", "BudgetExceptionUsed",
+          fmt::format("{} admitted as a {} exception by {}: {}", gate::gateActionName(d.action),
+                      d.exception, rollout.user.username, d.rule)});
   }
-  if (!d.exception.empty() && !rollout.dryRun && exceptions_) {
-    exceptions_(rollout.ns, rollout.name, "BudgetExceptionUsed",
-                fmt::format("rollout admitted as a {} exception by {}: {}", d.exception,
-                            rollout.user.username, d.rule));
+  if (!d.allowed) {
+    emit({apiVersion, kindName, rollout.ns, rollout.name, "Warning", "BudgetGateDenied",
+          fmt::format("{} by {} denied: {}", gate::gateActionName(d.action), rollout.user.username,
+                      d.message)});
   }
-  return jsonResponse(response);
+  return a;
+}
+
+AdmissionHandler::Answer AdmissionHandler::judgeGateObject(ParsedReview& review,
+                                                           const cache::GateSnapshot& snapshot) {
+  const auto& r = review.rollout;
+  Answer a;
+  if (!r.subResource.empty() || r.operation == gate::Operation::Connect) return a;
+  static const std::vector<gate::KnownWorkload> kNoWorkloads;
+  const auto workloads = snapshot.workloadsByNamespace.find(r.ns);
+  gate::GuardContext ctx;
+  ctx.policies = &snapshot.policies;
+  ctx.lookup = cache_.lookup();
+  ctx.fallback = snapshot.fallback;
+  ctx.workloads =
+      workloads == snapshot.workloadsByNamespace.end() ? &kNoWorkloads : &workloads->second;
+  ctx.slos = &snapshot.allSlos;
+  ctx.now = nowSeconds();
+  const bool isSlo = review.reviewed == ReviewedKind::ServiceLevelObjective;
+  const std::string kind = isSlo ? "ServiceLevelObjective" : "ErrorBudgetPolicy";
+  gate::GuardDecision d;
+  if (isSlo) {
+    gate::SloWrite w{r.operation, r.ns, r.name, r.user, std::nullopt, std::nullopt};
+    std::string problem;
+    if (r.operation != gate::Operation::Create)
+      w.before = guardedSlo(review.oldObjectJson(), &problem);
+    problem.clear();
+    if (r.operation != gate::Operation::Delete) {
+      w.after = guardedSlo(review.objectJson(), &problem);
+      if (!w.after && w.before && w.before->selector) {
+        // An SLO that no longer parses gates nothing: that is loosening too.
+        w.after = gate::GuardedSlo{};
+      }
+    }
+    d = gate::guardSloWrite(w, ctx);
+  } else {
+    gate::PolicyWrite w{r.operation, r.ns, r.name, r.user, nullptr};
+    if (r.operation != gate::Operation::Delete) {
+      std::string problem;
+      auto doc = json::parse(review.objectJson(), &problem);
+      model::Diagnostics diag(r.ns + "/" + r.name);
+      std::optional<engine::ErrorBudgetPolicy> policy;
+      if (doc) policy = model::parsePolicy(jsonToYaml(*doc), diag);
+      if (!policy) {
+        // An invalid policy would be ignored, silently handing its SLOs to another one.
+        a.response.allowed = false;
+        a.response.code = 400;
+        a.response.reason = "Invalid";
+        a.response.message = fmt::format("budgetgate: ErrorBudgetPolicy {}/{} is invalid: {}", r.ns,
+                                         r.name, doc ? diag.format() : problem);
+        a.outcome = Outcome::Denied;
+        return a;
+      }
+      policy->ns = r.ns;
+      w.after = std::make_shared<const engine::ErrorBudgetPolicy>(std::move(*policy));
+    }
+    d = gate::guardPolicyWrite(w, ctx);
+  }
+  a.response.allowed = d.allowed;
+  if (!d.allowed) {
+    a.response.code = 403;
+    a.response.reason = "Forbidden";
+    a.response.message = d.message;
+  }
+  a.response.auditAnnotations = d.auditAnnotations;
+  a.outcome = !d.guarded ? Outcome::NotGated : d.allowed ? Outcome::Warned : Outcome::Denied;
+  if (d.guarded) {
+    spdlog::info("{} {} {}/{} by {}: {}", d.allowed ? "admitted" : "denied", kind, r.ns, r.name,
+                 r.user.username, d.message);
+    if (d.allowed) a.response.warnings.push_back("budgetgate: " + d.message);
+    if (!r.dryRun) {
+      emit({"slo.budgetgate.dev/v1alpha1", kind, r.ns, r.name, d.allowed ? "Normal" : "Warning",
+            d.allowed ? "GateLoosenedByOwner" : "GateLooseningDenied", d.message});
+    }
+  }
+  return a;
 }
 
 }  // namespace budgetgate::admission

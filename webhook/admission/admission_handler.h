@@ -1,35 +1,55 @@
 #pragma once
-// POST /validate/deployments: AdmissionReview in, gate decision out. Reads only the in-memory
-// cache; records exceptions as Events off the request path.
+// POST /validate/...: AdmissionReview in, decision out. Workloads (Deployments, and Pods and
+// ReplicaSets written by anyone but their controller) are judged by the gate; writes to the
+// gate's own objects (SLOs, policies) by the object guard. Reads only the in-memory cache;
+// records Events off the request path.
 
 #include <functional>
 #include <set>
 #include <string>
 
+#include "webhook/admission/event_rate_limiter.h"
 #include "webhook/admission/json_parser_pool.h"
+#include "webhook/admission/trusted_controllers.h"
 #include "webhook/admission/webhook_metrics.h"
 #include "webhook/cache/gate_cache.h"
 #include "webhook/server/http_server.h"
 
 namespace budgetgate::admission {
 
-// Called (off the request path) for every exception used by a non-dry-run rollout.
-using ExceptionSink = std::function<void(const std::string& ns, const std::string& deployment,
-                                         const std::string& reason, const std::string& message)>;
+struct AdmissionEvent {
+  std::string apiVersion, kind, ns, name;
+  std::string type;  // Normal, Warning
+  std::string reason, message;
+};
+// Called (off the request path) for denials, exceptions used and gate objects loosened by an
+// owner, for non-dry-run requests; rate-limited per object and reason.
+using EventSink = std::function<void(AdmissionEvent)>;
+
+struct HandlerOptions {
+  std::set<std::string, std::less<>> exemptNamespaces{"kube-system"};
+  // Applies to every workload before the cache has loaded.
+  engine::ErrorBudgetPolicy notReadyPolicy;
+  TrustedControllers trustedControllers;
+};
 
 class AdmissionHandler {
  public:
-  AdmissionHandler(cache::GateCache& cache, std::set<std::string, std::less<>> exemptNamespaces,
-                   engine::ErrorBudgetPolicy notReadyPolicy, ExceptionSink exceptions);
+  AdmissionHandler(cache::GateCache& cache, HandlerOptions options, EventSink events);
 
   server::HttpResponse handle(const server::HttpRequest& request);
   const WebhookMetrics& metrics() const { return metrics_; }
 
  private:
+  struct Answer;
+  Answer judgeWorkload(class ParsedReview& review, const cache::GateSnapshot& snapshot, bool ready);
+  Answer judgeGateObject(class ParsedReview& review, const cache::GateSnapshot& snapshot);
+  void emit(AdmissionEvent event);
+
   cache::GateCache& cache_;
-  std::set<std::string, std::less<>> exempt_;
-  engine::ErrorBudgetPolicy notReadyPolicy_;
-  ExceptionSink exceptions_;
+  HandlerOptions options_;
+  EventSink events_;
+  EventRateLimiter eventLimiter_;
   WebhookMetrics metrics_;
   JsonParserPool parsers_;
 };

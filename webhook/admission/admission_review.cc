@@ -6,6 +6,7 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <string>
 
 #include "operator/common/json.h"
 #include "webhook/admission/review_json.h"
@@ -35,6 +36,9 @@ struct ParsedReview::Parsed {
   explicit Parsed(JsonParserPool::Lease l) : lease(std::move(l)) {}
   JsonParserPool::Lease lease;  // the elements below point into this parser's document
   std::string_view body;        // the caller's text, for the raw template
+  std::optional<review_json::Element> object;
+  std::optional<review_json::Element> oldObject;
+  // spec.template of a Deployment or ReplicaSet, spec of a Pod.
   std::optional<review_json::Element> newTemplate;
   std::optional<review_json::Element> oldTemplate;
 };
@@ -44,17 +48,36 @@ ParsedReview::~ParsedReview() = default;
 ParsedReview::ParsedReview(ParsedReview&&) noexcept = default;
 ParsedReview& ParsedReview::operator=(ParsedReview&&) noexcept = default;
 
-bool ParsedReview::templateChanged() const {
-  return !(parsed_ && parsed_->newTemplate && parsed_->oldTemplate &&
-           review_json::sameJson(*parsed_->newTemplate, *parsed_->oldTemplate));
+gate::Change ParsedReview::change() const {
+  if (rollout.operation == gate::Operation::Create) return gate::Change::Created;
+  if (!parsed_ || !parsed_->newTemplate || !parsed_->oldTemplate) return gate::Change::Template;
+  const auto& p = *parsed_;
+  if (!review_json::sameJson(*p.newTemplate, *p.oldTemplate)) {
+    if (reviewed == ReviewedKind::Deployment &&
+        review_json::sameJsonExcept(*p.newTemplate, *p.oldTemplate,
+                                    {"metadata", "annotations", gate::kRestartedAtAnnotation})) {
+      return gate::Change::RestartOnly;
+    }
+    return gate::Change::Template;
+  }
+  const bool ownersChanged = reviewed == ReviewedKind::ReplicaSet &&
+                             (controller.has_value() != oldController.has_value() ||
+                              (controller && (controller->uid != oldController->uid ||
+                                              controller->name != oldController->name ||
+                                              controller->kind != oldController->kind)));
+  if (!rollout.oldIdentity || rollout.identity.labels != rollout.oldIdentity->labels ||
+      ownersChanged) {
+    return gate::Change::Labels;
+  }
+  return gate::Change::None;
 }
 
 std::optional<std::string> ParsedReview::newTemplateFingerprint() const {
-  if (!parsed_ || !parsed_->newTemplate) return std::nullopt;
+  if (!parsed_ || !parsed_->newTemplate || reviewed == ReviewedKind::Pod) return std::nullopt;
   // Fingerprints must match those of the ReplicaSets in the cache, which are RapidJSON
   // readings of the API server's text: read the template's own bytes with RapidJSON too, so
   // that every number is rounded the same way (the two parsers differ in the last digit of
-  // some doubles). Runs only when the Deployment has ReplicaSets to compare with.
+  // some doubles). Runs only when the Deployment has revisions to compare with.
   const auto raw =
       review_json::rawValueAt(parsed_->body, {"request", "object", "spec", "template"});
   auto doc = raw ? json::parse(*raw, nullptr)
@@ -62,6 +85,102 @@ std::optional<std::string> ParsedReview::newTemplateFingerprint() const {
   if (!doc) return std::nullopt;
   return gate::templateFingerprint(*doc);
 }
+
+std::string ParsedReview::objectJson() const {
+  return parsed_ && parsed_->object ? simdjson::minify(*parsed_->object) : std::string();
+}
+
+std::string ParsedReview::oldObjectJson() const {
+  return parsed_ && parsed_->oldObject ? simdjson::minify(*parsed_->oldObject) : std::string();
+}
+
+namespace {
+
+ReviewedKind reviewedKind(std::string_view group, std::string_view kind) {
+  if (group == "apps" && kind == "Deployment") return ReviewedKind::Deployment;
+  if (group == "apps" && kind == "ReplicaSet") return ReviewedKind::ReplicaSet;
+  if (group.empty() && kind == "Pod") return ReviewedKind::Pod;
+  if (group == "slo.budgetgate.dev" && kind == "ServiceLevelObjective")
+    return ReviewedKind::ServiceLevelObjective;
+  if (group == "slo.budgetgate.dev" && kind == "ErrorBudgetPolicy")
+    return ReviewedKind::ErrorBudgetPolicy;
+  return ReviewedKind::Other;
+}
+
+// The controller owner reference of an object; *error when ownerReferences is malformed.
+std::optional<OwnerReference> controllerOf(review_json::Element object, std::string* error) {
+  using review_json::member;
+  using review_json::path;
+  using review_json::stringOr;
+  const auto refs = path(object, {"metadata", "ownerReferences"});
+  if (!refs || refs->is_null()) return std::nullopt;
+  simdjson::dom::array list;
+  if (refs->get_array().get(list)) {
+    *error = "metadata.ownerReferences is not a list";
+    return std::nullopt;
+  }
+  for (review_json::Element ref : list) {
+    if (!ref.is_object()) {
+      *error = "metadata.ownerReferences holds a non-object";
+      return std::nullopt;
+    }
+    if (review_json::asBool(member(ref, "controller")).value_or(false)) {
+      return OwnerReference{stringOr(member(ref, "kind")), stringOr(member(ref, "name")),
+                            stringOr(member(ref, "uid"))};
+    }
+  }
+  return std::nullopt;
+}
+
+// Reads what identifies a workload object; fills *error (naming the field) when malformed.
+struct WorkloadObject {
+  gate::WorkloadLabels identity;
+  model::Labels annotations;
+  std::optional<review_json::Element> podTemplate;  // spec.template, or a Pod's spec
+};
+
+std::optional<WorkloadObject> readWorkload(review_json::Element object, ReviewedKind kind,
+                                           std::string_view field, std::string* error) {
+  using review_json::path;
+  WorkloadObject w;
+  std::string problem;
+  const auto labels = review_json::labelMap(path(object, {"metadata", "labels"}), &problem);
+  if (!labels) {
+    *error = fmt::format("{}.metadata.labels {}", field, problem);
+    return std::nullopt;
+  }
+  w.identity.labels = *labels;
+  const auto annotations =
+      review_json::labelMap(path(object, {"metadata", "annotations"}), &problem);
+  if (!annotations) {
+    *error = fmt::format("{}.metadata.annotations {}", field, problem);
+    return std::nullopt;
+  }
+  w.annotations = *annotations;
+  if (kind == ReviewedKind::Pod) {
+    w.podTemplate = path(object, {"spec"});
+    if (!w.podTemplate || !w.podTemplate->is_object()) {
+      *error = fmt::format("{} has no spec", field);
+      return std::nullopt;
+    }
+    return w;
+  }
+  w.podTemplate = path(object, {"spec", "template"});
+  if (!w.podTemplate || !w.podTemplate->is_object()) {
+    *error = fmt::format("{} has no spec.template", field);
+    return std::nullopt;
+  }
+  const auto templateLabels =
+      review_json::labelMap(path(*w.podTemplate, {"metadata", "labels"}), &problem);
+  if (!templateLabels) {
+    *error = fmt::format("{}.spec.template.metadata.labels {}", field, problem);
+    return std::nullopt;
+  }
+  w.identity.templateLabels = *templateLabels;
+  return w;
+}
+
+}  // namespace
 
 std::optional<ParsedReview> parseReview(std::string_view body, JsonParserPool& parsers,
                                         ReviewError* error) {
@@ -115,6 +234,11 @@ std::optional<ParsedReview> parseReview(std::string_view body, JsonParserPool& p
   r.group = stringOr(member(k, "group"));
   r.version = stringOr(member(k, "version"));
   r.kind = stringOr(member(k, "kind"));
+  if (r.kind.empty()) {
+    error->message = "request.kind is missing";
+    return std::nullopt;
+  }
+  r.reviewed = reviewedKind(r.group, r.kind);
   auto op = operationFrom(stringOr(member(req, "operation")));
   if (!op) {
     error->message = "request.operation is missing or unknown";
@@ -136,29 +260,70 @@ std::optional<ParsedReview> parseReview(std::string_view body, JsonParserPool& p
       }
     }
   }
-  // Deletes carry only oldObject; scale/status subresources carry other kinds: the gate never
-  // gates those, so their objects need not be readable Deployments.
-  const bool needsObject = (rollout.operation == gate::Operation::Create ||
-                            rollout.operation == gate::Operation::Update) &&
-                           rollout.subResource.empty();
-  if (!needsObject) return r;
-  const auto object = member(req, "object");
-  if (!object || !object->is_object()) {
-    error->message = "request.object is missing";
+  if (r.reviewed == ReviewedKind::Other) return r;  // answered with a warning by the caller
+  // Every kind the webhook reads is namespaced.
+  if (rollout.ns.empty()) {
+    error->message = "request.namespace is missing";
     return std::nullopt;
   }
-  rollout.labels = review_json::stringMap(path(object, {"metadata", "labels"}));
-  rollout.annotations = review_json::stringMap(path(object, {"metadata", "annotations"}));
-  if (rollout.name.empty()) rollout.name = stringOr(path(object, {"metadata", "name"}));
+  if (!rollout.subResource.empty()) return r;  // never gated; the objects need not be readable
   auto& parsed = *r.parsed_;
-  parsed.newTemplate = path(object, {"spec", "template"});
-  if (!parsed.newTemplate || !parsed.newTemplate->is_object()) {
-    error->message = "request.object has no spec.template";
+  const bool hasObject =
+      rollout.operation == gate::Operation::Create || rollout.operation == gate::Operation::Update;
+  const bool hasOldObject =
+      rollout.operation == gate::Operation::Update || rollout.operation == gate::Operation::Delete;
+  if (hasObject) {
+    parsed.object = member(req, "object");
+    if (!parsed.object || !parsed.object->is_object()) {
+      error->message = "request.object is missing";
+      return std::nullopt;
+    }
+  }
+  if (hasOldObject) {
+    parsed.oldObject = member(req, "oldObject");
+    if (!parsed.oldObject || !parsed.oldObject->is_object()) {
+      error->message = "request.oldObject is missing";
+      return std::nullopt;
+    }
+  }
+  if (r.reviewed == ReviewedKind::ServiceLevelObjective ||
+      r.reviewed == ReviewedKind::ErrorBudgetPolicy) {
+    const auto object = hasObject ? parsed.object : parsed.oldObject;
+    if (rollout.name.empty()) rollout.name = stringOr(path(object, {"metadata", "name"}));
+    return r;
+  }
+  // Workloads. Deletes carry only oldObject and are never gated.
+  if (!hasObject) return r;
+  std::string problem;
+  auto current = readWorkload(*parsed.object, r.reviewed, "request.object", &problem);
+  if (!current) {
+    error->message = problem;
+    return std::nullopt;
+  }
+  rollout.identity = std::move(current->identity);
+  rollout.annotations = std::move(current->annotations);
+  parsed.newTemplate = current->podTemplate;
+  if (rollout.name.empty()) rollout.name = stringOr(path(parsed.object, {"metadata", "name"}));
+  r.objectUid = stringOr(path(parsed.object, {"metadata", "uid"}));
+  r.controller = controllerOf(*parsed.object, &problem);
+  if (!problem.empty()) {
+    error->message = "request.object." + problem;
     return std::nullopt;
   }
   if (rollout.operation == gate::Operation::Update) {
-    parsed.oldTemplate = path(member(req, "oldObject"), {"spec", "template"});
-    if (parsed.oldTemplate && !parsed.oldTemplate->is_object()) parsed.oldTemplate.reset();
+    auto previous = readWorkload(*parsed.oldObject, r.reviewed, "request.oldObject", &problem);
+    if (!previous) {
+      error->message = problem;
+      return std::nullopt;
+    }
+    rollout.oldIdentity = std::move(previous->identity);
+    rollout.oldAnnotations = std::move(previous->annotations);
+    parsed.oldTemplate = previous->podTemplate;
+    r.oldController = controllerOf(*parsed.oldObject, &problem);
+    if (!problem.empty()) {
+      error->message = "request.oldObject." + problem;
+      return std::nullopt;
+    }
   }
   return r;
 }

@@ -1,6 +1,8 @@
 #pragma once
-// admission.k8s.io/v1 AdmissionReview: reading the request the API server sends for a
-// Deployment, and writing the response. Hostile input yields a ReviewError, never a crash.
+// admission.k8s.io/v1 AdmissionReview: reading the request the API server sends for a workload
+// (Deployment, ReplicaSet, Pod) or one of the gate's own objects, and writing the response.
+// Hostile input yields a ReviewError, never a crash; a review that cannot be read fully is an
+// error, never read as "nothing to gate".
 
 #include <map>
 #include <memory>
@@ -20,6 +22,23 @@ struct ReviewError {
   std::string uid;  // when known, the error is answered inside a v1 response instead
 };
 
+// What the request is about (request.kind).
+enum class ReviewedKind {
+  Deployment,
+  ReplicaSet,
+  Pod,
+  ServiceLevelObjective,
+  ErrorBudgetPolicy,
+  Other,  // a kind the webhook is not registered for: answered, with a warning
+};
+
+// A controller owner reference of the object (metadata.ownerReferences with controller: true).
+struct OwnerReference {
+  std::string kind;
+  std::string name;
+  std::string uid;
+};
+
 class ParsedReview {
  public:
   ParsedReview();
@@ -29,15 +48,21 @@ class ParsedReview {
 
   std::string uid;
   std::string group, version, kind;  // request.kind
-  // templateChanged and the fingerprints are left to the caller: they cost something and are
-  // needed only when an SLO selects the Deployment.
+  ReviewedKind reviewed = ReviewedKind::Other;
+  std::string objectUid;  // object.metadata.uid (UPDATE: the workload whose revisions count)
+  std::optional<OwnerReference> controller;     // of the new object
+  std::optional<OwnerReference> oldController;  // of the old object
+  // Workloads: identity, annotations and operation are filled in; `change` and the fingerprint
+  // are left to the caller (they cost something and matter only when an SLO selects it).
   gate::RolloutRequest rollout;
 
-  // Whether object.spec.template differs from oldObject's, compared member by member in any
-  // order (cheaper than fingerprinting both). True when there is no old template (CREATE).
-  bool templateChanged() const;
+  // How an UPDATE changes the workload (gate::Change); Created for CREATE.
+  gate::Change change() const;
   // The fingerprint (pod_template.h) of object.spec.template, to recognise a rollback.
   std::optional<std::string> newTemplateFingerprint() const;
+  // The gate's own objects: the object and the old object as JSON text (empty when absent).
+  std::string objectJson() const;
+  std::string oldObjectJson() const;
 
  private:
   friend std::optional<ParsedReview> parseReview(std::string_view, JsonParserPool&, ReviewError*);
@@ -48,7 +73,9 @@ class ParsedReview {
 // Parses the body with a parser from `parsers`, held until the ParsedReview is destroyed (which
 // must not outlive `body`: the rollback fingerprint reads the template's bytes from it). On
 // failure returns nullopt and fills *error. JSON nested deeper than json::kMaxNestingDepth,
-// invalid UTF-8 and unescaped control characters are refused as not JSON.
+// invalid UTF-8 and unescaped control characters are refused as not JSON. So are reviews
+// without request.kind or namespace, and objects whose labels or annotations are not maps of
+// strings.
 std::optional<ParsedReview> parseReview(std::string_view body, JsonParserPool& parsers,
                                         ReviewError* error);
 

@@ -191,6 +191,74 @@ model::Labels stringMap(std::optional<Element> v) {
   return out;
 }
 
+std::optional<model::Labels> labelMap(std::optional<Element> v, std::string* error) {
+  model::Labels out;
+  if (!v || v->is_null()) return out;
+  simdjson::dom::object object;
+  if (v->get_object().get(object)) {
+    *error = "is not a map of strings";
+    return std::nullopt;
+  }
+  for (auto [key, value] : object) {
+    std::string_view s;
+    if (value.get_string().get(s)) {
+      *error = "value of \"" + std::string(key) + "\" is not a string";
+      return std::nullopt;
+    }
+    out.emplace(std::string(key), std::string(s));
+  }
+  return out;
+}
+
+namespace {
+
+// Every member of `o` is the ignored one (or on its path and holding nothing else).
+bool onlyIgnored(simdjson::dom::object o, const std::string_view* path, std::size_t n) {
+  for (auto [key, value] : o) {
+    if (n == 0 || key != path[0]) return false;
+    if (n == 1) continue;
+    simdjson::dom::object inner;
+    if (value.get_object().get(inner) || !onlyIgnored(inner, path + 1, n - 1)) return false;
+  }
+  return true;
+}
+
+bool sameExcept(Element a, Element b, const std::string_view* path, std::size_t n) {
+  simdjson::dom::object x;
+  simdjson::dom::object y;
+  if (n == 0 || a.get_object().get(x) || b.get_object().get(y)) return sameJson(a, b);
+  for (auto [key, value] : x) {
+    Element other;
+    const bool inY = !y.at_key(key).get(other);
+    if (key == path[0]) {
+      if (n == 1) continue;
+      simdjson::dom::object inner;
+      if (inY ? !sameExcept(value, other, path + 1, n - 1)
+              : (value.get_object().get(inner) || !onlyIgnored(inner, path + 1, n - 1))) {
+        return false;
+      }
+      continue;
+    }
+    if (!inY || !sameJson(value, other)) return false;
+  }
+  for (auto [key, value] : y) {
+    Element other;
+    if (!x.at_key(key).get(other)) continue;  // compared above
+    if (key != path[0]) return false;
+    simdjson::dom::object inner;
+    if (n > 1 && (value.get_object().get(inner) || !onlyIgnored(inner, path + 1, n - 1))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+bool sameJsonExcept(Element a, Element b, std::initializer_list<std::string_view> ignored) {
+  return sameExcept(a, b, ignored.begin(), ignored.size());
+}
+
 bool sameJson(Element a, Element b) {
   const auto ta = a.type();
   const auto tb = b.type();

@@ -25,6 +25,9 @@ std::string stringOr(std::optional<Element> v, std::string_view fallback = {});
 std::optional<bool> asBool(std::optional<Element> v);
 // String-valued members of an object (labels, annotations); other members are skipped.
 model::Labels stringMap(std::optional<Element> v);
+// A label or annotation map as Kubernetes defines it: absent or null is empty; anything but an
+// object of strings is an error (nullopt, *error says what), never silently read as empty.
+std::optional<model::Labels> labelMap(std::optional<Element> v, std::string* error);
 
 // The raw text of the value at `keys` (nested object members, first occurrence of each) in
 // `text`, which must already have parsed as JSON. nullopt when a member on the path is
@@ -37,5 +40,10 @@ std::optional<std::string_view> rawValueAt(std::string_view text,
 // Structural equality with the semantics of rapidjson::Value::operator==: objects compare
 // member by member in any order, numbers by value (5 == 5.0), everything else exactly.
 bool sameJson(Element a, Element b);
+
+// sameJson, except for the member at `ignored` (a path of object keys): it may differ, be
+// missing on either side, and an object on the way that holds nothing else may be missing too.
+// Tells a `kubectl rollout restart` (only the restartedAt annotation changed) from a rollout.
+bool sameJsonExcept(Element a, Element b, std::initializer_list<std::string_view> ignored);
 
 }  // namespace budgetgate::admission::review_json

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace budgetgate::admission {
 namespace {
 constexpr const char* kOutcomeNames[] = {"not-gated", "allowed", "warned", "denied", "error"};
@@ -17,7 +19,17 @@ void WebhookMetrics::record(engine::Tier tier, Outcome outcome, double seconds, 
   if (dryRun) dryRuns_.fetch_add(1, std::memory_order_relaxed);
 }
 
+void WebhookMetrics::recordKind(std::size_t kindIndex) {
+  kinds_[std::min(kindIndex, kinds_.size() - 1)].fetch_add(1, std::memory_order_relaxed);
+}
+
 void WebhookMetrics::render(std::string& out, double cacheAgeSeconds, bool ready) const {
+  out += "# HELP budgetgate_webhook_reviews_total AdmissionReviews received, by request kind.\n";
+  out += "# TYPE budgetgate_webhook_reviews_total counter\n";
+  for (std::size_t k = 0; k < kinds_.size(); ++k) {
+    out += fmt::format("budgetgate_webhook_reviews_total{{kind=\"{}\"}} {}\n", kKindNames[k],
+                       kinds_[k].load(std::memory_order_relaxed));
+  }
   out +=
       "# HELP budgetgate_webhook_decision_duration_seconds Time to decide one AdmissionReview.\n";
   out += "# TYPE budgetgate_webhook_decision_duration_seconds histogram\n";

@@ -18,12 +18,17 @@ class WebhookMetrics {
  public:
   WebhookMetrics();
   void record(engine::Tier tier, Outcome outcome, double seconds, bool dryRun);
+  // Reviews received by request.kind (kKindNames below), to see which kinds reach the webhook.
+  void recordKind(std::size_t kindIndex);
+  static constexpr std::array<const char*, 6> kKindNames = {
+      "Deployment", "ReplicaSet", "Pod", "ServiceLevelObjective", "ErrorBudgetPolicy", "other"};
   void render(std::string& out, double cacheAgeSeconds, bool ready) const;
 
  private:
   metrics::Histogram latency_;
   std::array<std::array<std::atomic<std::uint64_t>, kOutcomeCount>, 6> decisions_{};
   std::atomic<std::uint64_t> dryRuns_{0};
+  std::array<std::atomic<std::uint64_t>, kKindNames.size()> kinds_{};
 };
 
 }  // namespace budgetgate::admission

@@ -44,6 +44,14 @@ void GateCache::start(const kube::KubeConfig& config) {
           [this](const rapidjson::Value& o) { upsertPolicy(o); },
           [this](const std::string& ns, const std::string& n) { deletePolicy(ns, n); },
           [this] { markDirty(); }}));
+  if (options_.watchDeployments) {
+    informers_.push_back(std::make_unique<kube::Informer>(
+        config, "webhook-deployments", kube::kDeploymentResource.collectionPath(),
+        kube::InformerHandlers{
+            [this](const rapidjson::Value& o) { upsertDeployment(o); },
+            [this](const std::string& ns, const std::string& n) { deleteDeployment(ns, n); },
+            [this] { markDirty(); }}));
+  }
   if (options_.watchReplicaSets) {
     informers_.push_back(std::make_unique<kube::Informer>(
         config, "webhook-replicasets", kube::kReplicaSetResource.collectionPath(),
@@ -160,23 +168,25 @@ void GateCache::deletePolicy(const std::string& ns, const std::string& name) {
 
 void GateCache::upsertReplicaSet(const rapidjson::Value& object) {
   auto [ns, name] = identity(object);
-  std::string owner;
+  // Only the controller owner counts, and only by UID: a name can be reused by a new object.
+  std::string ownerUid;
   if (const auto* refs = json::path(&object, {"metadata", "ownerReferences"});
       refs && refs->IsArray()) {
     for (const auto& ref : refs->GetArray()) {
       if (json::stringOr(json::member(&ref, "kind")) == "Deployment" &&
+          json::stringOr(json::member(&ref, "apiVersion")) == "apps/v1" &&
           json::asBool(json::member(&ref, "controller")).value_or(false)) {
-        owner = keyOf(ns, json::stringOr(json::member(&ref, "name")));
+        ownerUid = json::stringOr(json::member(&ref, "uid"));
       }
     }
   }
-  auto fingerprint = gate::replicaSetTemplate(object);
+  auto fingerprint = ownerUid.empty() ? std::nullopt : gate::replicaSetTemplate(object);
   {
     std::lock_guard lock(mutex_);
-    if (owner.empty() || !fingerprint) {
+    if (!fingerprint) {
       replicaSets_.erase(keyOf(ns, name));
     } else {
-      replicaSets_[keyOf(ns, name)] = {owner, *fingerprint};
+      replicaSets_[keyOf(ns, name)] = {ownerUid, *fingerprint};
     }
   }
   markDirty();
@@ -190,6 +200,37 @@ void GateCache::deleteReplicaSet(const std::string& ns, const std::string& name)
   markDirty();
 }
 
+void GateCache::upsertDeployment(const rapidjson::Value& object) {
+  auto [ns, name] = identity(object);
+  gate::KnownWorkload w;
+  w.kind = gate::WorkloadKind::Deployment;
+  w.name = name;
+  w.uid = json::stringOr(json::path(&object, {"metadata", "uid"}));
+  w.identity.labels = gate::readStringMap(json::path(&object, {"metadata", "labels"}));
+  w.identity.templateLabels =
+      gate::readStringMap(json::path(&object, {"spec", "template", "metadata", "labels"}));
+  if (const auto* selector = json::path(&object, {"spec", "selector"});
+      selector && selector->IsObject()) {
+    model::Diagnostics diag(keyOf(ns, name));
+    auto parsed =
+        model::parseLabelSelector(model::Field(jsonToYaml(*selector), "spec.selector", diag));
+    if (diag.ok()) w.selector = std::move(parsed);
+  }
+  {
+    std::lock_guard lock(mutex_);
+    workloads_[keyOf(ns, name)] = {ns, std::move(w)};
+  }
+  markDirty();
+}
+
+void GateCache::deleteDeployment(const std::string& ns, const std::string& name) {
+  {
+    std::lock_guard lock(mutex_);
+    workloads_.erase(keyOf(ns, name));
+  }
+  markDirty();
+}
+
 void GateCache::rebuild() {
   // Read "synced" before copying: everything an informer listed before it reported synced is
   // then in the copy, so readiness never covers a partial list.
@@ -198,8 +239,8 @@ void GateCache::rebuild() {
   auto next = std::make_shared<GateSnapshot>();
   {
     std::lock_guard lock(mutex_);
-    for (const auto& [key, p] : policies_) next->policies.push_back(p);
-    next->policies.push_back(fallback_);
+    next->policies = policies_;
+    next->fallback = fallback_;
     for (const auto& [key, e] : slos_) {
       gate::GatedSlo g;
       g.ns = e.ns;
@@ -207,18 +248,21 @@ void GateCache::rebuild() {
       g.selector = e.selector;
       g.status = e.status;
       g.generation = e.generation;
-      g.policy =
-          model::resolvePolicy(policies_, {options_.gateNamespace, options_.defaultPolicyName},
-                               e.ns, e.policyRef, fallback_)
-              .get();
-      next->slosByNamespace[e.ns].push_back(std::move(g));
+      g.policyRef = e.policyRef;
+      g.policy = model::resolvePolicy(policies_, lookup(), e.ns, e.policyRef, fallback_).get();
+      next->slosByNamespace[e.ns].push_back(g);
+      next->allSlos.push_back(std::move(g));
     }
     for (const auto& [key, rs] : replicaSets_) {
-      next->templatesByDeployment[rs.owner].push_back(rs.fingerprint);
+      next->revisionsByOwnerUid[rs.ownerUid].push_back(rs.fingerprint);
+    }
+    for (const auto& [key, entry] : workloads_) {
+      next->workloadsByNamespace[entry.first].push_back(entry.second);
     }
     next->sloCount = slos_.size();
     next->policyCount = policies_.size();
     next->replicaSetCount = replicaSets_.size();
+    next->workloadCount = workloads_.size();
   }
   {
     std::lock_guard lock(snapshotMutex_);

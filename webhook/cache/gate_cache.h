@@ -1,8 +1,16 @@
 #pragma once
 // What the admission gate reads on every request, kept in memory and current by watches:
-// SLO selectors and statuses, policies, and the pod-template fingerprints of ReplicaSets (for
-// rollback recognition). Requests read an immutable snapshot; updates build a new one in the
-// background, so the request path never waits on the API server or Prometheus.
+// SLO selectors and statuses, policies, Deployments (labels, template labels, selector: which
+// SLOs gate them, which hand-made Pods and ReplicaSets they pick up) and the pod-template
+// fingerprints of their revisions (for rollback recognition). Requests read an immutable
+// snapshot; updates build a new one in the background, so the request path never waits on the
+// API server or Prometheus.
+//
+// A revision counts for a Deployment only when the ReplicaSet's controller owner reference
+// names that Deployment's UID: a ReplicaSet made by hand for a same-named Deployment, or one
+// left by a deleted predecessor, is not its history. The webhook itself refuses ReplicaSets of
+// gated Deployments written by anyone but their controller (gate::GateAction::RevisionGuard),
+// so every revision of a gated Deployment was written by its controller.
 
 #include <rapidjson/document.h>
 
@@ -20,16 +28,22 @@
 #include "operator/kube/informer.h"
 #include "operator/model/policy_resolution.h"
 #include "webhook/gate/gate_decision.h"
+#include "webhook/gate/known_workload.h"
 
 namespace budgetgate::cache {
 
 struct GateSnapshot {
   std::map<std::string, std::vector<gate::GatedSlo>, std::less<>> slosByNamespace;
-  std::vector<std::shared_ptr<const engine::ErrorBudgetPolicy>> policies;  // keeps pointers valid
-  std::map<std::string, std::vector<std::string>, std::less<>> templatesByDeployment;
+  std::vector<gate::GatedSlo> allSlos;  // the same, in one list (policy writes judge them all)
+  model::PolicyMap policies;            // "ns/name"; also keeps the GatedSlo pointers valid
+  std::shared_ptr<const engine::ErrorBudgetPolicy> fallback;
+  // Pod-template fingerprints of each Deployment's revisions, by the Deployment's UID.
+  std::map<std::string, std::vector<std::string>, std::less<>> revisionsByOwnerUid;
+  std::map<std::string, std::vector<gate::KnownWorkload>, std::less<>> workloadsByNamespace;
   std::size_t sloCount = 0;
   std::size_t policyCount = 0;
   std::size_t replicaSetCount = 0;
+  std::size_t workloadCount = 0;
 };
 
 struct GateCacheOptions {
@@ -38,6 +52,7 @@ struct GateCacheOptions {
   // Used when an SLO's policy (or the default one) does not exist as an object.
   engine::ErrorBudgetPolicy fallbackPolicy;
   bool watchReplicaSets = true;
+  bool watchDeployments = true;
 };
 
 class GateCache {
@@ -62,8 +77,13 @@ class GateCache {
   void deletePolicy(const std::string& ns, const std::string& name);
   void upsertReplicaSet(const rapidjson::Value& object);
   void deleteReplicaSet(const std::string& ns, const std::string& name);
+  void upsertDeployment(const rapidjson::Value& object);
+  void deleteDeployment(const std::string& ns, const std::string& name);
   // Builds a snapshot now (tests; the background thread does it otherwise).
   void rebuild();
+  model::PolicyLookup lookup() const {
+    return {options_.gateNamespace, options_.defaultPolicyName};
+  }
 
  private:
   struct SloEntry {
@@ -74,7 +94,7 @@ class GateCache {
     long long generation = 0;
   };
   struct ReplicaSetEntry {
-    std::string owner;  // "ns/deployment"
+    std::string ownerUid;  // of the Deployment named by its controller owner reference
     std::string fingerprint;
   };
   void markDirty();
@@ -85,6 +105,7 @@ class GateCache {
   std::map<std::string, SloEntry> slos_;
   model::PolicyMap policies_;
   std::map<std::string, ReplicaSetEntry> replicaSets_;
+  std::map<std::string, std::pair<std::string, gate::KnownWorkload>> workloads_;  // key -> (ns, w)
   std::shared_ptr<const engine::ErrorBudgetPolicy> fallback_;
 
   mutable std::mutex snapshotMutex_;

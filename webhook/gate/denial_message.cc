@@ -43,8 +43,13 @@ std::string describeSlo(const SloFinding& f, const GatedSlo& slo) {
   if (f.missingData) {
     return fmt::format("SLO {} has no current budget status ({})", f.slo, f.missingReason);
   }
-  std::string text = fmt::format("SLO {} is {}: {:.1f}% of the error budget left", f.slo,
-                                 engine::tierName(f.tier), f.remainingPercent);
+  std::string text = f.lastKnownAge.empty()
+                         ? fmt::format("SLO {} is {}: {:.1f}% of the error budget left", f.slo,
+                                       engine::tierName(f.tier), f.remainingPercent)
+                         : fmt::format(
+                               "SLO {} was {} at its last known status ({} ago, no current data; "
+                               "onMissingData: last-known): {:.1f}% of the error budget left",
+                               f.slo, engine::tierName(f.tier), f.lastKnownAge, f.remainingPercent);
   if (slo.status && slo.status->errorBudget && slo.status->errorBudget->consumedPercent > 100.0) {
     text += fmt::format(" ({:.1f}% consumed)", slo.status->errorBudget->consumedPercent);
   }
@@ -58,15 +63,23 @@ std::string describeSlo(const SloFinding& f, const GatedSlo& slo) {
 std::string describeRule(const SloFinding& f, Risk risk) {
   if (f.missingData) {
     return fmt::format("policy {}: onMissingData = {}", f.policy,
-                       f.denies ? "deny" : "allow-with-warning");
+                       f.denies || f.downgraded ? "deny" : "allow-with-warning");
   }
   return fmt::format("policy {}: tier {} x risk {} = {}", f.policy, engine::tierName(f.tier),
                      engine::riskName(risk), f.verdict ? engine::verdictName(*f.verdict) : "?");
 }
 
-std::string howToProceed(const SloFinding& f, const GatedSlo& slo, Risk risk) {
+std::string howToProceed(const SloFinding& f, const GatedSlo& slo, Risk risk, WorkloadKind kind) {
   const auto& policy = *slo.policy;
   std::vector<std::string> ways;
+  if (kind != WorkloadKind::Deployment) {
+    // A hand-made Pod or ReplicaSet has no revisions to roll back to, and ships around the
+    // Deployment; the way forward is the Deployment.
+    ways.push_back(fmt::format(
+        "ship it through its Deployment instead, where rollbacks are recognised, or wait as "
+        "below (a hand-made {} is judged like a rollout)",
+        workloadKindName(kind)));
+  }
   if (!f.missingData && f.tier != Tier::Unknown) {
     for (Risk lower : engine::kRisks) {
       if (static_cast<int>(lower) >= static_cast<int>(risk)) break;
@@ -80,7 +93,7 @@ std::string howToProceed(const SloFinding& f, const GatedSlo& slo, Risk risk) {
       }
     }
   }
-  if (policy.exceptions.rollback) {
+  if (policy.exceptions.rollback && kind == WorkloadKind::Deployment) {
     ways.push_back(
         "roll back to a previous revision (kubectl rollout undo): rollbacks are always admitted");
   }

@@ -15,7 +15,8 @@ std::string describeSlo(const SloFinding& finding, const GatedSlo& slo);
 // The rule clause: "policy default: tier critical x risk medium = block".
 std::string describeRule(const SloFinding& finding, engine::Risk risk);
 
-// Ways forward for a denied rollout under this SLO's policy.
-std::string howToProceed(const SloFinding& finding, const GatedSlo& slo, engine::Risk risk);
+// Ways forward for a denied rollout of a workload of this kind under this SLO's policy.
+std::string howToProceed(const SloFinding& finding, const GatedSlo& slo, engine::Risk risk,
+                         WorkloadKind kind = WorkloadKind::Deployment);
 
 }  // namespace budgetgate::gate

@@ -30,12 +30,40 @@ std::optional<DeploymentView> readDeployment(const rapidjson::Value& object, std
   DeploymentView v;
   v.ns = json::stringOr(json::member(meta, "namespace"));
   v.name = json::stringOr(json::member(meta, "name"));
+  v.uid = json::stringOr(json::member(meta, "uid"));
   v.labels = readStringMap(json::member(meta, "labels"));
   v.annotations = readStringMap(json::member(meta, "annotations"));
   if (const auto* tpl = json::path(&object, {"spec", "template"})) {
+    v.templateLabels = readStringMap(json::path(tpl, {"metadata", "labels"}));
     v.templateFingerprint = templateFingerprint(*tpl);
+    if (tpl->IsObject()) {
+      rapidjson::Document copy;
+      copy.CopyFrom(*tpl, copy.GetAllocator());
+      if (auto m = copy.FindMember("metadata"); m != copy.MemberEnd() && m->value.IsObject()) {
+        auto& templateMeta = m->value;
+        if (auto a = templateMeta.FindMember("annotations");
+            a != templateMeta.MemberEnd() && a->value.IsObject()) {
+          a->value.RemoveMember(std::string(kRestartedAtAnnotation));
+          if (a->value.ObjectEmpty()) templateMeta.RemoveMember("annotations");
+        }
+      }
+      v.restartlessFingerprint = templateFingerprint(copy);
+    }
   }
   return v;
+}
+
+std::string replicaSetOwnerUid(const rapidjson::Value& replicaSet) {
+  const auto* refs = json::path(&replicaSet, {"metadata", "ownerReferences"});
+  if (refs == nullptr || !refs->IsArray()) return {};
+  for (const auto& ref : refs->GetArray()) {
+    if (json::stringOr(json::member(&ref, "kind")) == "Deployment" &&
+        json::stringOr(json::member(&ref, "apiVersion")) == "apps/v1" &&
+        json::asBool(json::member(&ref, "controller")).value_or(false)) {
+      return json::stringOr(json::member(&ref, "uid"));
+    }
+  }
+  return {};
 }
 
 std::optional<std::string> replicaSetTemplate(const rapidjson::Value& replicaSet) {

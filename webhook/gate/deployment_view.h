@@ -13,9 +13,14 @@ namespace budgetgate::gate {
 struct DeploymentView {
   std::string ns;
   std::string name;
+  std::string uid;
   model::Labels labels;
+  model::Labels templateLabels;
   model::Labels annotations;
   std::optional<std::string> templateFingerprint;
+  // The same without the restartedAt annotation: equal for two templates that differ only by
+  // a `kubectl rollout restart`.
+  std::optional<std::string> restartlessFingerprint;
 };
 
 // nullopt (and *error) when the value is not an object or lacks metadata.
@@ -23,6 +28,8 @@ std::optional<DeploymentView> readDeployment(const rapidjson::Value& object, std
 
 // The fingerprint of a ReplicaSet's spec.template, or nullopt.
 std::optional<std::string> replicaSetTemplate(const rapidjson::Value& replicaSet);
+// The UID in a ReplicaSet's controller owner reference to an apps/v1 Deployment, or empty.
+std::string replicaSetOwnerUid(const rapidjson::Value& replicaSet);
 
 // Copies a string map (labels, annotations), skipping non-string values.
 model::Labels readStringMap(const rapidjson::Value* map);

@@ -39,20 +39,49 @@ std::string_view operationName(Operation op) {
   return "?";
 }
 
-// Why a status cannot be used, or empty when it can.
-std::string missingReason(const GatedSlo& slo, const GateContext& ctx) {
-  if (!slo.status) return "not evaluated yet";
+bool selects(const GatedSlo& slo, const WorkloadLabels& w) {
+  if (!slo.selector) return false;
+  return slo.selector->matches(w.labels) ||
+         (w.templateLabels && slo.selector->matches(*w.templateLabels));
+}
+
+// How one SLO relates to the request's object.
+struct Match {
+  const GatedSlo* slo = nullptr;
+  bool now = false;     // selects the new object
+  bool before = false;  // selected the old object
+  std::string via;      // a related workload it selects ("deployment ledger"), if any
+  bool viaJoins = false;
+};
+
+// Whether a status can be decided on: fresh, or stale but within last-known; else why not.
+struct DataState {
+  std::string missingReason;  // empty: usable
+  std::string lastKnownAge;   // non-empty: usable only as last-known
+};
+
+DataState dataState(const GatedSlo& slo, const GateContext& ctx) {
+  if (!slo.status || !slo.status->lastEvaluated) return {"not evaluated yet", {}};
   const auto& s = *slo.status;
-  if (!s.lastEvaluated) return "not evaluated yet";
+  if (s.tier == Tier::Unknown) return {s.message.empty() ? std::string("no data") : s.message, {}};
   const auto age = ctx.now - *s.lastEvaluated;
-  if (age > slo.policy->staleAfter) {
-    return fmt::format("last evaluated {} ago, staleAfter {}", humanDuration(age),
-                       formatDuration(slo.policy->staleAfter));
+  const auto& policy = *slo.policy;
+  if (age <= policy.staleAfter) return {};
+  if (policy.onMissingData == engine::MissingDataAction::LastKnown && age <= policy.lastKnownFor) {
+    return {{}, humanDuration(age)};
   }
-  if (s.tier == Tier::Unknown) {
-    return s.message.empty() ? std::string("no data") : s.message;
-  }
-  return {};
+  return {fmt::format("last evaluated {} ago, staleAfter {}{}", humanDuration(age),
+                      formatDuration(policy.staleAfter),
+                      policy.onMissingData == engine::MissingDataAction::LastKnown
+                          ? fmt::format(", last-known for {}", formatDuration(policy.lastKnownFor))
+                          : std::string()),
+          {}};
+}
+
+// What applies when there is no usable status.
+engine::MissingDataAction missingAction(const engine::ErrorBudgetPolicy& policy) {
+  return policy.onMissingData == engine::MissingDataAction::LastKnown ? policy.missingDataFallback
+                                                                      : policy.onMissingData;
 }
 
 std::string exceptionFor(const RolloutRequest& req, const engine::ErrorBudgetPolicy& policy,
@@ -69,7 +98,189 @@ std::string exceptionFor(const RolloutRequest& req, const engine::ErrorBudgetPol
   return {};
 }
 
+std::string objectName(const RolloutRequest& req) {
+  return fmt::format("{} {}/{}", workloadKindName(req.kind), req.ns,
+                     req.name.empty() ? std::string("(generated name)") : req.name);
+}
+
+// "the rollout of deployment shop/ledger", "the creation of pod shop/debug"...
+std::string actionSubject(const RolloutRequest& req, GateAction action) {
+  const auto object = objectName(req);
+  switch (action) {
+    case GateAction::Rollout:
+      if (req.kind == WorkloadKind::Deployment) return "the rollout of " + object;
+      return (req.change == Change::Created ? "the creation of " : "the spec change of ") + object;
+    case GateAction::Restart:
+      return "the restart of " + object;
+    case GateAction::Unselect:
+    case GateAction::Join:
+      return "the label change of " + object;
+    case GateAction::RevisionGuard:
+      return (req.change == Change::Created ? "the creation of " : "the change of ") + object;
+  }
+  return object;
+}
+
+// Which matched SLOs decide, and as what; nullopt with a reason when the change is not one the
+// gate looks at.
+struct Judgement {
+  GateAction action = GateAction::Rollout;
+  std::vector<const Match*> deciding;
+  std::string notGatedReason;
+};
+
+Judgement judge(const RolloutRequest& req, const std::vector<Match>& matches) {
+  Judgement j;
+  const auto pick = [&](auto predicate) {
+    for (const auto& m : matches) {
+      if (predicate(m)) j.deciding.push_back(&m);
+    }
+  };
+  if (req.kind == WorkloadKind::ReplicaSet &&
+      std::any_of(matches.begin(), matches.end(), [](const Match& m) { return !m.via.empty(); })) {
+    // A ReplicaSet owned or adoptable by a gated Deployment is one of its revisions: written by
+    // anyone but the controller it could be passed off as a rollback target.
+    j.action = GateAction::RevisionGuard;
+    pick([](const Match& m) { return !m.via.empty(); });
+    return j;
+  }
+  switch (req.change) {
+    case Change::Created:
+    case Change::Template:
+      j.action = GateAction::Rollout;
+      pick([](const Match&) { return true; });
+      break;
+    case Change::RestartOnly:
+      j.action = GateAction::Restart;
+      pick([](const Match& m) { return m.slo->policy->restarts == engine::RestartAction::Gate; });
+      if (j.deciding.empty()) {
+        j.notGatedReason =
+            "a restart (only the pod template's kubectl.kubernetes.io/restartedAt changed) runs "
+            "the same pod spec and is not a rollout under the policy (restarts: allow)";
+      }
+      break;
+    case Change::Labels:
+      if (req.kind == WorkloadKind::Pod) {
+        // A Pod's labels are its membership of a service: joining one is shipping its code there.
+        j.action = GateAction::Join;
+        pick([](const Match& m) { return (m.now && !m.before) || m.viaJoins; });
+        if (j.deciding.empty()) j.notGatedReason = "the label change puts the pod under no new SLO";
+      } else {
+        // Out of a selector, then a template change, then back in: leaving is what is gated.
+        j.action = GateAction::Unselect;
+        pick([](const Match& m) { return m.before && !m.now; });
+        if (j.deciding.empty()) {
+          j.notGatedReason = "the label change takes the workload out of no SLO's selector";
+        }
+      }
+      break;
+    case Change::None:
+      j.notGatedReason = "nothing the gate looks at changed";
+      break;
+  }
+  return j;
+}
+
+std::string describeMembership(const Match& m, GateAction action) {
+  if (action == GateAction::Unselect) {
+    return fmt::format("it would leave the selector of SLO {}/{}", m.slo->ns, m.slo->name);
+  }
+  if (action == GateAction::RevisionGuard) {
+    return fmt::format("it belongs to {}, which SLO {}/{} gates", m.via, m.slo->ns, m.slo->name);
+  }
+  if (action == GateAction::Join) {
+    return m.via.empty() || (m.now && !m.before)
+               ? fmt::format("it would come under SLO {}/{}", m.slo->ns, m.slo->name)
+               : fmt::format("it would join {}, which SLO {}/{} gates", m.via, m.slo->ns,
+                             m.slo->name);
+  }
+  return {};
+}
+
+GateDecision guardRevision(const RolloutRequest& req, const Judgement& j) {
+  GateDecision d;
+  d.gated = true;
+  d.action = j.action;
+  d.reason = std::string(gateActionName(j.action));
+  bool enforce = false;
+  std::string owners;
+  for (const Match* m : j.deciding) {
+    SloFinding f;
+    f.slo = m->slo->ns + "/" + m->slo->name;
+    const auto& policy = *m->slo->policy;
+    f.policy = policy.ns.empty() ? policy.name : policy.ns + "/" + policy.name;
+    f.mode = policy.mode;
+    f.denies = policy.mode == Mode::Enforce;
+    f.downgraded = !f.denies;
+    enforce = enforce || f.denies;
+    if (owners.find(m->via) == std::string::npos) owners += (owners.empty() ? "" : ", ") + m->via;
+    d.findings.push_back(std::move(f));
+  }
+  d.allowed = !enforce;
+  d.rule = "only the workload's controller may create or change its ReplicaSets";
+  const auto& first = *j.deciding.front();
+  const std::string what = fmt::format(
+      "{}: {}, and {} (a hand-made ReplicaSet would be taken for one of its revisions and could "
+      "be rolled out as a rollback)",
+      actionSubject(req, j.action), describeMembership(first, j.action), d.rule);
+  if (d.allowed) {
+    d.warnings.push_back("would be denied in enforce mode: " + what);
+    d.message = "budgetgate admitted " + what;
+  } else {
+    d.message = fmt::format(
+        "budgetgate denied {}. To proceed: change {} instead (kubectl set "
+        "image, kubectl apply, kubectl rollout undo), which the gate judges "
+        "by its error budget",
+        what, owners);
+  }
+  d.auditAnnotations = {{"decision", d.allowed ? "allowed-by-mode" : "denied"},
+                        {"action", d.reason},
+                        {"owner", owners},
+                        {"rule", d.rule}};
+  return d;
+}
+
 }  // namespace
+
+std::string_view workloadKindName(WorkloadKind kind) {
+  switch (kind) {
+    case WorkloadKind::Deployment:
+      return "deployment";
+    case WorkloadKind::ReplicaSet:
+      return "replicaset";
+    case WorkloadKind::Pod:
+      return "pod";
+  }
+  return "?";
+}
+
+std::string_view gateActionName(GateAction action) {
+  switch (action) {
+    case GateAction::Rollout:
+      return "rollout";
+    case GateAction::Restart:
+      return "restart";
+    case GateAction::Unselect:
+      return "unselect";
+    case GateAction::Join:
+      return "join";
+    case GateAction::RevisionGuard:
+      return "revision-guard";
+  }
+  return "?";
+}
+
+bool claimsReleaseType(const RolloutRequest& req) {
+  if (req.operation != Operation::Update) return true;
+  const auto value = [](const model::Labels& m, std::string_view key) {
+    auto it = m.find(key);
+    return it == m.end() ? std::optional<std::string>() : std::optional<std::string>(it->second);
+  };
+  return value(req.annotations, kReleaseTypeAnnotation) !=
+             value(req.oldAnnotations, kReleaseTypeAnnotation) ||
+         value(req.annotations, kReleaseRefAnnotation) !=
+             value(req.oldAnnotations, kReleaseRefAnnotation);
+}
 
 GateDecision decide(const RolloutRequest& req, const std::vector<GatedSlo>& slos,
                     const GateContext& ctx) {
@@ -82,21 +293,41 @@ GateDecision decide(const RolloutRequest& req, const std::vector<GatedSlo>& slos
   if (ctx.exemptNamespaces.count(req.ns) != 0) {
     return notGated(fmt::format("namespace {} is exempt", req.ns));
   }
-  if (req.operation == Operation::Update && !req.templateChanged) {
-    return notGated("spec.template is unchanged (scale or metadata edit)");
+  if (req.kind != WorkloadKind::Deployment && req.byWorkloadController) {
+    return notGated(fmt::format("{} written by its workload controller ({})",
+                                workloadKindName(req.kind), req.user.username));
+  }
+  if (req.change == Change::None) {
+    return notGated("nothing the gate looks at changed (annotations, replicas or status)");
   }
 
-  std::vector<const GatedSlo*> matching;
+  std::vector<Match> matches;
   for (const auto& slo : slos) {
-    if (slo.ns == req.ns && slo.selector && slo.selector->matches(req.labels)) {
-      matching.push_back(&slo);
+    if (slo.ns != req.ns || !slo.selector) continue;
+    Match m;
+    m.slo = &slo;
+    m.now = selects(slo, req.identity);
+    m.before = req.oldIdentity && selects(slo, *req.oldIdentity);
+    for (const auto& r : req.related) {
+      if (selects(slo, r.identity)) {
+        m.via = fmt::format("{} {}/{}", workloadKindName(r.kind), req.ns, r.name);
+        m.viaJoins = !r.relatedBefore;
+        break;
+      }
     }
+    if (m.now || m.before || !m.via.empty()) matches.push_back(std::move(m));
   }
-  if (matching.empty()) return notGated("no SLO selects this deployment");
+  if (matches.empty()) {
+    return notGated(fmt::format("no SLO selects this {}", workloadKindName(req.kind)));
+  }
+  const Judgement j = judge(req, matches);
+  if (j.deciding.empty()) return notGated(j.notGatedReason);
+  if (j.action == GateAction::RevisionGuard) return guardRevision(req, j);
 
   GateDecision d;
   d.gated = true;
-  d.reason = "rollout";
+  d.action = j.action;
+  d.reason = std::string(gateActionName(j.action));
 
   if (auto it = req.annotations.find(kRiskAnnotation); it != req.annotations.end()) {
     if (auto r = engine::riskFromName(it->second)) {
@@ -110,13 +341,19 @@ GateDecision decide(const RolloutRequest& req, const std::vector<GatedSlo>& slos
   if (auto it = req.annotations.find(kReleaseTypeAnnotation); it != req.annotations.end()) {
     const bool known = std::find(std::begin(kReleaseTypes), std::end(kReleaseTypes), it->second) !=
                        std::end(kReleaseTypes);
-    if (known) {
-      d.releaseType = it->second;
-    } else {
+    if (!known) {
       d.warnings.push_back(fmt::format(
           "{}: \"{}\" is not feature, bugfix, security, slo-improvement or rollback; treated as "
           "feature",
           kReleaseTypeAnnotation, it->second));
+    } else if (it->second != "feature" && it->second != "rollback" && !claimsReleaseType(req)) {
+      // Set for an earlier rollout and left on the object: it is not a claim for this one.
+      d.warnings.push_back(fmt::format(
+          "{}: {} was claimed by an earlier change and is not honoured for this one; an exception "
+          "applies only to the request that sets or changes {} (or {})",
+          kReleaseTypeAnnotation, it->second, kReleaseTypeAnnotation, kReleaseRefAnnotation));
+    } else {
+      d.releaseType = it->second;
     }
   }
   const bool isRollback =
@@ -124,27 +361,30 @@ GateDecision decide(const RolloutRequest& req, const std::vector<GatedSlo>& slos
                                    *req.newTemplate) != req.previousTemplates.end();
   if (d.releaseType == "rollback" && !isRollback) {
     d.warnings.push_back(
-        "release-type rollback not honoured: the new pod template matches none of this "
-        "Deployment's ReplicaSets");
+        "release-type rollback not honoured: the new pod template matches none of the "
+        "revisions this Deployment's controller created");
   }
 
-  // findings[i] describes matching[i]; the deciding SLO is a denying one if any, else the one
+  // findings[i] describes deciding[i]; the deciding SLO is a denying one if any, else the one
   // with the worst verdict.
-  d.findings.reserve(matching.size());
+  d.findings.reserve(j.deciding.size());
   std::size_t deciding = 0;
   bool unauthorisedExceptionNoted = false;
-  for (const GatedSlo* slo : matching) {
+  for (const Match* match : j.deciding) {
+    const GatedSlo* slo = match->slo;
     const auto& policy = *slo->policy;
     SloFinding f;
     f.slo = slo->ns + "/" + slo->name;
     f.policy = policy.ns.empty() ? policy.name : policy.ns + "/" + policy.name;
     f.mode = policy.mode;
-    f.missingReason = missingReason(*slo, ctx);
+    const auto state = dataState(*slo, ctx);
+    f.missingReason = state.missingReason;
     f.missingData = !f.missingReason.empty();
+    f.lastKnownAge = state.lastKnownAge;
     bool wouldDeny = false;
     bool needsReview = false;
     if (f.missingData) {
-      wouldDeny = policy.onMissingData == engine::MissingDataAction::Deny;
+      wouldDeny = missingAction(policy) == engine::MissingDataAction::Deny;
     } else {
       f.tier = slo->status->tier;
       f.remainingPercent =
@@ -160,6 +400,12 @@ GateDecision decide(const RolloutRequest& req, const std::vector<GatedSlo>& slos
         } else {
           needsReview = true;
         }
+      }
+      if (!f.lastKnownAge.empty()) {
+        d.warnings.push_back(fmt::format(
+            "SLO {} has no current status; decided on its last known status from {} ago "
+            "(onMissingData: last-known, for up to {})",
+            f.slo, f.lastKnownAge, formatDuration(policy.lastKnownFor)));
       }
     }
     if (wouldDeny || needsReview) {
@@ -232,6 +478,7 @@ GateDecision decide(const RolloutRequest& req, const std::vector<GatedSlo>& slos
       {"release-type", d.releaseType},
       {"rule", d.rule},
   };
+  if (d.action != GateAction::Rollout) d.auditAnnotations.emplace_back("action", d.reason);
   if (d.verdict)
     d.auditAnnotations.emplace_back("verdict", std::string(engine::verdictName(*d.verdict)));
   if (!d.exception.empty()) {
@@ -239,8 +486,13 @@ GateDecision decide(const RolloutRequest& req, const std::vector<GatedSlo>& slos
                                     fmt::format("{} by {}", d.exception, req.user.username));
   }
 
-  const std::string subject = fmt::format("deployment {}/{} (risk {}, release-type {})", req.ns,
-                                          req.name, engine::riskName(d.risk), d.releaseType);
+  std::string membership;
+  if (d.action == GateAction::Unselect || d.action == GateAction::Join) {
+    membership = describeMembership(*j.deciding[deciding], d.action);
+  }
+  const std::string subject = fmt::format(
+      "{} (risk {}, release-type {}{}{})", actionSubject(req, d.action), engine::riskName(d.risk),
+      d.releaseType, membership.empty() ? "" : "; ", membership);
   // With several matching SLOs the message names each one, not only those that decided.
   const auto admittingSlos = [&] {
     std::string out;
@@ -257,17 +509,17 @@ GateDecision decide(const RolloutRequest& req, const std::vector<GatedSlo>& slos
       const auto& f = d.findings[i];
       if (!f.denies) continue;
       reasons += fmt::format("{}{}; {}", reasons.empty() ? "" : ". Also ",
-                             describeSlo(f, *matching[i]), describeRule(f, d.risk));
+                             describeSlo(f, *j.deciding[i]->slo), describeRule(f, d.risk));
     }
     if (const auto others = admittingSlos(); !others.empty()) {
       reasons += fmt::format(" (also matching: {})", others);
     }
-    d.message =
-        fmt::format("budgetgate denied the rollout of {}: {}. To proceed: {}.", subject, reasons,
-                    howToProceed(d.findings[deciding], *matching[deciding], d.risk));
+    d.message = fmt::format(
+        "budgetgate denied {}: {}. To proceed: {}.", subject, reasons,
+        howToProceed(d.findings[deciding], *j.deciding[deciding]->slo, d.risk, req.kind));
   } else {
     d.message =
-        fmt::format("budgetgate admitted the rollout of {}: {}", subject,
+        fmt::format("budgetgate admitted {}: {}", subject,
                     !d.exception.empty()      ? d.exception + " exception"
                     : d.tier == Tier::Unknown ? std::string("no current budget status")
                                               : "tier " + std::string(engine::tierName(d.tier)));

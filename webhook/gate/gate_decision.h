@@ -1,8 +1,11 @@
 #pragma once
-// The admission gate's decision for one rollout: which SLOs protect the Deployment, what their
-// tiers and the policy's decision matrix say for the rollout's risk, which exceptions apply,
-// and the resulting allow / warn / deny with a message that says why and what to do.
-// Pure: the status cache, the clock and the ReplicaSet history are all passed in.
+// The admission gate's decision for one request: which SLOs protect the workload (matched on its
+// labels and its pod template's labels, old and new, and on the workloads a hand-made Pod or
+// ReplicaSet belongs to), whether the change is one the gate looks at (a rollout, a restart, a
+// relabel out of an SLO's selector, a Pod joining one, a hand-made revision), what the tiers and
+// the policy's decision matrix say for the rollout's risk, which exceptions apply, and the
+// resulting allow / warn / deny with a message that says why and what to do.
+// Pure: the status cache, the clock and the revision history are all passed in.
 
 #include <optional>
 #include <set>
@@ -21,6 +24,7 @@ struct GatedSlo {
   std::string ns;
   std::string name;
   std::optional<model::LabelSelector> selector;
+  std::string policyRef;                              // spec.gate.policyRef as written
   const engine::ErrorBudgetPolicy* policy = nullptr;  // never null when passed to decide()
   std::optional<model::SloStatus> status;
   long long generation = 0;
@@ -33,6 +37,9 @@ struct SloFinding {
   engine::Tier tier = engine::Tier::Unknown;
   bool missingData = false;
   std::string missingReason;
+  // Decided on the last good status although it is stale (onMissingData: last-known); the
+  // status' age, e.g. "2h5m".
+  std::string lastKnownAge;
   std::optional<engine::Verdict> verdict;  // nullopt when data is missing
   bool denies = false;                     // this SLO alone would refuse the rollout
   bool downgraded = false;                 // a denial turned into a warning by warn/audit mode
@@ -41,9 +48,20 @@ struct SloFinding {
   double burnRate1h = 0;
 };
 
+// What the gate judged the request as.
+enum class GateAction {
+  Rollout,        // a new workload or pod template (a hand-made Pod's spec): tier x risk
+  Restart,        // kubectl rollout restart, under a policy with restarts: gate
+  Unselect,       // a label edit that takes the workload out of an SLO's selector: tier x risk
+  Join,           // a label edit that puts a Pod under an SLO (its code joins the service)
+  RevisionGuard,  // a hand-made ReplicaSet of a gated Deployment: only its controller may
+};
+std::string_view gateActionName(GateAction action);
+
 struct GateDecision {
   bool allowed = true;
-  bool gated = false;  // false: not a rollout the gate looks at (reason says why)
+  bool gated = false;  // false: not a change the gate looks at (reason says why)
+  GateAction action = GateAction::Rollout;
   std::string reason;  // short machine-readable reason
   engine::Risk risk = engine::Risk::Medium;
   std::string releaseType = "feature";

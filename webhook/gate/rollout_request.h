@@ -1,10 +1,11 @@
 #pragma once
-// What the gate needs to know about one admission request for a Deployment, independent of
-// the wire format (AdmissionReview JSON or the CLI's files).
+// What the gate needs to know about one admission request for a workload (a Deployment, or a
+// Pod or ReplicaSet written by hand), independent of the wire format (AdmissionReview JSON or
+// the CLI's files).
 
 #include <optional>
-#include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "operator/model/label_selector.h"
@@ -13,6 +14,10 @@ namespace budgetgate::gate {
 
 enum class Operation { Create, Update, Delete, Connect };
 
+enum class WorkloadKind { Deployment, ReplicaSet, Pod };
+// "deployment", "replicaset", "pod": as kubectl names them in messages.
+std::string_view workloadKindName(WorkloadKind kind);
+
 struct UserInfo {
   std::string username;
   std::vector<std::string> groups;
@@ -20,25 +25,67 @@ struct UserInfo {
 
 inline constexpr std::string_view kRiskAnnotation = "budgetgate.dev/risk";
 inline constexpr std::string_view kReleaseTypeAnnotation = "budgetgate.dev/release-type";
+// Changing it re-claims the release type for another rollout (an exception applies only to the
+// rollout that asked for it, i.e. the request that sets or changes these annotations).
+inline constexpr std::string_view kReleaseRefAnnotation = "budgetgate.dev/release-ref";
+// What `kubectl rollout restart` writes into the pod template.
+inline constexpr std::string_view kRestartedAtAnnotation = "kubectl.kubernetes.io/restartedAt";
+
+// What identifies a workload to an SLO's selector: its own labels and the labels its pods get
+// from its pod template. (A Pod has only the former.)
+struct WorkloadLabels {
+  model::Labels labels;
+  std::optional<model::Labels> templateLabels;  // absent for a Pod
+};
+
+// How the request changes the object, as far as the gate is concerned. The caller compares the
+// old and new objects (it has both parsed).
+enum class Change {
+  Created,      // CREATE: a new workload is a rollout
+  Template,     // the pod template (a Pod's spec) changed: a rollout
+  RestartOnly,  // only the restartedAt annotation of the pod template changed
+  Labels,       // labels changed (ReplicaSets: or owner references), the template did not
+  None,         // nothing the gate looks at (annotations, replicas, status)
+};
+
+// A workload that a hand-made Pod or ReplicaSet belongs to: its controller owner, or one whose
+// selector picks it up (it would adopt it, and its pods' Service sends it traffic).
+struct RelatedWorkload {
+  WorkloadKind kind = WorkloadKind::Deployment;
+  std::string name;
+  WorkloadLabels identity;
+  // UPDATE: it already owned or selected the object as it was (else the object joins it now).
+  bool relatedBefore = false;
+};
 
 struct RolloutRequest {
   Operation operation = Operation::Create;
   std::string subResource;  // "scale", "status" or empty
   bool dryRun = false;
+  WorkloadKind kind = WorkloadKind::Deployment;
   std::string ns;
   std::string name;
-  model::Labels labels;       // of the new object
-  model::Labels annotations;  // of the new object
-  // UPDATE: whether spec.template differs from the old object's (a missing template counts as
-  // changed); CREATE: always a rollout. The caller compares: the webhook compares the parsed
-  // objects, which is cheaper than fingerprinting both.
-  bool templateChanged = true;
+  WorkloadLabels identity;                    // of the new object
+  std::optional<WorkloadLabels> oldIdentity;  // UPDATE: of the object as it was
+  model::Labels annotations;                  // of the new object
+  model::Labels oldAnnotations;               // UPDATE
+  Change change = Change::Created;
   // Fingerprint (pod_template.h) of the new template, to recognise a rollback; the webhook
-  // only computes it when the Deployment has ReplicaSets to compare with.
+  // only computes it when the Deployment has revisions to compare with.
   std::optional<std::string> newTemplate;
   UserInfo user;
-  // Fingerprints of the templates of this Deployment's ReplicaSets (its recent revisions).
+  // The requester is a workload controller (the deployment or replicaset controller...): the
+  // Pods and ReplicaSets it writes are the consequence of a rollout already gated.
+  bool byWorkloadController = false;
+  // Fingerprints of the pod templates of the revisions (ReplicaSets) that the Deployment's own
+  // controller created for this object (matched by UID; see gate_cache.h).
   std::vector<std::string> previousTemplates;
+  std::vector<RelatedWorkload> related;
 };
+
+// Whether the request claims its release type: a CREATE, or an UPDATE that sets or changes the
+// release-type or release-ref annotation. A claim left on the object by an earlier rollout is
+// not a claim for this one.
+bool claimsReleaseType(const RolloutRequest& request);
 
 }  // namespace budgetgate::gate

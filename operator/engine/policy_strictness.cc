@@ -1,0 +1,133 @@
+#include "operator/engine/policy_strictness.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace budgetgate::engine {
+namespace {
+
+// Higher is stricter.
+int strictness(Mode m) {
+  switch (m) {
+    case Mode::Audit:
+      return 0;
+    case Mode::Warn:
+      return 1;
+    case Mode::Enforce:
+      return 2;
+  }
+  return 0;
+}
+
+bool subset(const std::vector<std::string>& a, const std::vector<std::string>& b) {
+  return std::all_of(a.begin(), a.end(), [&](const std::string& x) {
+    return std::find(b.begin(), b.end(), x) != b.end();
+  });
+}
+
+// Fewer people allowed is stricter.
+bool subjectsSubset(const Subjects& candidate, const Subjects& current) {
+  return subset(candidate.users, current.users) && subset(candidate.groups, current.groups);
+}
+
+std::string describe(const Subjects& s) {
+  std::vector<std::string> parts;
+  for (const auto& g : s.groups) parts.push_back("group " + g);
+  for (const auto& u : s.users) parts.push_back("user " + u);
+  if (parts.empty()) return "nobody";
+  std::string out;
+  for (const auto& p : parts) out += (out.empty() ? "" : ", ") + p;
+  return out;
+}
+
+// A threshold catches more statuses (stricter) with a higher remaining %, a lower burn rate and
+// a longer exhaustion horizon; an absent signal catches nothing.
+std::optional<std::string> thresholdLoosening(std::string_view tier, const TierThreshold& c,
+                                              const TierThreshold& o) {
+  if (o.remainingPercentAtMost &&
+      (!c.remainingPercentAtMost || *c.remainingPercentAtMost < *o.remainingPercentAtMost)) {
+    return fmt::format("tiers.{}.remainingPercent {:g} -> {}", tier, *o.remainingPercentAtMost,
+                       c.remainingPercentAtMost ? fmt::format("{:g}", *c.remainingPercentAtMost)
+                                                : std::string("unset"));
+  }
+  if (o.burnRateAtLeast && (!c.burnRateAtLeast || *c.burnRateAtLeast > *o.burnRateAtLeast)) {
+    return fmt::format(
+        "tiers.{}.burnRate {:g} -> {}", tier, *o.burnRateAtLeast,
+        c.burnRateAtLeast ? fmt::format("{:g}", *c.burnRateAtLeast) : std::string("unset"));
+  }
+  if (o.exhaustionWithin && (!c.exhaustionWithin || *c.exhaustionWithin < *o.exhaustionWithin)) {
+    return fmt::format("tiers.{}.exhaustionWithin {} -> {}", tier,
+                       formatDuration(*o.exhaustionWithin),
+                       c.exhaustionWithin ? formatDuration(*c.exhaustionWithin) : "unset");
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<std::string> firstLoosening(const ErrorBudgetPolicy& c, const ErrorBudgetPolicy& o) {
+  if (strictness(c.mode) < strictness(o.mode)) {
+    return fmt::format("mode {} -> {}", modeName(o.mode), modeName(c.mode));
+  }
+  for (Tier tier :
+       {Tier::Healthy, Tier::Attention, Tier::Warning, Tier::Critical, Tier::Exhausted}) {
+    for (Risk risk : kRisks) {
+      const Verdict before = o.matrix.at(tier, risk);
+      const Verdict after = c.matrix.at(tier, risk);
+      if (static_cast<int>(after) < static_cast<int>(before)) {
+        return fmt::format("decisions.{}.{} {} -> {}", tierName(tier), riskName(risk),
+                           verdictName(before), verdictName(after));
+      }
+    }
+  }
+  if (auto l = thresholdLoosening("critical", c.tiers.critical, o.tiers.critical)) return l;
+  if (auto l = thresholdLoosening("warning", c.tiers.warning, o.tiers.warning)) return l;
+  if (auto l = thresholdLoosening("attention", c.tiers.attention, o.tiers.attention)) return l;
+  if (c.hysteresis.restorePercent < o.hysteresis.restorePercent) {
+    return fmt::format("hysteresis.restorePercent {:g} -> {:g}", o.hysteresis.restorePercent,
+                       c.hysteresis.restorePercent);
+  }
+  if (c.hysteresis.maxHold < o.hysteresis.maxHold) {
+    return fmt::format("hysteresis.maxHold {} -> {}", formatDuration(o.hysteresis.maxHold),
+                       formatDuration(c.hysteresis.maxHold));
+  }
+  if (o.review == ReviewAction::RequireApproval) {
+    if (c.review != ReviewAction::RequireApproval)
+      return std::string("review.action require-approval -> warn");
+    if (!subjectsSubset(c.approvers, o.approvers)) {
+      return fmt::format("review.approvers {} -> {}", describe(o.approvers), describe(c.approvers));
+    }
+  }
+  if (c.exceptions.rollback && !o.exceptions.rollback) {
+    return std::string("exceptions.rollback false -> true");
+  }
+  if (!subjectsSubset(c.exceptions.security, o.exceptions.security)) {
+    return fmt::format("exceptions.security {} -> {}", describe(o.exceptions.security),
+                       describe(c.exceptions.security));
+  }
+  if (!subjectsSubset(c.exceptions.sloImprovement, o.exceptions.sloImprovement)) {
+    return fmt::format("exceptions.sloImprovement {} -> {}", describe(o.exceptions.sloImprovement),
+                       describe(c.exceptions.sloImprovement));
+  }
+  // What happens without current data: only a move to deny is provably stricter; any other
+  // change of these settings is judged by an owner.
+  const bool sameMissing = c.onMissingData == o.onMissingData && c.staleAfter == o.staleAfter &&
+                           c.lastKnownFor == o.lastKnownFor &&
+                           c.missingDataFallback == o.missingDataFallback;
+  const bool denyNow = c.onMissingData == MissingDataAction::Deny && c.staleAfter <= o.staleAfter;
+  if (!sameMissing && !denyNow) {
+    return fmt::format("missing-data handling {} (staleAfter {}) -> {} (staleAfter {})",
+                       missingDataActionName(o.onMissingData), formatDuration(o.staleAfter),
+                       missingDataActionName(c.onMissingData), formatDuration(c.staleAfter));
+  }
+  if (c.restarts == RestartAction::Allow && o.restarts == RestartAction::Gate) {
+    return std::string("restarts gate -> allow");
+  }
+  if (!subjectsSubset(c.owners, o.owners)) {
+    return fmt::format("owners {} -> {}", describe(o.owners), describe(c.owners));
+  }
+  return std::nullopt;
+}
+
+}  // namespace budgetgate::engine

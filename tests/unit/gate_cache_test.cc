@@ -1,0 +1,69 @@
+// The webhook's cache: which ReplicaSets count as a Deployment's revisions (by its UID, from the
+// controller owner reference only) and what it knows of Deployments.
+
+#include "webhook/cache/gate_cache.h"
+
+#include <gtest/gtest.h>
+
+#include "operator/common/json.h"
+
+namespace budgetgate::cache {
+namespace {
+
+rapidjson::Document parse(const std::string& text) {
+  std::string error;
+  auto doc = json::parse(text, &error);
+  EXPECT_TRUE(doc.has_value()) << error;
+  return std::move(*doc);
+}
+
+std::string replicaSet(const std::string& name, const std::string& ownerRef,
+                       const std::string& image) {
+  return R"({"metadata":{"namespace":"shop","name":")" + name + R"(","ownerReferences":[)" +
+         ownerRef + R"(]},"spec":{"template":{"metadata":{"labels":{"app":"ledger",
+         "pod-template-hash":"h"}},"spec":{"containers":[{"name":"app","image":")" +
+         image + R"("}]}}}})";
+}
+
+TEST(GateCache, OnlyTheControllerOwnerByUidMakesARevision) {
+  GateCache cache{GateCacheOptions{}};
+  cache.upsertDeployment(parse(R"({"metadata":{"namespace":"shop","name":"ledger","uid":"uid-1",
+      "labels":{"team":"payments"}},"spec":{"selector":{"matchLabels":{"app":"ledger"}},
+      "template":{"metadata":{"labels":{"app":"ledger"}}}}})"));
+  const std::string owner =
+      R"({"apiVersion":"apps/v1","kind":"Deployment","name":"ledger","uid":"uid-1","controller":true})";
+  cache.upsertReplicaSet(parse(replicaSet("ledger-a", owner, "ledger:1")));
+  // Same name, another object's UID (a predecessor, or a forgery).
+  cache.upsertReplicaSet(parse(replicaSet(
+      "ledger-b",
+      R"({"apiVersion":"apps/v1","kind":"Deployment","name":"ledger","uid":"uid-0","controller":true})",
+      "ledger:2")));
+  // Owned, but not as its controller.
+  cache.upsertReplicaSet(parse(replicaSet(
+      "ledger-c", R"({"apiVersion":"apps/v1","kind":"Deployment","name":"ledger","uid":"uid-1"})",
+      "ledger:3")));
+  // No UID at all.
+  cache.upsertReplicaSet(parse(replicaSet(
+      "ledger-d",
+      R"({"apiVersion":"apps/v1","kind":"Deployment","name":"ledger","controller":true})",
+      "ledger:4")));
+  cache.rebuild();
+  const auto snap = cache.snapshot();
+  ASSERT_EQ(snap->revisionsByOwnerUid.count("uid-1"), 1u);
+  EXPECT_EQ(snap->revisionsByOwnerUid.at("uid-1").size(), 1u);
+  EXPECT_EQ(snap->revisionsByOwnerUid.count("uid-0"), 1u);  // kept, but only for that UID
+  EXPECT_EQ(snap->revisionsByOwnerUid.size(), 2u);
+  ASSERT_EQ(snap->workloadsByNamespace.at("shop").size(), 1u);
+  const auto& w = snap->workloadsByNamespace.at("shop").front();
+  EXPECT_EQ(w.uid, "uid-1");
+  EXPECT_EQ(w.identity.labels.at("team"), "payments");
+  EXPECT_EQ(w.identity.templateLabels->at("app"), "ledger");
+  ASSERT_TRUE(w.selector.has_value());
+  EXPECT_TRUE(w.selector->matches({{"app", "ledger"}, {"pod-template-hash", "x"}}));
+  cache.deleteDeployment("shop", "ledger");
+  cache.rebuild();
+  EXPECT_EQ(cache.snapshot()->workloadCount, 0u);
+}
+
+}  // namespace
+}  // namespace budgetgate::cache
