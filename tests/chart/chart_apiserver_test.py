@@ -102,6 +102,9 @@ class A_HelmInstall(unittest.TestCase):
         cls.install_output = p.stdout
         for ns in ("shop", "other"):
             cp.kubectl("create", "namespace", ns)
+            # What the operator does for namespaces holding a gating SLO (none runs here).
+            cp.kubectl("label", "namespace", ns, "budgetgate.dev/gated=true")
+        cp.kubectl("create", "namespace", "ungated")
 
     def vwc(self):
         return json.loads(cp.kubectl("get", "validatingwebhookconfiguration", "budgetgate", "-o", "json").stdout)
@@ -147,6 +150,8 @@ class A_HelmInstall(unittest.TestCase):
             ("patch", "servicelevelobjectives.slo.budgetgate.dev", "--subresource=status", "-n", "shop"),
             ("update", "servicelevelobjectives.slo.budgetgate.dev", "--subresource=status", "-n", "shop"),
             ("watch", "replicasets.apps", "--all-namespaces"),
+            ("watch", "deployments.apps", "--all-namespaces"),
+            ("patch", "namespaces/shop"),
             ("create", "events", "-n", "shop"),
             ("create", "leases.coordination.k8s.io", "-n", NS),
             ("update", "leases.coordination.k8s.io/budgetgate-controller", "-n", NS),
@@ -172,6 +177,8 @@ class A_HelmInstall(unittest.TestCase):
             ("update", "validatingwebhookconfigurations.admissionregistration.k8s.io/other"),
             ("create", "validatingwebhookconfigurations.admissionregistration.k8s.io"),
             ("list", "pods", "--all-namespaces"),
+            ("delete", "namespaces/shop"),
+            ("create", "namespaces"),
         ]
         for args in allowed:
             with self.subTest(allowed=" ".join(args)):
@@ -221,10 +228,10 @@ class A_HelmInstall(unittest.TestCase):
         self.assertNotEqual(p.returncode, 0, "UPDATE of a Deployment is gated")
         self.assertIn("deployments.budgetgate.dev", p.stderr)
 
-        for ns in ("kube-system", NS):
+        for ns in ("kube-system", NS, "ungated"):
             with self.subTest(exempt=ns):
                 p = self.create(deployment("exempt-check", ns))
-                self.assertEqual(p.returncode, 0, f"{ns} is exempt: {p.stderr}")
+                self.assertEqual(p.returncode, 0, f"{ns} is exempt or holds no gating SLO: {p.stderr}")
                 cp.kubectl("delete", "deployment", "exempt-check", "-n", ns)
 
         p = cp.kubectl("scale", "deployment/web", "--replicas=3", "-n", "shop", check=False)

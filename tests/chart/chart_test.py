@@ -147,6 +147,12 @@ DEFAULT_CLUSTER_RULES = {
     ("apps", "replicasets", "get", None),
     ("apps", "replicasets", "list", None),
     ("apps", "replicasets", "watch", None),
+    ("apps", "deployments", "get", None),
+    ("apps", "deployments", "list", None),
+    ("apps", "deployments", "watch", None),
+    ("", "namespaces", "get", None),
+    ("", "namespaces", "list", None),
+    ("", "namespaces", "patch", None),
     ("", "events", "create", None),
     ("", "events", "patch", None),
     ("admissionregistration.k8s.io", "validatingwebhookconfigurations", "get", "budgetgate"),
@@ -212,7 +218,23 @@ class Defaults(unittest.TestCase):
         kinds = sorted(d["kind"] for d in self.docs)
         self.assertEqual(kinds, sorted([
             "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "Service",
-            "Deployment", "PodDisruptionBudget", "ErrorBudgetPolicy", "ValidatingWebhookConfiguration"]))
+            "Deployment", "PodDisruptionBudget", "ErrorBudgetPolicy", "ValidatingWebhookConfiguration",
+            "ClusterRole", "ClusterRole", "ClusterRole"]))
+
+    def test_user_roles(self):
+        view = one(self.docs, "ClusterRole", "budgetgate-view")
+        self.assertEqual({k for k, v in view["metadata"]["labels"].items() if v == "true"},
+                         {f"rbac.authorization.k8s.io/aggregate-to-{r}" for r in ("view", "edit", "admin")})
+        self.assertEqual({r[2] for r in rule_set(view["rules"])}, {"get", "list", "watch"})
+        edit = one(self.docs, "ClusterRole", "budgetgate-edit")
+        self.assertIn("rbac.authorization.k8s.io/aggregate-to-edit", edit["metadata"]["labels"])
+        self.assertNotIn("rbac.authorization.k8s.io/aggregate-to-view", edit["metadata"]["labels"])
+        # Editors write SLOs; never their status (the controller's) nor policies.
+        self.assertEqual({r[1] for r in rule_set(edit["rules"])}, {"servicelevelobjectives"})
+        admin = one(self.docs, "ClusterRole", "budgetgate-policy-admin")
+        self.assertFalse(any(k.startswith("rbac.authorization.k8s.io/aggregate")
+                             for k in admin["metadata"]["labels"]), "bound explicitly, never aggregated")
+        self.assertIn(("slo.budgetgate.dev", "errorbudgetpolicies", "create", None), rule_set(admin["rules"]))
 
     def test_labels_and_namespaces(self):
         for d in self.docs:
@@ -232,28 +254,55 @@ class Defaults(unittest.TestCase):
         vwc = one(self.docs, "ValidatingWebhookConfiguration")
         self.assertEqual(vwc["metadata"]["name"], "budgetgate")
         self.assertNotIn("annotations", vwc["metadata"])
-        (hook,) = vwc["webhooks"]
-        self.assertRegex(hook["name"], r"^[a-z0-9-]+(\.[a-z0-9-]+){2,}$")
-        self.assertEqual(hook["rules"], [{
-            "apiGroups": ["apps"], "apiVersions": ["v1"], "resources": ["deployments"],
-            "operations": ["CREATE", "UPDATE"], "scope": "Namespaced"}])
-        for rule in hook["rules"]:
-            for res in rule["resources"]:
-                self.assertNotIn("/", res, "subresources (scale, status) must not be gated")
-                self.assertNotEqual(res, "*")
-        self.assertEqual(hook["sideEffects"], "None")
-        self.assertEqual(hook["admissionReviewVersions"], ["v1"])
-        self.assertEqual(hook["timeoutSeconds"], 5)
-        self.assertEqual(hook["failurePolicy"], "Fail")
-        self.assertEqual(hook["namespaceSelector"], {"matchExpressions": [{
-            "key": "kubernetes.io/metadata.name", "operator": "NotIn",
-            "values": ["kube-system", "budgetgate"]}]})
-        self.assertNotIn("objectSelector", hook)
-        cc = hook["clientConfig"]
-        self.assertNotIn("caBundle", cc, "selfSigned mode: budgetgate writes the caBundle")
-        self.assertNotIn("url", cc)
-        self.assertEqual(cc["service"], {"name": "budgetgate", "namespace": "budgetgate",
-                                         "path": "/validate/deployments", "port": 443})
+        hooks = {h["name"]: h for h in vwc["webhooks"]}
+        self.assertEqual(set(hooks), {"deployments.budgetgate.dev", "pods.budgetgate.dev",
+                                      "replicasets.budgetgate.dev", "gate-objects.budgetgate.dev"})
+        resources = {name: [(r["apiGroups"], r["resources"], r["operations"]) for r in h["rules"]]
+                     for name, h in hooks.items()}
+        self.assertEqual(resources["deployments.budgetgate.dev"], [(["apps"], ["deployments"], ["CREATE", "UPDATE"])])
+        self.assertEqual(resources["pods.budgetgate.dev"], [([""], ["pods"], ["CREATE", "UPDATE"])])
+        self.assertEqual(resources["replicasets.budgetgate.dev"], [(["apps"], ["replicasets"], ["CREATE", "UPDATE"])])
+        self.assertEqual(resources["gate-objects.budgetgate.dev"], [
+            (["slo.budgetgate.dev"], ["servicelevelobjectives"], ["UPDATE", "DELETE"]),
+            (["slo.budgetgate.dev"], ["errorbudgetpolicies"], ["CREATE", "UPDATE", "DELETE"])])
+        workload_namespaces = {
+            "matchLabels": {"budgetgate.dev/gated": "true"},
+            "matchExpressions": [{"key": "kubernetes.io/metadata.name", "operator": "NotIn",
+                                  "values": ["kube-system", "budgetgate"]}]}
+        for name, hook in hooks.items():
+            with self.subTest(hook=name):
+                self.assertRegex(hook["name"], r"^[a-z0-9-]+(\.[a-z0-9-]+){2,}$")
+                for rule in hook["rules"]:
+                    self.assertEqual(rule["apiVersions"], ["v1alpha1" if rule["apiGroups"] == ["slo.budgetgate.dev"] else "v1"])
+                    for res in rule["resources"]:
+                        self.assertNotIn("/", res, "subresources (scale, status) must not be gated")
+                        self.assertNotEqual(res, "*")
+                self.assertEqual(hook["sideEffects"], "None")
+                self.assertEqual(hook["admissionReviewVersions"], ["v1"])
+                self.assertEqual(hook["timeoutSeconds"], 5)
+                self.assertEqual(hook["failurePolicy"], "Fail")
+                self.assertNotIn("objectSelector", hook)
+                self.assertTrue(hook["matchConditions"], "only changes that can matter are sent")
+                cc = hook["clientConfig"]
+                self.assertNotIn("caBundle", cc, "selfSigned mode: budgetgate writes the caBundle")
+                self.assertNotIn("url", cc)
+                self.assertEqual(cc["service"], {"name": "budgetgate", "namespace": "budgetgate",
+                                                 "path": "/validate/" + name.split(".")[0], "port": 443})
+                if name == "gate-objects.budgetgate.dev":
+                    self.assertNotIn("namespaceSelector", hook, "SLOs and policies everywhere")
+                else:
+                    self.assertEqual(hook["namespaceSelector"], workload_namespaces)
+        trusted = ("request.userInfo.username == 'system:kube-controller-manager' || "
+                   "request.userInfo.username.startsWith('system:serviceaccount:kube-system:')")
+        for name in ("pods.budgetgate.dev", "replicasets.budgetgate.dev", "gate-objects.budgetgate.dev"):
+            self.assertIn({"name": "not-a-workload-controller", "expression": f"!({trusted})"},
+                          hooks[name]["matchConditions"])
+        # Every namespace's workloads, when asked; the operator then leaves labels alone.
+        docs = render(sets=["webhook.namespaceSelection=all"])
+        for hook in one(docs, "ValidatingWebhookConfiguration")["webhooks"][:3]:
+            self.assertNotIn("matchLabels", hook["namespaceSelector"])
+        self.assertIs(flag(args_of(docs), "--no-namespace-labels"), True)
+        self.assertFalse(any(r[1] == "namespaces" for r in rule_set(one(docs, "ClusterRole", "budgetgate")["rules"])))
 
     def test_service(self):
         svc = one(self.docs, "Service")
@@ -350,7 +399,7 @@ class Defaults(unittest.TestCase):
                          one(self.docs, "Deployment")["spec"]["selector"]["matchLabels"])
 
     def test_rbac_is_least_privilege(self):
-        cr = one(self.docs, "ClusterRole")
+        cr = one(self.docs, "ClusterRole", "budgetgate")
         self.assertEqual(rule_set(cr["rules"]), DEFAULT_CLUSTER_RULES)
         role = one(self.docs, "Role")
         self.assertEqual(role["metadata"]["namespace"], "budgetgate")
@@ -362,7 +411,7 @@ class Defaults(unittest.TestCase):
         for kind, ref in (("ClusterRoleBinding", "ClusterRole"), ("RoleBinding", "Role")):
             b = one(self.docs, kind)
             self.assertEqual(b["roleRef"], {"apiGroup": "rbac.authorization.k8s.io", "kind": ref,
-                                            "name": one(self.docs, ref)["metadata"]["name"]})
+                                            "name": "budgetgate"})
             self.assertEqual(b["subjects"], [{"kind": "ServiceAccount", "name": sa["name"],
                                               "namespace": sa["namespace"]}])
 
@@ -391,7 +440,7 @@ class ReleaseNaming(unittest.TestCase):
         self.assertEqual(flag(args, "--tls-bootstrap-service"), svc["metadata"]["name"])
         self.assertIn(("", "secrets", "get", "prod-budgetgate-webhook-tls"), rule_set(one(docs, "Role")["rules"]))
         self.assertIn(("admissionregistration.k8s.io", "validatingwebhookconfigurations", "patch", "prod-budgetgate"),
-                      rule_set(one(docs, "ClusterRole")["rules"]))
+                      rule_set(one(docs, "ClusterRole", "prod-budgetgate")["rules"]))
         self.assertEqual(one(docs, "ErrorBudgetPolicy")["metadata"]["namespace"], "platform")
 
 
@@ -430,7 +479,7 @@ class CertManager(unittest.TestCase):
                          one(self.docs, "Certificate")["spec"]["secretName"])
 
     def test_rbac_has_no_secret_or_webhook_rights(self):
-        self.assertEqual(rule_set(one(self.docs, "ClusterRole")["rules"]),
+        self.assertEqual(rule_set(one(self.docs, "ClusterRole", "budgetgate")["rules"]),
                          {r for r in DEFAULT_CLUSTER_RULES if r[1] != "validatingwebhookconfigurations"})
         self.assertEqual(rule_set(one(self.docs, "Role")["rules"]), LEASE_RULES)
 
@@ -555,7 +604,7 @@ class SingleReplica(unittest.TestCase):
     def test_no_replicaset_watch(self):
         args = args_of(self.docs)
         self.assertIs(flag(args, "--no-replicaset-watch"), True)
-        self.assertFalse(any(r[1] == "replicasets" for r in rule_set(one(self.docs, "ClusterRole")["rules"])))
+        self.assertFalse(any(r[1] == "replicasets" for r in rule_set(one(self.docs, "ClusterRole", "budgetgate")["rules"])))
 
     def test_controller_values_and_extra_args(self):
         args = args_of(self.docs)

@@ -106,3 +106,51 @@ Included by the Deployment template, so they run for every render.
 {{- fail "set at most one of prometheus.ca.configMapName and prometheus.ca.secretName" }}
 {{- end }}
 {{- end }}
+
+{{/*
+What every entry of the ValidatingWebhookConfiguration shares. Call with
+(dict "root" . "path" "/validate/...").
+*/}}
+{{- define "budgetgate.webhookCommon" -}}
+{{- $root := .root -}}
+admissionReviewVersions: ["v1"]
+# The verdict has no side effects (dry-run requests get the same verdict).
+sideEffects: None
+# Fail by default: a gate that fails open can be bypassed by crashing it (see values.yaml).
+failurePolicy: {{ $root.Values.webhook.failurePolicy }}
+timeoutSeconds: {{ $root.Values.webhook.timeoutSeconds }}
+matchPolicy: Equivalent
+clientConfig:
+  # No caBundle here: {{ if eq $root.Values.tls.mode "selfSigned" }}budgetgate writes its own CA into it (--tls-bootstrap-webhook){{ else }}cert-manager injects it{{ end }}.
+  service:
+    name: {{ include "budgetgate.fullname" $root }}
+    namespace: {{ $root.Release.Namespace }}
+    path: {{ .path }}
+    port: {{ $root.Values.service.webhookPort }}
+{{- end }}
+
+{{/*
+The namespaces whose workloads are sent to the webhook: never kube-system, budgetgate's own or
+the exempt ones (so the cluster and budgetgate itself can always be repaired); with
+webhook.namespaceSelection=gated only those labelled budgetgate.dev/gated=true by the operator.
+*/}}
+{{- define "budgetgate.workloadNamespaces" -}}
+namespaceSelector:
+  {{- if eq .Values.webhook.namespaceSelection "gated" }}
+  matchLabels:
+    budgetgate.dev/gated: "true"
+  {{- end }}
+  matchExpressions:
+    - key: kubernetes.io/metadata.name
+      operator: NotIn
+      values:
+        - kube-system
+        - {{ .Release.Namespace }}
+        {{- range .Values.webhook.exemptNamespaces }}
+        - {{ . }}
+        {{- end }}
+{{- with .Values.webhook.objectSelector }}
+objectSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end }}
