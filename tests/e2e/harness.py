@@ -367,3 +367,50 @@ class Suite:
         for name, _, _, detail in failed:
             log(f"  FAILED {name}: {detail}")
         sys.exit(1 if failed or not self.results else 0)
+
+
+_helm_path = None
+
+
+def helm_binary():
+    global _helm_path
+    if _helm_path is None:
+        _helm_path = os.environ.get("HELM") or run(
+            [os.path.join(SCRIPTS, "setup-helm.sh"), "--path"], timeout=600).stdout.strip()
+    return _helm_path
+
+
+def render_chart(*sets, show_only=None, namespace="budgetgate"):
+    """The chart's objects as `helm template` renders them (a list of dicts)."""
+    import yaml
+    cmd = [helm_binary(), "template", "budgetgate", os.path.join(ROOT, "charts", "budgetgate"),
+           "--namespace", namespace, "--set", "prometheus.url=http://prometheus.invalid:9090"]
+    for s in sets:
+        cmd += ["--set", s]
+    if show_only:
+        cmd += ["--show-only", show_only]
+    return [d for d in yaml.safe_load_all(run(cmd).stdout) if d]
+
+
+def chart_webhook_config(base_url, ca_pem, *sets, name="budgetgate"):
+    """The chart's own ValidatingWebhookConfiguration (rules, namespace selection and CEL
+    matchConditions exactly as shipped), pointed at a webhook on loopback: each entry's
+    service reference becomes `base_url` + its path, with the test CA as caBundle."""
+    import base64
+    import yaml
+    config = render_chart(*sets, show_only="templates/validatingwebhookconfiguration.yaml")[0]
+    config["metadata"] = {"name": name}
+    ca = base64.b64encode(ca_pem.encode()).decode()
+    for hook in config["webhooks"]:
+        path = hook["clientConfig"]["service"]["path"]
+        hook["clientConfig"] = {"url": base_url + path, "caBundle": ca}
+    return yaml.safe_dump(config)
+
+
+def chart_user_roles():
+    """The chart's ClusterRoles for users (aggregated to view/edit/admin, and policy-admin)."""
+    import yaml
+    docs = render_chart(show_only="templates/rbac.yaml")
+    roles = [d for d in docs if d["kind"] == "ClusterRole" and
+             d["metadata"]["name"].rsplit("-", 1)[-1] in ("view", "edit", "admin")]
+    return yaml.safe_dump_all(roles)
