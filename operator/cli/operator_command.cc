@@ -28,6 +28,7 @@ struct OperatorOptions {
   std::string metricsAddress = "0.0.0.0:8080";
   bool noLeaderElection = false;
   bool noNamespaceLabels = false;
+  std::string webhookConfiguration;
   std::string leaseName = "budgetgate-controller";
   std::string identity;
 };
@@ -70,6 +71,7 @@ int runOperator(const OperatorOptions& o) {
   options.fallbackPolicy.name = "builtin";
   options.leaderElection = !o.noLeaderElection;
   options.manageNamespaceLabels = !o.noNamespaceLabels;
+  options.webhookConfiguration = o.webhookConfiguration;
   options.election.ns = ns;
   options.election.name = o.leaseName;
   options.election.identity = o.identity.empty() ? defaultIdentity() : o.identity;
@@ -144,6 +146,11 @@ void addOperatorCommand(CLI::App& app, int& exitCode) {
   cmd->add_option("--lease-name", o->leaseName,
                   "Lease used for leader election (default budgetgate-controller)");
   cmd->add_option("--identity", o->identity, "leader-election identity (default hostname_random)");
+  cmd->add_option("--webhook-configuration", o->webhookConfiguration,
+                  "budgetgate's ValidatingWebhookConfiguration: keep the matchCondition "
+                  "gated-workloads of its deployments.budgetgate.dev entry equal to the gating "
+                  "SLOs' selectors, so the API server calls the webhook only for Deployments an "
+                  "SLO selects (default: off)");
   cmd->add_flag("--no-namespace-labels", o->noNamespaceLabels,
                 "do not keep the label budgetgate.dev/gated on the namespaces that hold gating "
                 "SLOs (set it yourself when the webhook configuration selects namespaces by it)");

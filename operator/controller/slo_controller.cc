@@ -3,12 +3,14 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <set>
 
 #include "operator/common/bounded_parallel.h"
 #include "operator/common/json.h"
 #include "operator/common/yaml_json.h"
 #include "operator/model/policy_parser.h"
+#include "operator/model/selector_cel.h"
 #include "operator/model/slo_parser.h"
 #include "operator/prometheus/slo_signals.h"
 
@@ -64,6 +66,10 @@ SloController::SloController(const kube::KubeConfig& config, prometheus::Prometh
       evaluator_(prometheus_, options_.evaluator),
       events_(config, "budgetgate-controller"),
       namespaceLabeler_(config),
+      conditionSync_(
+          options_.webhookConfiguration.empty()
+              ? nullptr
+              : std::make_unique<WebhookConditionSync>(config, options_.webhookConfiguration)),
       fallback_(std::make_shared<engine::ErrorBudgetPolicy>(options_.fallbackPolicy)) {
   using T = metrics::Registry::Type;
   registry_.describe("budgetgate_slo_error_budget_remaining_percent", T::Gauge,
@@ -126,6 +132,11 @@ void SloController::start() {
 }
 
 void SloController::stop() {
+  // A cycle waiting on a slow Prometheus must not hold the process past its grace period (the
+  // Lease is released only after the loop ends): cut its queries short, and write nothing
+  // from what they return.
+  stopping_ = true;
+  prometheus_.cancelAll();
   if (thread_.joinable()) {
     thread_.request_stop();
     wakeCv_.notify_all();
@@ -266,10 +277,19 @@ void SloController::cycle() {
   std::vector<Item> items;
   std::vector<std::pair<std::string, SloState>> invalid;
   std::set<std::string> gatedNamespaces;
+  std::map<std::string, std::vector<model::LabelSelector>> gatingSelectors;
   {
     std::lock_guard lock(mutex_);
     for (const auto& [key, s] : slos_) {
-      if (s.spec && s.spec->gate.selector) gatedNamespaces.insert(s.ns);
+      if (s.spec && s.spec->gate.selector) {
+        gatedNamespaces.insert(s.ns);
+        auto& list = gatingSelectors[s.ns];
+        const auto text = s.spec->gate.selector->toString();
+        if (std::none_of(list.begin(), list.end(),
+                         [&](const model::LabelSelector& x) { return x.toString() == text; })) {
+          list.push_back(*s.spec->gate.selector);
+        }
+      }
       if (!s.spec) {
         if (s.evaluatedGeneration != s.generation) invalid.emplace_back(key, s);
         continue;
@@ -281,6 +301,7 @@ void SloController::cycle() {
     }
   }
   if (options_.manageNamespaceLabels) namespaceLabeler_.reconcile(gatedNamespaces);
+  if (conditionSync_) conditionSync_->reconcile(model::gatedWorkloadsCel(gatingSelectors));
   const TimePoint now = nowSeconds();
   for (auto& [key, s] : invalid) {
     model::SloStatus status = s.serverStatus.value_or(model::SloStatus{});
@@ -299,7 +320,21 @@ void SloController::cycle() {
   std::vector<prometheus::EvaluationTarget> targets;
   targets.reserve(items.size());
   for (const auto& item : items) targets.push_back({&item.spec, item.policy.get(), item.previous});
-  const auto statuses = evaluator_.evaluate(targets, now);
+  auto statuses = evaluator_.evaluate(targets, now);
+  if (stopping_) return;  // queries were cancelled: their "failures" are not news
+  {
+    // A namespace policy named like one in budgetgate's namespace takes over silently
+    // otherwise: say so in the status.
+    std::lock_guard lock(mutex_);
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      const auto& p = *items[i].policy;
+      const auto global = options_.policyLookup.gateNamespace + "/" + p.name;
+      if (!p.ns.empty() && p.ns != options_.policyLookup.gateNamespace &&
+          policies_.count(global) != 0) {
+        statuses[i].policyShadows = global;
+      }
+    }
+  }
   const auto& report = evaluator_.lastCycle();
   ++cycles_;
   registry_.add("budgetgate_evaluation_cycles_total", {});

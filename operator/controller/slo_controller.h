@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "operator/controller/namespace_labeler.h"
+#include "operator/controller/webhook_condition_sync.h"
 #include "operator/kube/event_recorder.h"
 #include "operator/kube/informer.h"
 #include "operator/kube/leader_election.h"
@@ -36,6 +37,9 @@ struct ControllerOptions {
   std::size_t writeConcurrency = 4;
   // Keep budgetgate.dev/gated on the namespaces with gating SLOs (namespace_labeler.h).
   bool manageNamespaceLabels = true;
+  // budgetgate's ValidatingWebhookConfiguration: keep its Deployment entry's "gated-workloads"
+  // matchCondition equal to the gating SLOs' selectors (webhook_condition_sync.h). Empty: off.
+  std::string webhookConfiguration;
 };
 
 class SloController {
@@ -81,6 +85,7 @@ class SloController {
   prometheus::SloEvaluator evaluator_;
   kube::EventRecorder events_;
   NamespaceLabeler namespaceLabeler_;
+  std::unique_ptr<WebhookConditionSync> conditionSync_;
   std::shared_ptr<const engine::ErrorBudgetPolicy> fallback_;
 
   mutable std::mutex mutex_;
@@ -92,6 +97,7 @@ class SloController {
   std::unique_ptr<kube::LeaderElector> elector_;
   std::atomic<bool> leading_{false};
   std::atomic<bool> wakeRequested_{false};
+  std::atomic<bool> stopping_{false};  // no status writes from a cycle cut short by stop()
   std::atomic<long long> cycles_{0};
   std::atomic<long long> lastLoopNs_{0};
   std::mutex wakeMutex_;

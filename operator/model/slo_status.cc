@@ -137,6 +137,7 @@ void statusToValue(const SloStatus& s, Value& out, Allocator& a) {
   }
   Value gate(rapidjson::kObjectType);
   if (!s.policy.empty()) addString(gate, "policy", s.policy, a);
+  if (!s.policyShadows.empty()) addString(gate, "policyShadows", s.policyShadows, a);
   if (s.decisionsByRisk) {
     Value decisions(rapidjson::kObjectType);
     for (auto risk : engine::kRisks) {
@@ -295,6 +296,7 @@ SloStatus statusFromJson(const Value& v, std::vector<std::string>* problems) {
   }
   if (const auto* gate = json::member(&v, "gate"); gate && gate->IsObject()) {
     s.policy = json::stringOr(json::member(gate, "policy"));
+    s.policyShadows = json::stringOr(json::member(gate, "policyShadows"));
     if (const auto* d = json::member(gate, "decisionsByRisk"); d && d->IsObject()) {
       std::array<engine::Verdict, 3> decisions{};
       bool complete = true;

@@ -54,6 +54,9 @@ struct SloStatus {
   engine::Tier tier = engine::Tier::Unknown;
   std::optional<engine::TierHold> tierHold;
   std::string policy;
+  // The policy in budgetgate's namespace that `policy` (a same-named one in the SLO's own
+  // namespace) takes precedence over, so that the takeover is visible.
+  std::string policyShadows;
   std::optional<std::array<engine::Verdict, 3>> decisionsByRisk;
   std::vector<ObjectiveSummary> objectives;  // only when the SLO has several
   std::vector<Condition> conditions;

@@ -57,6 +57,9 @@ class PrometheusApi {
   // /api/v1/query_range over [start, end] every `step`.
   virtual RangeResult queryRange(const std::string& promql, TimePoint start, TimePoint end,
                                  Seconds step) = 0;
+  // Ends the queries in flight and refuses new ones (at shutdown: a slow Prometheus must not
+  // hold the process past its grace period). Irreversible.
+  virtual void cancelAll() {}
 };
 
 }  // namespace budgetgate::prometheus

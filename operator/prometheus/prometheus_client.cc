@@ -40,9 +40,15 @@ Result PrometheusClient::execute(const std::string& path, const std::string& for
   http::Response response;
   auto delay = config_.backoff;
   for (int attempt = 0;; ++attempt) {
+    if (cancelled_) {
+      response = {};
+      response.transport = http::Transport::Cancelled;
+      response.error = "cancelled (shutting down)";
+      break;
+    }
     ++counters_.attempts;
     response = client_.send(request);
-    if (!retryable(response) || attempt >= config_.retries) break;
+    if (!retryable(response) || attempt >= config_.retries || cancelled_) break;
     std::this_thread::sleep_for(delay);
     delay *= 2;
   }
@@ -51,6 +57,11 @@ Result PrometheusClient::execute(const std::string& path, const std::string& for
   counters_.bytes += static_cast<long long>(response.body.size());
   if (result.state != QueryState::Ok && result.state != QueryState::Empty) ++counters_.failures;
   return result;
+}
+
+void PrometheusClient::cancelAll() {
+  cancelled_ = true;
+  client_.cancelAll();
 }
 
 InstantResult PrometheusClient::query(const std::string& promql, TimePoint at) {

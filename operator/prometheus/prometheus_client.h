@@ -31,6 +31,7 @@ class PrometheusClient final : public PrometheusApi {
   InstantResult query(const std::string& promql, TimePoint at) override;
   RangeResult queryRange(const std::string& promql, TimePoint start, TimePoint end,
                          Seconds step) override;
+  void cancelAll() override;
   const ClientCounters& counters() const { return counters_; }
   const std::string& url() const { return config_.http.baseUrl; }
 
@@ -41,6 +42,7 @@ class PrometheusClient final : public PrometheusApi {
   ClientConfig config_;
   http::Client client_;
   ClientCounters counters_;
+  std::atomic<bool> cancelled_{false};
 };
 
 }  // namespace budgetgate::prometheus

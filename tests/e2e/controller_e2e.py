@@ -273,10 +273,49 @@ def main():
                 status_of(cp, "ledger-availability")[0], "DataAvailable").get("status") == "True",
                 timeout=90, interval=2)
 
-        for r in list(replicas.values()):
-            if r.alive():
-                rc = r.stop()
-                log(f"{r.name} exited with {rc}")
+        @suite.check("SIGTERM with a Prometheus that never answers: exits within seconds and releases the Lease")
+        def _():
+            for r in list(replicas.values()):
+                if r.alive():
+                    log(f"{r.name} exited with {r.stop()}")
+            # A Prometheus that accepts connections and never answers (queries time out at 30s).
+            import socket
+            import threading
+            hole = socket.socket()
+            hole.bind(("127.0.0.1", 0))
+            hole.listen(64)
+            held = []
+            stop = threading.Event()
+
+            def swallow():
+                hole.settimeout(0.2)
+                while not stop.is_set():
+                    try:
+                        held.append(hole.accept()[0])
+                    except OSError:
+                        pass
+            threading.Thread(target=swallow, daemon=True).start()
+            try:
+                port = free_port()
+                slow = Background("replica-slow", [
+                    BIN, "operator", "--kubeconfig", cp.kubeconfig, "--namespace", "budgetgate",
+                    "--prometheus", f"http://127.0.0.1:{hole.getsockname()[1]}", "--interval", "5s",
+                    "--identity", "replica-slow", "--metrics-address", f"127.0.0.1:{port}"], work).start()
+                wait_until("the slow replica to lead", lambda: lease_holder(cp) == "replica-slow", timeout=60)
+                wait_until("a query in flight", lambda: held, timeout=30)
+                time.sleep(1)
+                started = time.time()
+                rc = slow.stop(timeout=60)
+                took = time.time() - started
+                log(f"shutdown with a query in flight took {took:.1f}s (exit {rc})")
+                check(rc == 0, f"exit code {rc}")
+                check(took < 10, f"shutdown took {took:.1f}s: longer than a Pod's grace period allows")
+                check(lease_holder(cp) in (None, ""), f"the Lease was released (holder {lease_holder(cp)!r})")
+            finally:
+                stop.set()
+                for c in held:
+                    c.close()
+                hole.close()
         suite.finish()
 
 

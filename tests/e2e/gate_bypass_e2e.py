@@ -131,6 +131,7 @@ def main():
             cp.kubectl("set", "image", "-n", "shop", "deployment/ledger",
                        "app=registry.example/ledger:1.1")
             cp.apply(deployment("checkout", "shop", "checkout", "registry.example/checkout:1.0"))
+            cp.apply(deployment("tools", "shop", "tools", "registry.example/tools:1.0"))  # no SLO
             # Recreate: with no node the Pods stay Pending, and a rolling update would stall
             # at maxUnavailable.
             cp.apply(deployment("fleet", "shop", "fleet", "registry.example/fleet:1.0").replace(
@@ -146,6 +147,7 @@ def main():
             op = Background("operator", [
                 BIN, "operator", "--kubeconfig", cp.kubeconfig, "--namespace", "budgetgate",
                 "--prometheus", prom.url, "--interval", "5s", "--no-leader-election",
+                "--webhook-configuration", "budgetgate",
                 "--metrics-address", f"127.0.0.1:{metrics_port}",
                 "--tls-cert-file", tls["cert"], "--tls-key-file", tls["key"],
                 "--webhook-address", f"127.0.0.1:{port}"], work).start()
@@ -190,6 +192,16 @@ def main():
                 return {n["metadata"]["name"] for n in cp.get_json("namespaces")["items"]
                         if n["metadata"].get("labels", {}).get("budgetgate.dev/gated") == "true"}
             wait_until("namespace labels", lambda: labelled() == {"shop", "frozen", "legacy"}, timeout=30)
+
+            def condition():
+                hooks = cp.get_json("validatingwebhookconfiguration", "budgetgate")["webhooks"]
+                conds = {c["name"]: c["expression"] for h in hooks if h["name"] == "deployments.budgetgate.dev"
+                         for c in h.get("matchConditions", [])}
+                return conds.get("gated-workloads")
+            expr = wait_until("the gated-workloads matchCondition", condition, timeout=30)
+            log(f"gated-workloads: {len(expr)} characters of CEL, accepted by the API server")
+            for ns in ("shop", "frozen", "legacy"):
+                check(f"request.namespace == '{ns}'" in expr, f"{ns} in {expr[:200]}")
             r = kubectl_as(BOB, "label", "namespace", "shop", "budgetgate.dev/gated-")
             check(r.returncode != 0 and "forbidden" in r.stderr.lower(),
                   f"an editor cannot remove the label: {r.stderr}")
@@ -421,9 +433,12 @@ def main():
             wait_until("3 ledger Pods made by the controller while the webhook is down", lambda: len([
                 p for p in cp.get_json("pods", "-n", "shop", "-l", "app=ledger")["items"]
                 if "deletionTimestamp" not in p["metadata"]]) >= 3, timeout=60)
-            # The gated rollout fails closed.
+            # A Deployment that no SLO selects rolls out, even in a gated namespace.
+            admitted(kubectl_as(BOB, "set", "image", "-n", "shop", "deployment/tools", "app=registry.example/tools:2.0"))
+            # The gated rollouts fail closed, including the relabel out of the selector.
             r = kubectl_as(BOB, "set", "image", "-n", "shop", "deployment/ledger", "app=registry.example/ledger:5.0")
             refused(r, "failed calling webhook")
+            refused(kubectl_as(BOB, "label", "-n", "shop", "deployment/payments", "team-"), "failed calling webhook")
         suite.finish()
 
 
