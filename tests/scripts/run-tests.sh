@@ -9,6 +9,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 BUILD_DIR="${BUDGETGATE_BUILD_DIR:-$ROOT/build}"
+SANITIZE_DIR="${BUDGETGATE_SANITIZE_DIR:-$ROOT/build-sanitize}"
 cd "$ROOT"
 
 step() { printf '\n==> %s\n' "$*"; }
@@ -25,6 +26,18 @@ tests/scripts/setup-helm.sh
 step "Build (warnings are errors)"
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUDGETGATE_WERROR=ON >/dev/null
 flock /tmp/budgetgate-build.lock cmake --build "$BUILD_DIR" -j2
+
+# The parsers and the admission server again, under AddressSanitizer and UBSan: the code that
+# reads what an unauthenticated client sends. Skipped when ctest arguments select tests.
+if [ "$#" -eq 0 ] && [ "${BUDGETGATE_SKIP_SANITIZERS:-0}" != 1 ]; then
+  step "Sanitizer build (ASan + UBSan): fuzz and integration tests"
+  cmake -S . -B "$SANITIZE_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUDGETGATE_WERROR=ON \
+    -DBUDGETGATE_SANITIZE=ON >/dev/null
+  flock /tmp/budgetgate-build.lock cmake --build "$SANITIZE_DIR" -j2 --target fuzz_tests server_tests
+  (cd "$SANITIZE_DIR" && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+    UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+    ctest --output-on-failure -L 'fuzz|integration' --timeout 900)
+fi
 
 step "Tests"
 cd "$BUILD_DIR"
