@@ -1,7 +1,7 @@
 // The admission server over TLS on real loopback sockets, with an OpenSSL client: keep-alive
 // and pipelined requests, bodies spanning several TLS records, clients that are not TLS or
-// vanish mid-request, the idle deadline, a certificate reload, and the TLS profile (protocol
-// versions and suites offered).
+// vanish mid-request, the idle deadline, a certificate reload, the TLS profile (protocol
+// versions and suites offered), and idle TLS connections shed at the connection limit.
 
 #include <gtest/gtest.h>
 #include <openssl/err.h>
@@ -18,6 +18,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "tests/unit/loopback_client.h"
 #include "webhook/server/http_server.h"
@@ -122,6 +123,11 @@ class HttpsServerTest : public ::testing::Test {
                               (r.body.empty() ? "-" : r.body.substr(r.body.size() - 1))};
     });
     server_->start();
+  }
+  void restartWith(const std::function<void(ServerOptions&)>& change) {
+    server_->stop();
+    change(options_);
+    start();
   }
 
   std::string file(const std::string& name) const { return (dir_ / name).string(); }
@@ -285,6 +291,49 @@ TEST_F(HttpsServerTest, ModernClientsGetTls13OrAnAeadSuiteOfTheirOwnPreference) 
     c.send("GET /tls12 HTTP/1.1\r\nHost: x\r\n\r\n");
     EXPECT_NE(c.receive("GET /tls12").find("200 OK"), std::string::npos);
   }
+}
+
+TEST_F(HttpsServerTest, ShedsIdleConnectionsOldestFirstToAdmitNewOnesAtTheLimit) {
+  restartWith([](ServerOptions& o) {
+    o.maxConnections = 2;
+    o.idleTimeout = std::chrono::seconds(30);
+  });
+  // A client that connects and never starts its handshake is idle from the start.
+  const int silent = testing::connectLoopback(server_->port());
+  ASSERT_GE(silent, 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  TlsClient kept(server_->port(), file("ca.crt"));
+  ASSERT_TRUE(kept.connected());
+  const auto use = [](TlsClient& c, const std::string& path) {
+    c.send("GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n");
+    const auto reply = c.receive("GET " + path);
+    // The server marks the connection idle right after answering.
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    return reply.find("200 OK") != std::string::npos;
+  };
+  ASSERT_TRUE(use(kept, "/kept"));
+  // Each newcomer is admitted at the limit by closing the connection idle the longest: the
+  // silent one, then each previous newcomer in turn; never `kept`, used again each round.
+  std::vector<std::unique_ptr<TlsClient>> newcomers;
+  for (int i = 0; i < 3; ++i) {
+    newcomers.push_back(std::make_unique<TlsClient>(server_->port(), file("ca.crt")));
+    ASSERT_TRUE(newcomers.back()->connected()) << i;
+    EXPECT_TRUE(use(*newcomers.back(), "/new" + std::to_string(i))) << i;
+    EXPECT_TRUE(use(kept, "/kept")) << i;
+  }
+  bool closed = false;
+  testing::receiveUntil([&](char* buf, std::size_t size) { return ::recv(silent, buf, size, 0); },
+                        {}, 1, &closed);
+  EXPECT_TRUE(closed);
+  ::close(silent);
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_TRUE(newcomers[i]->receive().empty());
+    EXPECT_TRUE(newcomers[i]->closedByPeer()) << i;
+  }
+  EXPECT_TRUE(use(*newcomers[2], "/last"));
+  EXPECT_EQ(server_->stats().connectionsShed.load(), 3);
+  EXPECT_EQ(server_->stats().connectionsRefused.load(), 0);
+  EXPECT_EQ(server_->stats().tlsHandshakeFailures.load(), 0);
 }
 
 }  // namespace
