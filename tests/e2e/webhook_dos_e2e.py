@@ -14,6 +14,10 @@ must be answered 200 within 2 s.
                   reconnect, for 12 s.
   idle            3,000 TLS connections, each after one request, held open (fewer when this
                   process may not open that many files: said so in the output).
+  midway          1,100 TLS connections each sending two thirds of a 30 KB request, then
+                  nothing: the worst the limits allow (every connection holding its read
+                  buffers and a body, 29 MiB of bodies). New connections are refused meanwhile
+                  (what limits cannot prevent), until the request timeout frees them.
   out of fds      the webhook started with RLIMIT_NOFILE 128 (prlimit), 200 idle TLS
                   connections: its CPU use over 2 s must stay low (no accept loop spinning on
                   EMFILE) and reviews must still be answered.
@@ -26,7 +30,7 @@ The bounds were chosen from measurements (see the README's runbook): main's serv
 ~200 MiB under the slow uploads and ~145 MiB with the idle connections, and spun at ~90 % of a
 core out of descriptors while reviews timed out.
 
-BUDGETGATE_DOS_ATTACKS=uploads,idle,fds,tls (the default: all) selects the checks.
+BUDGETGATE_DOS_ATTACKS=uploads,idle,midway,fds,tls (the default: all) selects the checks.
 """
 
 import collections
@@ -59,10 +63,14 @@ UPLOAD_ATTACK_S = 12
 UPLOAD_RECONNECTS = 30                   # per uploader, at most
 UPLOAD_RECONNECT_PAUSE_S = 1.0           # leaves the bandwidth to the uploads the server holds
 
-ATTACKS = set(os.environ.get("BUDGETGATE_DOS_ATTACKS", "uploads,idle,fds,tls").split(","))
+ATTACKS = set(os.environ.get("BUDGETGATE_DOS_ATTACKS", "uploads,idle,midway,fds,tls").split(","))
 
 IDLE_CONNECTIONS = 3000
 IDLE_HOLD_S = 5
+
+MIDWAY_CONNECTIONS = 1100               # more than the 1,024 the webhook admits
+MIDWAY_BODY = 30_000                     # fits the budget 1,024 times over (29 MiB of 32)
+MIDWAY_SENT = 20_000
 
 FD_LIMIT = 128
 FD_ATTACK_CONNECTIONS = 200
@@ -274,6 +282,35 @@ def open_idle_connections(port, count, handshake_timeout=5.0, workers=8):
     return opened, failures
 
 
+def open_midway_requests(port, count, workers=8):
+    """Opens `count` TLS connections, each sending two thirds of a 30 KB request and then
+    nothing. Returns (sockets, failures)."""
+    ctx = ssl._create_unverified_context()
+    start = (f"POST /validate/deployments HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+             f"Content-Length: {MIDWAY_BODY}\r\n\r\n").encode() + b"x" * MIDWAY_SENT
+    opened, failures = [], collections.Counter()
+    lock = threading.Lock()
+
+    def worker(n):
+        for _ in range(n):
+            try:
+                s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=5))
+                s.sendall(start)
+                with lock:
+                    opened.append(s)
+            except (OSError, ssl.SSLError) as e:
+                with lock:
+                    failures[type(e).__name__] += 1
+
+    threads = [threading.Thread(target=worker, args=(count // workers + (i < count % workers),))
+               for i in range(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return opened, failures
+
+
 def close_all(sockets):
     for s in sockets:
         try:
@@ -380,6 +417,47 @@ def main():
                   f"open connections {open_now} over the limit {limit}")
             if idle_count > (limit or 0):
                 check((shed or 0) >= idle_count - limit, f"only {shed} idle connections shed")
+            wh.stop()
+
+        @suite.check(f"{MIDWAY_CONNECTIONS} connections stopping midway through a request: memory stays under "
+                     f"{RSS_BOUND_MIB} MiB; new connections are refused until those requests time out")
+        def _():
+            if "midway" not in ATTACKS:
+                log("  skipped (BUDGETGATE_DOS_ATTACKS)")
+                return
+            wh = Webhook(work, cp, tls, "webhook-midway")
+            suite.on_exit(wh.stop)
+            with MemoryWatch(wh.pid) as watch:
+                started = time.monotonic()
+                sockets, failures = open_midway_requests(wh.port, MIDWAY_CONNECTIONS)
+                suite.on_exit(lambda: close_all(sockets))
+                log(f"  {len(sockets)} connections midway through a request after {time.monotonic() - started:.1f} s"
+                    + (f", failures: {dict(failures)}" if failures else ""))
+                time.sleep(2)
+            report("midway requests", watch)
+            status, _, detail = wh.review(300)
+            wh.reviews.clear()
+            log(f"  a review while every connection is taken: {status or 'refused'} ({detail})")
+            # The webhook's request timeout (10 s) frees the connections; then reviews pass again.
+            time.sleep(max(0.0, started + 10 - time.monotonic()))
+            for i in range(20):
+                wh.reviews.clear()
+                if wh.review(301 + i)[0] == 200:
+                    break
+                time.sleep(0.5)
+            log(f"  last review {time.monotonic() - started:.1f} s after the attack began: {wh.reviews[-1][0]}")
+            text = wh.metrics()
+            log(f"  server: refused={metric_value(text, 'budgetgate_webhook_connections_refused_total')} "
+                f"request-timeout={metric_value(text, 'budgetgate_webhook_rejected_requests_total', {'reason': 'request-timeout'})} "
+                f"open={metric_value(text, 'budgetgate_webhook_open_connections')}")
+            results["midway requests"] = watch
+            close_all(sockets)
+            check(wh.proc.alive(), "the webhook died")
+            check(watch.peak_kib < RSS_BOUND_MIB * 1024,
+                  f"VmRSS peaked at {watch.peak_kib / 1024:.1f} MiB, over {RSS_BOUND_MIB} MiB")
+            check((metric_value(text, "budgetgate_webhook_connections_refused_total") or 0) > 0,
+                  "no connection was refused at the limit")
+            wh.check_reviews()
             wh.stop()
 
         @suite.check(f"out of file descriptors (RLIMIT_NOFILE {FD_LIMIT}, {FD_ATTACK_CONNECTIONS} connections): "
