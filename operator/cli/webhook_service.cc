@@ -7,6 +7,7 @@
 
 #include "operator/cli/manifests.h"
 #include "operator/cli/service_runtime.h"
+#include "operator/common/duration.h"
 
 namespace budgetgate::cli {
 namespace {
@@ -38,6 +39,15 @@ void addWebhookFlags(CLI::App* cmd, WebhookFlags& f) {
                   "I/O threads of the admission server (default 2)");
   cmd->add_option("--max-request-bytes", f.maxRequestBytes,
                   "largest AdmissionReview accepted (default 3 MiB)");
+  cmd->add_option("--webhook-max-connections", f.maxConnections,
+                  "open connections at most; at the limit the connection idle the longest is "
+                  "closed to admit a new one, or the new one is refused when none is idle "
+                  "(default 1024; lowered to fit RLIMIT_NOFILE)");
+  cmd->add_option("--webhook-max-inflight-bytes", f.maxInflightBytes,
+                  "request body bytes being received at once, across connections; a request "
+                  "beyond it is answered 503 (default 32 MiB)");
+  cmd->add_option("--webhook-request-timeout", f.requestTimeout,
+                  "once a request has begun, all of it must arrive within this (default 10s)");
   cmd->add_option("--exempt-namespace", f.exemptNamespaces,
                   "never gate this namespace (repeatable; kube-system and budgetgate's own "
                   "namespace always are)");
@@ -75,6 +85,15 @@ WebhookService::WebhookService(const WebhookFlags& flags, const kube::KubeConfig
   const auto address = parseAddress(flags.address);
   if (!address)
     throw std::runtime_error("--webhook-address \"" + flags.address + "\" is not host:port");
+  const auto requestTimeout = parseDuration(flags.requestTimeout);
+  if (!requestTimeout || requestTimeout->count() <= 0) {
+    throw std::runtime_error("--webhook-request-timeout takes a duration such as 10s, not \"" +
+                             flags.requestTimeout + "\"");
+  }
+  if (flags.maxConnections == 0 || flags.maxInflightBytes == 0) {
+    throw std::runtime_error(
+        "--webhook-max-connections and --webhook-max-inflight-bytes must be positive");
+  }
   if (!flags.bootstrapSecret.empty()) {
     tls::BootstrapOptions b;
     b.ns = gateNamespace;
@@ -114,6 +133,9 @@ WebhookService::WebhookService(const WebhookFlags& flags, const kube::KubeConfig
   options.port = address->second;
   options.threads = static_cast<std::size_t>(std::max(1, flags.threads));
   options.maxBodyBytes = flags.maxRequestBytes;
+  options.maxConnections = flags.maxConnections;
+  options.maxInflightBodyBytes = flags.maxInflightBytes;
+  options.requestTimeout = *requestTimeout;
   options.certificates = certificates_;
   server_ = std::make_unique<server::HttpServer>(options, [this](const server::HttpRequest& r) {
     const auto path = r.target.substr(0, r.target.find('?'));
@@ -163,6 +185,30 @@ void WebhookService::renderMetrics(std::string& out) const {
                      s.malformed.load());
   out += fmt::format("budgetgate_webhook_rejected_requests_total{{reason=\"tls-handshake\"}} {}\n",
                      s.tlsHandshakeFailures.load());
+  out += fmt::format("budgetgate_webhook_rejected_requests_total{{reason=\"overloaded\"}} {}\n",
+                     s.rejectedOverloaded.load());
+  out +=
+      fmt::format("budgetgate_webhook_rejected_requests_total{{reason=\"request-timeout\"}} {}\n",
+                  s.requestTimeouts.load());
+  out +=
+      "# HELP budgetgate_webhook_connections_shed_total Idle connections closed to make room for "
+      "new ones.\n";
+  out += "# TYPE budgetgate_webhook_connections_shed_total counter\n";
+  out += fmt::format("budgetgate_webhook_connections_shed_total {}\n", s.connectionsShed.load());
+  out +=
+      "# HELP budgetgate_webhook_connections_refused_total New connections closed at once: at the "
+      "limit with none idle.\n";
+  out += "# TYPE budgetgate_webhook_connections_refused_total counter\n";
+  out +=
+      fmt::format("budgetgate_webhook_connections_refused_total {}\n", s.connectionsRefused.load());
+  out += "# TYPE budgetgate_webhook_accept_errors_total counter\n";
+  out += fmt::format("budgetgate_webhook_accept_errors_total {}\n", s.acceptErrors.load());
+  out += "# TYPE budgetgate_webhook_open_connections gauge\n";
+  out += fmt::format("budgetgate_webhook_open_connections {}\n", s.openConnections.load());
+  out += "# TYPE budgetgate_webhook_max_connections gauge\n";
+  out += fmt::format("budgetgate_webhook_max_connections {}\n", server_->maxConnections());
+  out += "# TYPE budgetgate_webhook_inflight_body_bytes gauge\n";
+  out += fmt::format("budgetgate_webhook_inflight_body_bytes {}\n", s.inflightBodyBytes.load());
   if (auto notAfter = certificates_->notAfter()) {
     out +=
         "# HELP budgetgate_webhook_certificate_expiry_timestamp_seconds notAfter of the serving "

@@ -21,6 +21,10 @@ struct WebhookFlags {
   std::string address = "0.0.0.0:8443";
   int threads = 2;
   std::size_t maxRequestBytes = 3 * 1024 * 1024;
+  // What clients without credentials can make the server hold (server::ServerOptions).
+  std::size_t maxConnections = 1024;
+  std::size_t maxInflightBytes = 32 * 1024 * 1024;
+  std::string requestTimeout = "10s";
   std::vector<std::string> exemptNamespaces;
   std::string defaultPolicyName = "default";
   std::string fallbackPolicyFile;

@@ -1,6 +1,7 @@
 // The admission server over TLS on real loopback sockets, with an OpenSSL client: keep-alive
 // and pipelined requests, bodies spanning several TLS records, clients that are not TLS or
-// vanish mid-request, the idle deadline, and a certificate reload.
+// vanish mid-request, the idle deadline, a certificate reload, the TLS profile (protocol
+// versions and suites offered), and idle TLS connections shed at the connection limit.
 
 #include <gtest/gtest.h>
 #include <openssl/err.h>
@@ -12,10 +13,12 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "tests/unit/loopback_client.h"
 #include "webhook/server/http_server.h"
@@ -26,13 +29,15 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// A blocking TLS client that trusts the test CA.
+// A blocking TLS client that trusts the test CA; `configure` may restrict what it offers.
 class TlsClient {
  public:
-  TlsClient(unsigned short port, const std::string& caFile)
+  TlsClient(unsigned short port, const std::string& caFile,
+            const std::function<void(SSL_CTX*)>& configure = {})
       : ctx_(SSL_CTX_new(TLS_client_method())), fd_(testing::connectLoopback(port)) {
     SSL_CTX_load_verify_locations(ctx_.get(), caFile.c_str(), nullptr);
     SSL_CTX_set_verify(ctx_.get(), SSL_VERIFY_PEER, nullptr);
+    if (configure) configure(ctx_.get());
     ssl_.reset(SSL_new(ctx_.get()));
     SSL_set_fd(ssl_.get(), fd_);
     // SSL_set_tlsext_host_name, without the macro's C cast.
@@ -49,6 +54,8 @@ class TlsClient {
 
   bool connected() const { return connected_; }
   SSL* ssl() { return ssl_.get(); }
+  std::string cipher() const { return SSL_get_cipher_name(ssl_.get()); }
+  int version() const { return SSL_version(ssl_.get()); }
   void send(const std::string& data) {
     ASSERT_EQ(SSL_write(ssl_.get(), data.data(), static_cast<int>(data.size())),
               static_cast<int>(data.size()));
@@ -100,6 +107,14 @@ class HttpsServerTest : public ::testing::Test {
     options_.idleTimeout = std::chrono::seconds(1);
     options_.certificateCheckInterval = std::chrono::seconds(1);
     options_.certificates = std::make_shared<CertificateStore>(file("tls.crt"), file("tls.key"));
+    start();
+  }
+  void TearDown() override {
+    server_->stop();
+    std::filesystem::remove_all(dir_);
+  }
+
+  void start() {
     server_ = std::make_unique<HttpServer>(options_, [this](const HttpRequest& r) {
       ++requests_;
       return HttpResponse{200, "text/plain",
@@ -109,9 +124,10 @@ class HttpsServerTest : public ::testing::Test {
     });
     server_->start();
   }
-  void TearDown() override {
+  void restartWith(const std::function<void(ServerOptions&)>& change) {
     server_->stop();
-    std::filesystem::remove_all(dir_);
+    change(options_);
+    start();
   }
 
   std::string file(const std::string& name) const { return (dir_ / name).string(); }
@@ -224,6 +240,100 @@ TEST_F(HttpsServerTest, NewConnectionsGetAReloadedCertificate) {
   ASSERT_TRUE(c.connected());
   c.send("GET /after HTTP/1.1\r\nHost: x\r\n\r\n");
   EXPECT_NE(c.receive("GET /after").find("200 OK"), std::string::npos);
+}
+
+// What an old or misconfigured client may offer: nothing but these suites, at most TLS 1.2,
+// with OpenSSL's own security level out of the way so that the server alone decides.
+std::function<void(SSL_CTX*)> offering(const char* ciphers, int maxVersion = TLS1_2_VERSION) {
+  return [=](SSL_CTX* ctx) {
+    SSL_CTX_set_security_level(ctx, 0);
+    SSL_CTX_set_min_proto_version(ctx, 0);
+    SSL_CTX_set_max_proto_version(ctx, maxVersion);
+    ASSERT_EQ(SSL_CTX_set_cipher_list(ctx, ciphers), 1) << ciphers;
+  };
+}
+
+TEST_F(HttpsServerTest, RefusesClientsOfferingOnlyCbcOrSha1Suites) {
+  for (const char* suites :
+       {"AES128-SHA", "AES256-SHA:AES128-SHA256:AES256-SHA256",
+        "ECDHE-ECDSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA:ECDHE-RSA-AES128-SHA:ECDHE-RSA-AES256-SHA",
+        "ECDHE-ECDSA-AES128-SHA256:ECDHE-ECDSA-AES256-SHA384",
+        "AES128-GCM-SHA256:AES256-GCM-SHA384"}) {
+    TlsClient c(server_->port(), file("ca.crt"), offering(suites));
+    EXPECT_FALSE(c.connected()) << suites << " was accepted: " << c.cipher();
+  }
+}
+
+TEST_F(HttpsServerTest, RefusesTlsBelow12) {
+  for (const int version : {TLS1_VERSION, TLS1_1_VERSION}) {
+    TlsClient c(server_->port(), file("ca.crt"), offering("ALL:@SECLEVEL=0", version));
+    EXPECT_FALSE(c.connected()) << "version " << std::hex << version;
+  }
+}
+
+TEST_F(HttpsServerTest, ModernClientsGetTls13OrAnAeadSuiteOfTheirOwnPreference) {
+  {
+    TlsClient c(server_->port(), file("ca.crt"));
+    ASSERT_TRUE(c.connected());
+    EXPECT_EQ(c.version(), TLS1_3_VERSION);
+    c.send("GET /modern HTTP/1.1\r\nHost: x\r\n\r\n");
+    EXPECT_NE(c.receive("GET /modern").find("200 OK"), std::string::npos);
+  }
+  // TLS 1.2: the client's order decides among the server's suites (no server preference).
+  for (const char* suites : {"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES128-GCM-SHA256",
+                             "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-CHACHA20-POLY1305",
+                             "ECDHE-ECDSA-AES256-GCM-SHA384:AES128-SHA"}) {
+    TlsClient c(server_->port(), file("ca.crt"), offering(suites));
+    ASSERT_TRUE(c.connected()) << suites;
+    EXPECT_EQ(c.version(), TLS1_2_VERSION);
+    const std::string first(suites, std::string_view(suites).find(':'));
+    EXPECT_EQ(c.cipher(), first);
+    c.send("GET /tls12 HTTP/1.1\r\nHost: x\r\n\r\n");
+    EXPECT_NE(c.receive("GET /tls12").find("200 OK"), std::string::npos);
+  }
+}
+
+TEST_F(HttpsServerTest, ShedsIdleConnectionsOldestFirstToAdmitNewOnesAtTheLimit) {
+  restartWith([](ServerOptions& o) {
+    o.maxConnections = 2;
+    o.idleTimeout = std::chrono::seconds(30);
+  });
+  // A client that connects and never starts its handshake is idle from the start.
+  const int silent = testing::connectLoopback(server_->port());
+  ASSERT_GE(silent, 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  TlsClient kept(server_->port(), file("ca.crt"));
+  ASSERT_TRUE(kept.connected());
+  const auto use = [](TlsClient& c, const std::string& path) {
+    c.send("GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n");
+    const auto reply = c.receive("GET " + path);
+    // The server marks the connection idle right after answering.
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    return reply.find("200 OK") != std::string::npos;
+  };
+  ASSERT_TRUE(use(kept, "/kept"));
+  // Each newcomer is admitted at the limit by closing the connection idle the longest: the
+  // silent one, then each previous newcomer in turn; never `kept`, used again each round.
+  std::vector<std::unique_ptr<TlsClient>> newcomers;
+  for (int i = 0; i < 3; ++i) {
+    newcomers.push_back(std::make_unique<TlsClient>(server_->port(), file("ca.crt")));
+    ASSERT_TRUE(newcomers.back()->connected()) << i;
+    EXPECT_TRUE(use(*newcomers.back(), "/new" + std::to_string(i))) << i;
+    EXPECT_TRUE(use(kept, "/kept")) << i;
+  }
+  bool closed = false;
+  testing::receiveUntil([&](char* buf, std::size_t size) { return ::recv(silent, buf, size, 0); },
+                        {}, 1, &closed);
+  EXPECT_TRUE(closed);
+  ::close(silent);
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_TRUE(newcomers[i]->receive().empty());
+    EXPECT_TRUE(newcomers[i]->closedByPeer()) << i;
+  }
+  EXPECT_TRUE(use(*newcomers[2], "/last"));
+  EXPECT_EQ(server_->stats().connectionsShed.load(), 3);
+  EXPECT_EQ(server_->stats().connectionsRefused.load(), 0);
+  EXPECT_EQ(server_->stats().tlsHandshakeFailures.load(), 0);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "webhook/server/certificate_store.h"
 
 #include <openssl/pem.h>
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <spdlog/spdlog.h>
 
@@ -11,6 +12,36 @@ namespace budgetgate::server {
 namespace {
 
 namespace ssl = boost::asio::ssl;
+
+// Mozilla's "intermediate" profile (server-side TLS guidelines, v5.7): TLS 1.2 and 1.3; for
+// TLS 1.2 only forward-secret AEAD suites; TLS 1.3's suites are OpenSSL's defaults (all AEAD).
+// Mozilla's DHE-RSA suites are left out: no DH parameters are configured, and every client of
+// a webhook (the API server, Go's TLS stack) offers ECDHE.
+constexpr const char* kTls12Ciphers =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+constexpr const char* kGroups = "X25519:prime256v1:secp384r1";
+// Sessions kept for resumption: bounded, since any client can make the server add one.
+constexpr long kSessionCacheSize = 1024;
+
+// The protocol profile and per-connection memory behaviour of the serving context.
+void applyTlsProfile(SSL_CTX* ctx) {
+  if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
+      SSL_CTX_set_cipher_list(ctx, kTls12Ciphers) != 1 ||
+      SSL_CTX_set1_groups_list(ctx, kGroups) != 1) {
+    throw std::runtime_error("OpenSSL rejected the TLS profile (ciphers or groups)");
+  }
+  // As in Mozilla's intermediate profile: every suite offered is strong, so the client may
+  // pick the one that is fastest for it (ChaCha20 without AES hardware).
+  SSL_CTX_clear_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
+  // Renegotiation is a way to make the server do handshakes without new connections.
+  SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
+  // Free a connection's read and write buffers (~17 KiB each) whenever they are empty: an idle
+  // keep-alive connection then holds only its SSL state.
+  SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+  SSL_CTX_sess_set_cache_size(ctx, kSessionCacheSize);
+}
 
 std::optional<long long> readNotAfter(const std::string& certFile) {
   std::FILE* f = std::fopen(certFile.c_str(), "r");
@@ -57,6 +88,7 @@ std::shared_ptr<ssl::context> CertificateStore::build(std::optional<long long>* 
   if (SSL_CTX_check_private_key(ctx->native_handle()) != 1) {
     throw std::runtime_error("certificate " + certFile_ + " does not match key " + keyFile_);
   }
+  applyTlsProfile(ctx->native_handle());
   // Session resumption keeps reconnects from the API server cheap.
   SSL_CTX_set_session_cache_mode(ctx->native_handle(), SSL_SESS_CACHE_SERVER);
   *notAfter = readNotAfter(certFile_);

@@ -1,10 +1,16 @@
 #pragma once
 // A small HTTP/1.1 server on Asio (Beast's request parser; TLS by OpenSSL directly on the
-// socket, or plain for metrics): keep-alive and pipelining, request size and idle limits, a
-// synchronous handler run on the I/O threads (handlers are expected to take microseconds: the
-// admission decision reads an in-memory cache).
+// socket, or plain for metrics): keep-alive and pipelining, a synchronous handler run on the
+// I/O threads (handlers are expected to take microseconds: the admission decision reads an
+// in-memory cache).
+//
+// Anyone who can reach the port can open connections and send bytes without credentials, so
+// what that can cost is bounded: open connections (at the limit the one idle the longest is
+// closed, else the newcomer), request body bytes being received at once (beyond the budget: a
+// 503), the time a request may take to arrive once begun, and the memory an idle connection
+// keeps (its read buffers are given back). Running out of file descriptors pauses accept()
+// instead of spinning on it.
 
-#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -14,6 +20,7 @@
 #include <vector>
 
 #include "webhook/server/certificate_store.h"
+#include "webhook/server/server_stats.h"
 
 namespace budgetgate::server {
 
@@ -37,17 +44,21 @@ struct ServerOptions {
   unsigned short port = 8443;  // 0 picks a free port
   std::size_t threads = 2;
   std::size_t maxBodyBytes = 3 * 1024 * 1024;  // the API server sends at most ~3 MiB objects
+  // Keep-alive: how long a connection may wait for its next request.
   std::chrono::seconds idleTimeout{60};
+  // Once the first byte of a request has arrived, the whole request must have arrived within
+  // this (the API server gives a webhook at most 30 s, budgetgate's configuration 5 s).
+  std::chrono::seconds requestTimeout{10};
+  // Open connections at most; also kept below RLIMIT_NOFILE minus reservedFileDescriptors
+  // (the process's other sockets and files).
+  std::size_t maxConnections = 1024;
+  std::size_t reservedFileDescriptors = 64;
+  // Request body bytes being received at once, across connections (BodyBudget in
+  // connection_limits.h); bodies above largeBodyBytes may fill only three quarters of it.
+  std::size_t maxInflightBodyBytes = 32 * 1024 * 1024;
+  std::size_t largeBodyBytes = 256 * 1024;
   std::chrono::seconds certificateCheckInterval{10};
   std::shared_ptr<CertificateStore> certificates;  // null: plain HTTP
-};
-
-struct ServerStats {
-  std::atomic<long long> connections{0};
-  std::atomic<long long> requests{0};
-  std::atomic<long long> rejectedTooLarge{0};
-  std::atomic<long long> malformed{0};
-  std::atomic<long long> tlsHandshakeFailures{0};
 };
 
 class HttpServer {
@@ -62,6 +73,8 @@ class HttpServer {
   void start();
   void stop();
   unsigned short port() const;
+  // The connection limit in force: maxConnections, or less when RLIMIT_NOFILE is low.
+  std::size_t maxConnections() const;
   const ServerStats& stats() const;
 
  private:

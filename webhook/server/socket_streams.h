@@ -15,6 +15,7 @@
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <boost/asio/awaitable.hpp>
@@ -47,6 +48,23 @@ inline Task<> waitFor(Socket& socket, asio::socket_base::wait_type type, ErrorCo
   co_await socket.async_wait(type, asio::redirect_error(use_awaitable, ec));
 }
 
+// Suspends until bytes, or the peer's close, are waiting on the socket. A readiness event
+// alone proves nothing: epoll is edge-triggered, and an event may announce bytes that have been
+// read since.
+inline Task<> waitForBytes(Socket& socket, ErrorCode& ec) {
+  for (;;) {
+    char byte = 0;
+    const auto n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n >= 0) co_return;  // a byte, or 0: the peer closed
+    if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+      ec = ErrorCode(errno, boost::system::system_category());
+      co_return;
+    }
+    co_await waitFor(socket, asio::socket_base::wait_read, ec);
+    if (ec) co_return;
+  }
+}
+
 class PlainStream {
  public:
   explicit PlainStream(Socket socket) : socket_(std::move(socket)) {
@@ -54,6 +72,17 @@ class PlainStream {
     socket_.non_blocking(true, ignored);
   }
   Socket& socket() { return socket_; }
+
+  // One read that never waits: asio::error::would_block when nothing has arrived. Then
+  // waitForInput() waits until the socket is (or may be) readable.
+  std::size_t readAvailable(char* data, std::size_t size, ErrorCode& ec) {
+    return socket_.read_some(asio::buffer(data, size), ec);
+  }
+  Task<> waitForInput(ErrorCode& ec) {
+    co_await waitFor(socket_, asio::socket_base::wait_read, ec);
+  }
+  // Whether bytes were taken off the socket that readAvailable() could not return yet.
+  bool hasPartialInput() const { return false; }
 
   // Up to `size` bytes; asio::error::eof when the peer has closed.
   Task<std::size_t> readSome(char* data, std::size_t size, ErrorCode& ec) {
@@ -109,6 +138,19 @@ class TlsStream {
     co_await drive([this] { return SSL_do_handshake(ssl_.get()); }, ec);
   }
 
+  // One SSL_read that never waits: asio::error::would_block when OpenSSL needs the socket.
+  // Then waitForInput() waits until the socket is (or may be) ready for what it needs.
+  std::size_t readAvailable(char* data, std::size_t size, ErrorCode& ec) {
+    const int want = static_cast<int>(std::min<std::size_t>(size, INT_MAX));
+    const int n = attempt([&] { return SSL_read(ssl_.get(), data, want); }, ec);
+    return ec ? 0 : static_cast<std::size_t>(n);
+  }
+  Task<> waitForInput(ErrorCode& ec) { co_await waitFor(socket_, wait_, ec); }
+  // Whether OpenSSL holds bytes it could not return yet (part of a record).
+  bool hasPartialInput() const {
+    return ssl_ && socket_.is_open() && SSL_has_pending(ssl_.get()) == 1;
+  }
+
   // Up to `size` bytes; asio::error::eof after the peer's close_notify, ssl stream_truncated
   // when it closed the connection without one.
   Task<std::size_t> readSome(char* data, std::size_t size, ErrorCode& ec) {
@@ -141,33 +183,44 @@ class TlsStream {
     void operator()(SSL* ssl) const { SSL_free(ssl); }
   };
 
+  // Makes an OpenSSL call once: its result when positive; else `ec`, which is would_block
+  // (with what to wait for in wait_) when OpenSSL wants to read or write the socket.
+  template <typename Call>
+  int attempt(Call call, ErrorCode& ec) {
+    // The deadline closes the socket; its descriptor may be reused by the next connection at
+    // once, so OpenSSL must never touch it again.
+    if (!ssl_ || !socket_.is_open()) {
+      ec = asio::error::operation_aborted;
+      return -1;
+    }
+    ERR_clear_error();
+    errno = 0;
+    const int result = call();
+    if (result > 0) {
+      ec = {};
+      return result;
+    }
+    const int error = SSL_get_error(ssl_.get(), result);
+    if (error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE) {
+      wait_ = error == SSL_ERROR_WANT_READ ? asio::socket_base::wait_read
+                                           : asio::socket_base::wait_write;
+      ec = asio::error::would_block;
+      return -1;
+    }
+    failed_ = error == SSL_ERROR_SSL || error == SSL_ERROR_SYSCALL;
+    ec = errorFor(error);
+    return -1;
+  }
+
   // Runs an OpenSSL call until it succeeds, waiting for the socket whenever it wants to read
   // or write; anything else ends in `ec`.
   template <typename Call>
   Task<> drive(Call call, ErrorCode& ec) {
     for (;;) {
-      // The deadline closes the socket; its descriptor may be reused by the next connection at
-      // once, so OpenSSL must never touch it again.
-      if (!ssl_ || !socket_.is_open()) {
-        ec = asio::error::operation_aborted;
-        co_return;
-      }
-      ERR_clear_error();
-      errno = 0;
-      const int result = call();
-      if (result > 0) co_return;
-      const int error = SSL_get_error(ssl_.get(), result);
-      if (error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE) {
-        co_await waitFor(socket_,
-                         error == SSL_ERROR_WANT_READ ? asio::socket_base::wait_read
-                                                      : asio::socket_base::wait_write,
-                         ec);
-        if (ec) co_return;
-        continue;
-      }
-      failed_ = error == SSL_ERROR_SSL || error == SSL_ERROR_SYSCALL;
-      ec = errorFor(error);
-      co_return;
+      attempt(call, ec);
+      if (ec != asio::error::would_block) co_return;
+      co_await waitFor(socket_, wait_, ec);
+      if (ec) co_return;
     }
   }
 
@@ -192,6 +245,7 @@ class TlsStream {
   Socket socket_;
   std::shared_ptr<asio::ssl::context> context_;
   std::unique_ptr<SSL, SslFree> ssl_;
+  asio::socket_base::wait_type wait_ = asio::socket_base::wait_read;
   bool failed_ = false;
 };
 
