@@ -31,8 +31,9 @@ flock /tmp/budgetgate-build.lock cmake --build "$BUILD_DIR" -j2
 # reads what an unauthenticated client sends. Skipped when ctest arguments select tests.
 if [ "$#" -eq 0 ] && [ "${BUDGETGATE_SKIP_SANITIZERS:-0}" != 1 ]; then
   step "Sanitizer build (ASan + UBSan): fuzz and integration tests"
-  cmake -S . -B "$SANITIZE_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUDGETGATE_WERROR=ON \
-    -DBUDGETGATE_SANITIZE=ON >/dev/null
+  # -O1 with line tables only: the usual sanitizer build, and much quicker to compile than -O2 -g.
+  cmake -S . -B "$SANITIZE_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Sanitize -DCMAKE_CXX_FLAGS_SANITIZE="-O1 -g1" \
+    -DBUDGETGATE_WERROR=ON -DBUDGETGATE_SANITIZE=ON >/dev/null
   flock /tmp/budgetgate-build.lock cmake --build "$SANITIZE_DIR" -j2 --target fuzz_tests server_tests
   (cd "$SANITIZE_DIR" && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
     UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
