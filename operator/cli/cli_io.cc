@@ -68,7 +68,19 @@ bool loadDocuments(const std::string& path, std::vector<Document>& out, std::str
       ++index;
       if (!d.IsDefined() || d.IsNull()) continue;
       ++nonEmpty;
-      out.push_back({docs.size() > 1 ? fmt::format("{}#{}", name, index) : name, d});
+      const std::string source = docs.size() > 1 ? fmt::format("{}#{}", name, index) : name;
+      // A top-level list of objects (as OpenSLO bundles are often written), or a Kubernetes
+      // List: each item is a document of its own.
+      const bool kubeList = d.IsMap() && d["kind"] && d["kind"].IsScalar() &&
+                            d["kind"].Scalar() == "List" && d["items"] && d["items"].IsSequence();
+      if (d.IsSequence() || kubeList) {
+        const YAML::Node items = kubeList ? d["items"] : d;
+        for (std::size_t i = 0; i < items.size(); ++i) {
+          out.push_back({fmt::format("{}[{}]", source, i), items[i]});
+        }
+        continue;
+      }
+      out.push_back({source, d});
     }
     if (nonEmpty == 0) {
       if (error) *error = fmt::format("{}: no documents (the file is empty)", name);

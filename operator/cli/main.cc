@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
   int exitCode = kExitOk;
   addCalcCommand(app, exitCode);
   addValidateCommand(app, exitCode);
+  addImportCommand(app, exitCode);
   addGateCommand(app, exitCode);
   addEvaluateCommand(app, exitCode);
   addRulesCommand(app, exitCode);

@@ -11,38 +11,73 @@
 
 namespace budgetgate::cli {
 
-std::vector<std::string> evaluationProblems(const model::ServiceLevelObjective& slo) {
-  std::vector<std::string> problems;
-  for (std::size_t i = 0; i < slo.objectives.size(); ++i) {
-    std::string error;
-    if (!prometheus::signalsFor(slo, slo.objectives[i], &error)) {
-      problems.push_back(fmt::format("spec.objectives[{}]: {}", i, error));
+ManifestSet sortManifests(const std::vector<Document>& docs) {
+  ManifestSet set;
+  for (const auto& doc : docs) {
+    const auto openslo = model::openSloKind(doc.node);
+    const auto name = [&] {
+      const auto& n = doc.node;
+      return n.IsMap() && n["metadata"] && n["metadata"]["name"] && n["metadata"]["name"].IsScalar()
+                 ? n["metadata"]["name"].Scalar()
+                 : std::string();
+    }();
+    if (model::isSloDocument(doc.node)) {
+      set.slos.push_back(doc);
+    } else if (model::isPolicyDocument(doc.node)) {
+      set.policies.push_back(doc);
+    } else if (openslo == "SLI" || openslo == "DataSource") {
+      auto& catalog = openslo == "SLI" ? set.catalog.slis : set.catalog.dataSources;
+      (openslo == "SLI" ? set.slis : set.dataSources).push_back(doc);
+      if (!catalog.emplace(name, doc.node).second) {
+        set.errors.push_back(
+            fmt::format("{}: a second openslo/v1 {} named \"{}\"", doc.source, openslo, name));
+      }
+    } else if (!openslo.empty()) {
+      set.notes.push_back(fmt::format(
+          "{}: openslo/v1 {} {}: ignored (budgetgate needs only SLO, SLI and DataSource "
+          "documents; it generates alerts itself: budgetgate rules)",
+          doc.source, openslo, name));
+    } else {
+      set.unknown.push_back(doc);
     }
   }
-  return problems;
+  return set;
 }
 
-bool loadSlos(const std::vector<std::string>& files,
-              std::vector<model::ServiceLevelObjective>& out) {
+bool loadManifests(const std::vector<std::string>& files, ManifestSet& out) {
+  std::vector<Document> docs;
   bool ok = true;
   for (const auto& file : files) {
-    std::vector<Document> docs;
     std::string error;
     if (!loadDocuments(file, docs, &error)) {
       std::cerr << error << '\n';
       ok = false;
-      continue;
     }
-    for (const auto& doc : docs) {
-      if (model::isPolicyDocument(doc.node)) continue;  // policies may sit beside SLOs
+  }
+  out = sortManifests(docs);
+  for (const auto& e : out.errors) std::cerr << e << '\n';
+  return ok && out.errors.empty();
+}
+
+bool loadSlos(const std::vector<std::string>& files,
+              std::vector<model::ServiceLevelObjective>& out) {
+  ManifestSet set;
+  bool ok = loadManifests(files, set);
+  for (const auto& note : set.notes) std::cerr << note << '\n';
+  for (const auto& doc : set.unknown) {
+    std::cerr << fmt::format("{}: not an SLO, policy or OpenSLO document; ignored\n", doc.source);
+  }
+  {
+    for (const auto& doc : set.slos) {
       model::Diagnostics diag(doc.source);
-      auto slo = model::parseSlo(doc.node, diag);
+      auto slo = model::parseSlo(doc.node, diag, &set.catalog);
+      std::cerr << diag.formatWarnings();
       if (!slo) {
         std::cerr << diag.format();
         ok = false;
         continue;
       }
-      const auto problems = evaluationProblems(*slo);
+      const auto problems = prometheus::evaluationProblems(*slo);
       for (const auto& p : problems) std::cerr << fmt::format("{}: {}\n", doc.source, p);
       if (!problems.empty()) {
         ok = false;

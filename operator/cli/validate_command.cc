@@ -8,8 +8,10 @@
 
 #include "operator/cli/cli_io.h"
 #include "operator/cli/commands.h"
+#include "operator/cli/manifests.h"
 #include "operator/model/policy_parser.h"
 #include "operator/model/slo_parser.h"
+#include "operator/prometheus/slo_signals.h"
 
 namespace budgetgate::cli {
 namespace {
@@ -17,44 +19,60 @@ namespace {
 int runValidate(const std::vector<std::string>& files) {
   int invalid = 0;
   int valid = 0;
-  for (const auto& file : files) {
-    std::vector<Document> docs;
-    std::string error;
-    if (!loadDocuments(file, docs, &error)) {
-      std::cerr << error << '\n';
+  ManifestSet set;
+  if (!loadManifests(files, set)) ++invalid;
+  const auto report = [&](const Document& doc, model::Diagnostics& diag, const std::string& what) {
+    std::cerr << diag.formatWarnings();
+    if (diag.ok()) {
+      std::cout << fmt::format("{}: valid {}\n", doc.source, what);
+      ++valid;
+    } else {
+      std::cerr << diag.format();
       ++invalid;
-      continue;
     }
-    for (const auto& doc : docs) {
+  };
+  for (const auto& doc : set.slos) {
+    model::Diagnostics diag(doc.source);
+    std::string what;
+    if (auto slo = model::parseSlo(doc.node, diag, &set.catalog)) {
+      for (const auto& p : prometheus::evaluationProblems(*slo)) diag.add("spec", p);
+      what = fmt::format("{} {}/{} ({}{}, window {}, {})", slo->kind, slo->ns, slo->name,
+                         slo->composite() ? "composite of " : "target ",
+                         slo->composite()
+                             ? fmt::format("{} objectives", slo->objectives.size())
+                             : fmt::format("{:g}%", slo->objectives.front().target * 100.0),
+                         slo->window.text, model::budgetingMethodName(slo->budgetingMethod));
+    }
+    report(doc, diag, what);
+  }
+  for (const auto& doc : set.policies) {
+    model::Diagnostics diag(doc.source);
+    std::string what;
+    if (auto policy = model::parsePolicy(doc.node, diag)) {
+      what = fmt::format("ErrorBudgetPolicy {} (mode {})", policy->name,
+                         engine::modeName(policy->mode));
+    }
+    report(doc, diag, what);
+  }
+  for (const auto* list : {&set.slis, &set.dataSources}) {
+    for (const auto& doc : *list) {
       model::Diagnostics diag(doc.source);
-      std::string what;
-      if (model::isSloDocument(doc.node)) {
-        if (auto slo = model::parseSlo(doc.node, diag)) {
-          what = fmt::format("{} {}/{} (target {:g}%, window {}, {})", slo->kind, slo->ns,
-                             slo->name, slo->objectives.front().target * 100.0, slo->window.text,
-                             model::budgetingMethodName(slo->budgetingMethod));
-        }
-      } else if (model::isPolicyDocument(doc.node)) {
-        if (auto policy = model::parsePolicy(doc.node, diag)) {
-          what = fmt::format("ErrorBudgetPolicy {} (mode {})", policy->name,
-                             engine::modeName(policy->mode));
-        }
-      } else {
-        std::string kind = doc.node.IsMap() && doc.node["kind"] && doc.node["kind"].IsScalar()
-                               ? doc.node["kind"].Scalar()
-                               : std::string("<none>");
-        diag.add("kind", fmt::format("unsupported kind \"{}\" (expected ServiceLevelObjective, "
-                                     "ErrorBudgetPolicy or OpenSLO SLO)",
-                                     kind));
-      }
-      if (diag.ok()) {
-        std::cout << fmt::format("{}: valid {}\n", doc.source, what);
-        ++valid;
-      } else {
-        std::cerr << diag.format();
-        ++invalid;
-      }
+      model::validateOpenSloSupport(doc.node, diag, &set.catalog);
+      report(doc, diag,
+             fmt::format("openslo/v1 {} {}", model::openSloKind(doc.node),
+                         doc.node["metadata"]["name"].as<std::string>("")));
     }
+  }
+  for (const auto& note : set.notes) std::cout << note << '\n';
+  for (const auto& doc : set.unknown) {
+    model::Diagnostics diag(doc.source);
+    std::string kind = doc.node.IsMap() && doc.node["kind"] && doc.node["kind"].IsScalar()
+                           ? doc.node["kind"].Scalar()
+                           : std::string("<none>");
+    diag.add("kind", fmt::format("unsupported kind \"{}\" (expected ServiceLevelObjective, "
+                                 "ErrorBudgetPolicy or OpenSLO v1 SLO, SLI, DataSource)",
+                                 kind));
+    report(doc, diag, "");
   }
   if (invalid > 0) {
     std::cerr << fmt::format("{} valid, {} invalid\n", valid, invalid);
@@ -69,8 +87,10 @@ void addValidateCommand(CLI::App& app, int& exitCode) {
   auto files = std::make_shared<std::vector<std::string>>();
   auto* cmd = app.add_subcommand(
       "validate",
-      "Check ServiceLevelObjective, OpenSLO SLO and ErrorBudgetPolicy manifests. Exit 0 when all "
-      "are valid, 2 with every error (file:line:column: field: problem) otherwise.");
+      "Check ServiceLevelObjective, ErrorBudgetPolicy and OpenSLO v1 (SLO, SLI, DataSource) "
+      "manifests; references between OpenSLO documents are resolved across the files, other "
+      "OpenSLO kinds are noted and ignored. Exit 0 when all are valid, 2 with every error "
+      "(file:line:column: field: problem) otherwise.");
   cmd->add_option("-f,--filename", *files, "manifest files (YAML or JSON; - for stdin)")
       ->required()
       ->expected(1, -1);

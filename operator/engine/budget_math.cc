@@ -11,7 +11,15 @@ constexpr double kNeverSeconds = 1e11;  // about 3,170 years
 }  // namespace
 
 const char* budgetUnitName(BudgetUnit unit) {
-  return unit == BudgetUnit::Requests ? "requests" : "minutes";
+  switch (unit) {
+    case BudgetUnit::Requests:
+      return "requests";
+    case BudgetUnit::Minutes:
+      return "minutes";
+    case BudgetUnit::Percent:
+      return "percent";
+  }
+  return "requests";
 }
 
 double errorBudgetRatio(double target) {

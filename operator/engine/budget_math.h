@@ -9,10 +9,11 @@
 
 namespace budgetgate::engine {
 
-enum class BudgetUnit { Requests, Minutes };
+// Percent: a composite SLO's budget, the weighted mean of its objectives' consumed %.
+enum class BudgetUnit { Requests, Minutes, Percent };
 const char* budgetUnitName(BudgetUnit unit);
 
-// 1 - target, with target as a fraction in (0, 1).
+// 1 - target, with target as a fraction in [0, 1).
 double errorBudgetRatio(double target);
 
 // The time budget of a window: window x (1 - target), in minutes (99.9 % over 30 d = 43.2).

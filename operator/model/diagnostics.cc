@@ -20,4 +20,14 @@ std::string Diagnostics::format() const {
   return out;
 }
 
+std::string Diagnostics::formatWarnings() const {
+  std::string out;
+  for (const auto& w : warnings_) {
+    out += "warning: ";
+    out += formatOne(w);
+    out += '\n';
+  }
+  return out;
+}
+
 }  // namespace budgetgate::model

@@ -50,14 +50,22 @@ Field Field::item(std::size_t i) const {
   return Field(constNode[i], std::move(childPath), *diag_);
 }
 
-void Field::error(std::string message) const {
+FieldError Field::located(std::string message) const {
   FieldError e{path_, 0, 0, std::move(message)};
   const auto mark = node_.IsDefined() ? node_.Mark() : anchor_;
   if (!mark.is_null() && mark.line >= 0) {
     e.line = mark.line + 1;
     e.column = mark.column + 1;
   }
-  diag_->add(std::move(e));
+  return e;
+}
+
+void Field::error(std::string message) const {
+  diag_->add(located(std::move(message)));
+}
+
+void Field::warn(std::string message) const {
+  diag_->warn(located(std::move(message)));
 }
 
 void Field::missing(std::string_view key, std::string_view expected) const {

@@ -22,6 +22,7 @@ class Field {
   }
 
   const std::string& path() const { return path_; }
+  Diagnostics& diagnostics() const { return *diag_; }
   const YAML::Node& node() const { return node_; }
   // Defined and not null.
   bool present() const { return node_.IsDefined() && !node_.IsNull(); }
@@ -33,6 +34,7 @@ class Field {
   Field item(std::size_t i) const;
 
   void error(std::string message) const;
+  void warn(std::string message) const;
   // Records an error for a missing child, located at this (parent) node.
   void missing(std::string_view key, std::string_view expected) const;
 
@@ -53,6 +55,8 @@ class Field {
       : Field(std::move(node), std::move(path), diagnostics) {
     if (!node_.IsDefined()) anchor_ = anchor;
   }
+
+  FieldError located(std::string message) const;
 
   YAML::Node node_;
   std::string path_;

@@ -18,15 +18,22 @@ inline constexpr std::string_view kApiVersion = "slo.budgetgate.dev/v1alpha1";
 inline constexpr std::string_view kOpenSloApiVersion = "openslo/v1";
 
 struct MetricSource {
-  std::string type;   // "Prometheus"
-  std::string query;  // a selector when counter is true, else PromQL (may contain $window)
+  std::string type;        // "Prometheus"
+  std::string query;       // a selector when counter is true, else PromQL (may contain $window)
+  std::string dataSource;  // metricSourceRef: the OpenSLO DataSource it came from, if any
 };
 
+// What a precomputed ratio (ratioMetric.raw) measures.
+enum class RawType { Success, Failure };
+
 struct RatioMetric {
-  bool counter = true;
-  std::optional<MetricSource> good;  // exactly one of good / bad
+  // OpenSLO: true for monotonically increasing counters. Absent means false (a gauge).
+  bool counter = false;
+  std::optional<MetricSource> good;  // exactly one of good / bad, with total...
   std::optional<MetricSource> bad;
   MetricSource total;
+  std::optional<MetricSource> raw;  // ...or a precomputed ratio (raw) and what it measures
+  RawType rawType = RawType::Success;
 };
 
 struct ThresholdMetric {
@@ -61,11 +68,14 @@ std::string_view thresholdOpPromQL(ThresholdOp op);  // "<", ...
 
 struct Objective {
   std::string displayName;
-  double target = 0;  // fraction in (0, 1), from target or targetPercent / 100
+  double target = 0;  // fraction in [0, 1), from target or targetPercent / 100
   std::optional<ThresholdOp> op;
   std::optional<double> value;
   std::optional<double> timeSliceTarget;
   std::optional<Seconds> timeSliceWindow;
+  // Composite SLOs (OpenSLO): each objective has an indicator of its own and a weight.
+  std::optional<Indicator> indicator;
+  double compositeWeight = 1.0;
 };
 
 struct GateSpec {
@@ -91,6 +101,12 @@ struct ServiceLevelObjective {
   GateSpec gate;
 
   std::string key() const { return ns + "/" + name; }
+  // A composite SLO: its objectives carry their own indicators; the weighted composite of
+  // their budgets decides the tier.
+  bool composite() const { return !objectives.empty() && objectives.front().indicator.has_value(); }
+  const Indicator& indicatorOf(const Objective& o) const {
+    return o.indicator ? *o.indicator : indicator;
+  }
 };
 
 }  // namespace budgetgate::model

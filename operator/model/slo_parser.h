@@ -3,7 +3,10 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <map>
 #include <optional>
+#include <string>
+#include <string_view>
 
 #include "operator/model/diagnostics.h"
 #include "operator/model/slo.h"
@@ -14,8 +17,26 @@ namespace budgetgate::model {
 // apiVersion openslo/v1 kind SLO.
 bool isSloDocument(const YAML::Node& doc);
 
+// The OpenSLO v1 documents an SLO may refer to, by metadata.name: SLIs (spec.indicatorRef,
+// objectives[].indicatorRef) and DataSources (metricSource.metricSourceRef).
+struct OpenSloCatalog {
+  std::map<std::string, YAML::Node> slis;
+  std::map<std::string, YAML::Node> dataSources;
+};
+
 // Parses and validates one document; every problem is recorded in `diagnostics` (the result
 // is nullopt when any was found). OpenSLO documents get namespace "default" unless set.
-std::optional<ServiceLevelObjective> parseSlo(const YAML::Node& doc, Diagnostics& diagnostics);
+// References are resolved in `catalog` (without one, a reference is an error that says so).
+std::optional<ServiceLevelObjective> parseSlo(const YAML::Node& doc, Diagnostics& diagnostics,
+                                              const OpenSloCatalog* catalog = nullptr);
+
+// The OpenSLO v1 kinds budgetgate reads (SLO; SLI and DataSource through references) and those
+// it knows but has no use for (Service, AlertPolicy, AlertCondition, AlertNotificationTarget).
+bool isOpenSloDocument(const YAML::Node& doc);
+// Validates an openslo/v1 SLI or DataSource document on its own; false (with diagnostics)
+// when invalid.
+bool validateOpenSloSupport(const YAML::Node& doc, Diagnostics& diagnostics,
+                            const OpenSloCatalog* catalog);
+std::string_view openSloKind(const YAML::Node& doc);  // "" when not openslo/v1
 
 }  // namespace budgetgate::model

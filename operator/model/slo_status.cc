@@ -78,7 +78,7 @@ void statusToValue(const SloStatus& s, Value& out, Allocator& a) {
   out.AddMember("observedGeneration", Value(static_cast<std::int64_t>(s.observedGeneration)), a);
   addTime(out, "lastEvaluated", s.lastEvaluated, a);
   if (!s.objective.empty()) addString(out, "objective", s.objective, a);
-  addNumber(out, "target", s.target, a);
+  if (s.target > 0) addNumber(out, "target", s.target, a);
   addString(out, "window", s.window, a);
   if (s.windowStart) addTime(out, "windowStart", s.windowStart, a);
   addString(out, "budgetingMethod", s.budgetingMethod, a);
@@ -153,7 +153,16 @@ void statusToValue(const SloStatus& s, Value& out, Allocator& a) {
       Value obj(rapidjson::kObjectType);
       addString(obj, "displayName", o.displayName, a);
       addNumber(obj, "target", o.target, a);
+      if (o.compositeWeight) addNumber(obj, "compositeWeight", *o.compositeWeight, a);
+      if (o.sli) obj.AddMember("sli", Value(rounded(*o.sli)), a);
+      addNumber(obj, "consumedPercent", percent(o.consumedPercent), a);
       addNumber(obj, "remainingPercent", percent(o.remainingPercent), a);
+      Value objectiveBurn(rapidjson::kObjectType);
+      for (auto w : engine::kBurnRateWindows) {
+        if (auto b = o.burnRates.at(w))
+          addNumber(objectiveBurn, engine::windowName(w), fourDigits(*b), a);
+      }
+      obj.AddMember("burnRates", objectiveBurn, a);
       addString(obj, "tier", engine::tierName(o.tier), a);
       objectives.PushBack(obj, a);
     }
@@ -222,9 +231,10 @@ SloStatus statusFromJson(const Value& v, std::vector<std::string>* problems) {
     } else {
       note("errorBudget has neither consumedPercent nor remainingPercent");
     }
-    budget.unit = json::stringOr(json::member(b, "unit")) == "minutes"
-                      ? engine::BudgetUnit::Minutes
-                      : engine::BudgetUnit::Requests;
+    const std::string unit = json::stringOr(json::member(b, "unit"));
+    budget.unit = unit == "minutes"   ? engine::BudgetUnit::Minutes
+                  : unit == "percent" ? engine::BudgetUnit::Percent
+                                      : engine::BudgetUnit::Requests;
     s.errorBudget = budget;
   }
   std::vector<std::string> noData;
@@ -315,7 +325,15 @@ SloStatus statusFromJson(const Value& v, std::vector<std::string>* problems) {
       ObjectiveSummary o;
       o.displayName = json::stringOr(json::member(&e, "displayName"));
       o.target = json::asNumber(json::member(&e, "target")).value_or(0);
+      o.compositeWeight = json::asNumber(json::member(&e, "compositeWeight"));
+      o.sli = json::asNumber(json::member(&e, "sli"));
+      o.consumedPercent = json::asNumber(json::member(&e, "consumedPercent")).value_or(0);
       o.remainingPercent = json::asNumber(json::member(&e, "remainingPercent")).value_or(0);
+      if (const auto* burn = json::member(&e, "burnRates"); burn && burn->IsObject()) {
+        for (auto w : engine::kBurnRateWindows) {
+          o.burnRates.set(w, json::asNumber(json::member(burn, engine::windowName(w))));
+        }
+      }
       o.tier = engine::tierFromName(json::stringOr(json::member(&e, "tier")))
                    .value_or(engine::Tier::Unknown);
       s.objectives.push_back(std::move(o));

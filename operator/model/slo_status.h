@@ -23,17 +23,25 @@ struct Condition {
   long long observedGeneration = 0;
 };
 
+// One objective of an SLO with several: its own figures (for a composite SLO, the parts the
+// composite is made of; each objective's tier is shown, the composite's decides).
 struct ObjectiveSummary {
   std::string displayName;
   double target = 0;
+  std::optional<double> compositeWeight;  // composite SLOs only
+  std::optional<double> sli;
+  double consumedPercent = 0;
   double remainingPercent = 0;
+  engine::BurnRates burnRates;
   engine::Tier tier = engine::Tier::Unknown;
 };
 
 struct SloStatus {
   long long observedGeneration = 0;
   std::optional<TimePoint> lastEvaluated;
-  std::string objective;  // displayName of the objective the top-level figures describe
+  // displayName of the objective the top-level figures describe; "composite" for a composite
+  // SLO, whose figures are the weighted composite (and which then has no single target: 0).
+  std::string objective;
   double target = 0;
   std::string window;
   std::optional<TimePoint> windowStart;

@@ -2,43 +2,23 @@
 
 #include <fmt/format.h>
 
-#include <mutex>
-
-#include "operator/common/bounded_parallel.h"
 #include "operator/model/window_bounds.h"
 #include "operator/prometheus/bucket_store.h"
-#include "operator/prometheus/objective_outcome.h"
+#include "operator/prometheus/evaluation_assembly.h"
+#include "operator/prometheus/evaluation_plan.h"
+#include "operator/prometheus/query_runner.h"
+#include "operator/status/status_builder.h"
 
 namespace budgetgate::prometheus {
 namespace {
 
-using engine::kBurnRateWindows;
-
-// Values per need and window key, per instant.
-using Timeline = std::map<TimePoint, double>;
-
-std::optional<std::size_t> demuxNeed(const Demux& demux, const SeriesLabels& labels) {
-  if (!demux.pivotLabel.empty()) {
-    auto it = labels.find(demux.pivotLabel);
-    if (it == labels.end()) return std::nullopt;
-    auto f = demux.byPivot.find(it->second);
-    return f == demux.byPivot.end() ? std::nullopt : std::optional<std::size_t>(f->second);
+std::int64_t gcd(std::int64_t a, std::int64_t b) {
+  while (b != 0) {
+    const auto t = a % b;
+    a = b;
+    b = t;
   }
-  auto it = labels.find(kQuantityLabel);
-  if (it == labels.end()) return std::nullopt;
-  try {
-    return static_cast<std::size_t>(std::stoul(it->second));
-  } catch (const std::exception&) {
-    return std::nullopt;
-  }
-}
-
-Measurement lookup(const std::map<std::string, Timeline>& byWindow, const std::string& window,
-                   TimePoint at) {
-  auto w = byWindow.find(window);
-  if (w == byWindow.end()) return Measurement{};
-  auto p = w->second.find(at);
-  return p == w->second.end() ? Measurement{} : Measurement::of(p->second);
+  return a;
 }
 
 void summarise(BacktestResult& result, Seconds step) {
@@ -93,56 +73,28 @@ BacktestResult backtest(PrometheusApi& api, const model::ServiceLevelObjective& 
     result.error = "--to is before --from";
     return result;
   }
-  const Seconds bucketLength = std::min(options.step, hour);
-  BucketStore buckets(bucketLength);
-  const TimePoint from = buckets.floorToBucket(options.from);
+  const Seconds step = options.step;
+  const TimePoint from =
+      TimePoint(Seconds(options.from.time_since_epoch().count() / std::min(step, hour).count() *
+                        std::min(step, hour).count()));
   result.alignedFrom = from;
-  const std::size_t stepCount = static_cast<std::size_t>((options.to - from) / options.step) + 1;
+  const std::size_t stepCount = static_cast<std::size_t>((options.to - from) / step) + 1;
   if (stepCount > 20000) {
     result.error = fmt::format("{} steps is too many; use a larger --step", stepCount);
     return result;
   }
 
-  // Signals and quantities, as the live evaluator builds them.
-  struct ObjectiveNeeds {
-    ObjectiveSignals signals;
-    std::size_t numerator;
-    std::optional<std::size_t> total;
-  };
-  std::vector<QuantityNeed> needs;
-  std::map<std::string, std::size_t> index;
-  std::vector<ObjectiveNeeds> objectives;
-  for (const auto& objective : slo.objectives) {
-    std::string error;
-    auto signals = signalsFor(slo, objective, &error);
-    if (!signals) {
-      result.error = error;
+  // 1. Plan, as the live evaluator does: the same quantities and queries.
+  NeedSet needSet;
+  const auto objectives = planObjectives(slo, needSet);
+  for (const auto& o : objectives) {
+    if (!o.signals) {
+      result.error = o.error;
       return result;
     }
-    auto add = [&](const Quantity& q) {
-      auto [it, inserted] = index.emplace(q.key(), needs.size());
-      if (inserted) {
-        QuantityNeed n;
-        n.quantity = q;
-        for (auto w : kBurnRateWindows) {
-          n.windows.emplace(std::string(engine::windowName(w)),
-                            WindowRange{engine::windowLength(w), false});
-        }
-        needs.push_back(std::move(n));
-      }
-      return it->second;
-    };
-    ObjectiveNeeds on{*signals, add(signals->numerator), std::nullopt};
-    if (signals->total) on.total = add(*signals->total);
-    objectives.push_back(std::move(on));
   }
+  auto& needs = needSet.needs();
   for (const auto& n : needs) {
-    if (n.quantity.kind == Quantity::Kind::SliceSum &&
-        bucketLength % n.quantity.slice != Seconds(0)) {
-      result.error = fmt::format("--step {}s must be a multiple of the SLO's timeSliceWindow ({}s)",
-                                 options.step.count(), n.quantity.slice.count());
-      return result;
-    }
     if (!n.quantity.additive()) {
       result.error =
           "backtest needs counter: true indicators (counter: false queries are "
@@ -150,109 +102,80 @@ BacktestResult backtest(PrometheusApi& api, const model::ServiceLevelObjective& 
       return result;
     }
   }
-
-  // Window bounds for every step; the earliest window start decides how far back buckets go.
+  // Every step's window, and buckets fine enough that each window starts on a bucket edge (a
+  // calendar window in a zone half an hour off UTC starts on the half hour): the replay then
+  // needs no edge pieces, only buckets and the burn-window timelines.
   std::vector<model::WindowBounds> bounds;
-  TimePoint earliest = from;
+  std::int64_t bucketSeconds = std::min(step, hour).count();
   for (std::size_t i = 0; i < stepCount; ++i) {
-    const TimePoint at = from + options.step * static_cast<long long>(i);
+    const TimePoint at = from + step * static_cast<long long>(i);
     std::string error;
     auto b = model::resolveWindow(slo.window, at, &error);
     if (!b) {
       result.error = error;
       return result;
     }
-    earliest = std::min(earliest, buckets.roundToBucket(b->start));
+    const auto offset = b->start.time_since_epoch().count() % hour.count();
+    bucketSeconds = gcd(bucketSeconds, offset == 0 ? hour.count() : offset);
     bounds.push_back(*b);
   }
-  const TimePoint lastStep = from + options.step * static_cast<long long>(stepCount - 1);
+  if (bucketSeconds < 60) {
+    result.error = "the SLO's window starts are not on whole minutes; backtest cannot replay it";
+    return result;
+  }
+  for (const auto& n : needs) {
+    if (n.quantity.kind == Quantity::Kind::SliceSum &&
+        bucketSeconds % n.quantity.slice.count() != 0) {
+      result.error = fmt::format(
+          "--step {}s (and the SLO's window starts) must be multiples of its timeSliceWindow "
+          "({}s)",
+          step.count(), n.quantity.slice.count());
+      return result;
+    }
+  }
+  const Seconds bucketLength(bucketSeconds);
+  BucketStore buckets(bucketLength);
+  TimePoint earliest = from;
+  for (const auto& b : bounds) earliest = std::min(earliest, b.start);
+  const TimePoint lastStep = from + step * static_cast<long long>(stepCount - 1);
 
-  // Burn windows: range queries of the instant plan. Buckets: one range query per quantity.
+  // 2. Fetch: the burn windows as timelines, every bucket once.
   const auto burnUnits = planInstantQueries(needs, options.planner);
   std::vector<BucketRequest> requests;
   for (std::size_t i = 0; i < needs.size(); ++i) {
     requests.push_back({i, earliest + bucketLength, lastStep, true});
   }
   const auto bucketUnits = planBucketQueries(needs, requests, bucketLength, options.planner);
-  result.queries = burnUnits.size() + bucketUnits.size();
-
-  std::vector<std::map<std::string, Timeline>> burnValues(needs.size());
-  std::mutex mutex;
-  std::string failure;
-  std::vector<RangeResult> bucketResults(bucketUnits.size());
-  runBounded(result.queries, options.concurrency, [&](std::size_t i) {
-    if (i < burnUnits.size()) {
-      const auto& unit = burnUnits[i];
-      auto r = api.queryRange(unit.promql, from, lastStep, options.step);
-      std::lock_guard lock(mutex);
-      if (r.state != QueryState::Ok && r.state != QueryState::Empty) {
-        failure = fmt::format("{}: {}", queryStateName(r.state), r.error);
-        return;
-      }
-      for (const auto& series : r.series) {
-        auto need = demuxNeed(unit.demux, series.labels);
-        auto w = series.labels.find(kWindowLabel);
-        if (!need || *need >= needs.size() || w == series.labels.end()) continue;
-        auto& timeline = burnValues[*need][w->second];
-        for (const auto& [t, v] : series.points) timeline[t] = v;
-      }
-      return;
-    }
-    const auto& unit = bucketUnits[i - burnUnits.size()];
-    auto r = api.queryRange(unit.promql, unit.from, unit.to, bucketLength);
-    std::lock_guard lock(mutex);
-    if (r.state != QueryState::Ok && r.state != QueryState::Empty) {
-      failure = fmt::format("{}: {}", queryStateName(r.state), r.error);
-    }
-    bucketResults[i - burnUnits.size()] = std::move(r);
-  });
-  if (!failure.empty()) {
-    result.error = "Prometheus query failed: " + failure;
+  std::vector<FetchJob> jobs;
+  for (const auto& unit : burnUnits) {
+    jobs.push_back({FetchJob::Kind::Timeline, &unit, nullptr, from, lastStep, step});
+  }
+  for (const auto& unit : bucketUnits) jobs.push_back({FetchJob::Kind::Buckets, nullptr, &unit});
+  Fetched fetched(needs.size());
+  const auto report = fetch(api, options.concurrency, jobs, needs, buckets, lastStep, fetched);
+  result.queries = report.instantQueries + report.rangeQueries;
+  if (report.failedQueries > 0) {
+    result.error = "Prometheus query failed: " + report.firstFailure;
     return result;
   }
-  for (std::size_t u = 0; u < bucketUnits.size(); ++u) {
-    const auto& unit = bucketUnits[u];
-    std::map<std::size_t, const Series*> byNeed;
-    for (const auto& series : bucketResults[u].series) {
-      if (auto need = demuxNeed(unit.demux, series.labels)) byNeed[*need] = &series;
-    }
-    for (auto need : unit.demux.needs) {
-      static const std::vector<std::pair<TimePoint, double>> kNone;
-      auto it = byNeed.find(need);
-      buckets.store(needs[need].quantity.key(), unit.from, unit.to,
-                    it == byNeed.end() ? kNone : it->second->points, true, lastStep);
-    }
-  }
 
-  // Replay.
+  // 3. Assemble, step by step (hysteresis carried from one to the next).
   std::optional<model::SloStatus> previous;
   for (std::size_t i = 0; i < stepCount; ++i) {
-    const TimePoint at = from + options.step * static_cast<long long>(i);
+    const TimePoint at = from + step * static_cast<long long>(i);
     const auto& b = bounds[i];
-    auto windowSum = [&](std::size_t need) {
-      const auto s = buckets.sum(needs[need].quantity.key(), buckets.roundToBucket(b.start),
-                                 buckets.floorToBucket(at));
-      if (!s) return Measurement::failed(QueryState::BadResponse, "bucket range not covered");
-      return s->anyData ? Measurement::of(s->value) : Measurement{};
-    };
-    std::vector<ObjectiveOutcome> outcomes;
+    const auto pieces = splitWindow(b, at, bucketLength);
+    std::vector<status::ObjectiveOutcome> outcomes;
     for (std::size_t o = 0; o < objectives.size(); ++o) {
-      const auto& on = objectives[o];
-      ObjectiveData data;
-      for (std::size_t w = 0; w < kBurnRateWindows.size(); ++w) {
-        const std::string key(engine::windowName(kBurnRateWindows[w]));
-        data.numerator[w] = lookup(burnValues[on.numerator], key, at);
-        if (on.total) data.total[w] = lookup(burnValues[*on.total], key, at);
-      }
-      data.numeratorWindow = windowSum(on.numerator);
-      if (on.total) data.totalWindow = windowSum(*on.total);
-      outcomes.push_back(measureObjective(on.signals, data, b, slo.objectives[o].target));
+      const auto data = objectiveData(objectives[o], b, pieces, at, needs, fetched, buckets);
+      outcomes.push_back(status::measureObjective(objectiveKind(*objectives[o].signals), data, b,
+                                                  slo.objectives[o].target));
     }
-    auto status = buildStatus(slo, outcomes, b, policy, previous, at);
-    previous = status;
-    result.steps.push_back({at, std::move(status)});
+    auto st = status::buildStatus(slo, outcomes, b, policy, previous, at);
+    previous = st;
+    result.steps.push_back({at, std::move(st)});
   }
-  summarise(result, options.step);
+  summarise(result, step);
   return result;
 }
 

@@ -124,10 +124,16 @@ Demux groupDemux(const SelectorGroup& g) {
 }  // namespace
 
 std::vector<InstantUnit> planInstantQueries(const std::vector<QuantityNeed>& needs,
-                                            const PlannerOptions& options) {
+                                            const PlannerOptions& options,
+                                            const std::vector<std::size_t>* subset) {
   std::vector<InstantUnit> units;
-  std::vector<std::size_t> all(needs.size());
-  for (std::size_t i = 0; i < needs.size(); ++i) all[i] = i;
+  std::vector<std::size_t> all;
+  if (subset != nullptr) {
+    all = *subset;
+  } else {
+    all.resize(needs.size());
+    for (std::size_t i = 0; i < needs.size(); ++i) all[i] = i;
+  }
   std::vector<SelectorGroup> groups;
   std::vector<std::size_t> single;
   groupNeeds(needs, all, options.shareAcrossSlos, groups, single);

@@ -73,8 +73,11 @@ struct PlannerOptions {
   std::size_t batchSize = 6;  // unshared quantities per query
 };
 
+// Plans every need, or only those in `subset` (indices into `needs`; the units' demux refers to
+// them by those indices).
 std::vector<InstantUnit> planInstantQueries(const std::vector<QuantityNeed>& needs,
-                                            const PlannerOptions& options);
+                                            const PlannerOptions& options,
+                                            const std::vector<std::size_t>* subset = nullptr);
 
 std::vector<RangeUnit> planBucketQueries(const std::vector<QuantityNeed>& needs,
                                          const std::vector<BucketRequest>& requests, Seconds bucket,

@@ -16,7 +16,8 @@ inline constexpr std::string_view kErrorRatioRecord = "budgetgate:slo_error_rati
 inline constexpr std::string_view kBurnRateRecord = "budgetgate:slo_burn_rate";
 inline constexpr std::string_view kRemainingRecord = "budgetgate:slo_error_budget_remaining:ratio";
 
-// A rule-groups YAML document for the SLOs (the first objective of each). Throws
+// A rule-groups YAML document for the SLOs: every objective of each, told apart by the label
+// `objective` (its displayName, or its position). Throws
 // std::invalid_argument for an SLO whose queries cannot be turned into rules.
 std::string generateRules(const std::vector<model::ServiceLevelObjective>& slos);
 

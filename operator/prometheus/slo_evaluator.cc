@@ -5,67 +5,50 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
-#include <mutex>
 #include <set>
 
-#include "operator/common/bounded_parallel.h"
 #include "operator/model/window_bounds.h"
-#include "operator/prometheus/objective_outcome.h"
+#include "operator/prometheus/evaluation_assembly.h"
+#include "operator/prometheus/evaluation_plan.h"
+#include "operator/prometheus/query_runner.h"
+#include "operator/status/status_builder.h"
 
 namespace budgetgate::prometheus {
 namespace {
 
-using engine::kBurnRateWindows;
-
-constexpr std::string_view kPartial = "partial";
-
-std::string slowWindowKey(Seconds range) {
-  return fmt::format("W{}", range.count());
-}
-
-// Per objective: which needs hold its numbers and which window keys to read.
-struct ObjectivePlan {
-  std::optional<ObjectiveSignals> signals;
-  std::string error;
-  std::size_t numerator = 0;
-  std::optional<std::size_t> total;
-};
-
 struct TargetPlan {
   std::optional<model::WindowBounds> bounds;
   std::string boundsError;
-  std::vector<ObjectivePlan> objectives;
-  TimePoint bucketFromEnd{};  // exclusive
-  TimePoint bucketToEnd{};    // inclusive
-  Seconds partial{0};
+  WindowPieces pieces;
+  std::vector<PlannedObjective> objectives;
 };
 
-// Measurements per need and window key; bucket-fetch failures per need.
-struct Results {
-  std::mutex mutex;
-  std::vector<std::map<std::string, Measurement, std::less<>>> byNeed;
-  std::map<std::size_t, Measurement> bucketFailure;
-};
-
-std::optional<std::size_t> needFor(const Demux& demux, const SeriesLabels& labels) {
-  if (!demux.pivotLabel.empty()) {
-    auto it = labels.find(demux.pivotLabel);
-    if (it == labels.end()) return std::nullopt;
-    auto found = demux.byPivot.find(it->second);
-    if (found == demux.byPivot.end()) return std::nullopt;
-    return found->second;
+// Bad and total events per stored bucket of the SLO window, for the recovery projection.
+std::optional<engine::WindowHistory> windowHistory(const BucketStore& buckets,
+                                                   const std::vector<QuantityNeed>& needs,
+                                                   std::size_t numerator, std::size_t total,
+                                                   bool numeratorIsGood, const TargetPlan& plan,
+                                                   TimePoint at) {
+  const auto& nq = needs[numerator].quantity;
+  const auto& tq = needs[total].quantity;
+  if (!nq.additive() || !tq.additive() || !plan.pieces.hasBuckets()) return std::nullopt;
+  const auto good = buckets.range(nq.key(), plan.pieces.headEnd, plan.pieces.bucketToEnd);
+  const auto all = buckets.range(tq.key(), plan.pieces.headEnd, plan.pieces.bucketToEnd);
+  if (!good || !all || good->size() != all->size()) return std::nullopt;
+  engine::WindowHistory h;
+  h.now = at;
+  h.bucket = buckets.bucket();
+  h.windowLength = plan.bounds->length;
+  h.oldestBucketEnd = plan.pieces.headEnd + buckets.bucket();
+  h.total.reserve(all->size());
+  h.bad.reserve(all->size());
+  for (std::size_t i = 0; i < all->size(); ++i) {
+    const double t = std::isnan((*all)[i]) ? 0.0 : std::max(0.0, (*all)[i]);
+    const double n = std::isnan((*good)[i]) ? 0.0 : std::max(0.0, (*good)[i]);
+    h.total.push_back(t);
+    h.bad.push_back(std::clamp(numeratorIsGood ? t - n : n, 0.0, t));
   }
-  auto it = labels.find(kQuantityLabel);
-  if (it == labels.end()) return std::nullopt;
-  try {
-    const auto index = static_cast<std::size_t>(std::stoul(it->second));
-    if (std::find(demux.needs.begin(), demux.needs.end(), index) == demux.needs.end()) {
-      return std::nullopt;
-    }
-    return index;
-  } catch (const std::exception&) {
-    return std::nullopt;
-  }
+  return h;
 }
 
 }  // namespace
@@ -85,59 +68,51 @@ std::vector<model::SloStatus> SloEvaluator::evaluate(const std::vector<Evaluatio
   report_ = CycleReport{};
   report_.slos = targets.size();
 
-  // 1. What each objective needs, de-duplicated into quantities.
-  std::vector<QuantityNeed> needs;
-  std::map<std::string, std::size_t> needIndex;
-  std::map<std::size_t, TimePoint> bucketFrom;  // need -> oldest bucket end needed (exclusive)
-  const TimePoint bucketTo = buckets_.floorToBucket(at);
-  auto addNeed = [&](const Quantity& q) {
-    auto [it, inserted] = needIndex.emplace(q.key(), needs.size());
-    if (inserted) {
-      QuantityNeed n;
-      n.quantity = q;
-      for (auto w : kBurnRateWindows) {
-        n.windows.emplace(std::string(engine::windowName(w)),
-                          WindowRange{engine::windowLength(w), false});
-      }
-      needs.push_back(std::move(n));
-    }
-    return it->second;
-  };
-
+  // 1. Plan: what each objective needs, de-duplicated into quantities, and the SLO windows as
+  //    buckets plus edge pieces (or whole-window queries, the naive way and for quantities that
+  //    do not add up).
+  NeedSet needSet;
   std::vector<TargetPlan> plans(targets.size());
   for (std::size_t t = 0; t < targets.size(); ++t) {
-    const auto& slo = *targets[t].slo;
     auto& plan = plans[t];
-    plan.bounds = model::resolveWindow(slo.window, at, &plan.boundsError);
+    plan.bounds = model::resolveWindow(targets[t].slo->window, at, &plan.boundsError);
     if (!plan.bounds) continue;
-    plan.bucketFromEnd = buckets_.roundToBucket(plan.bounds->start);
-    plan.bucketToEnd = std::max(plan.bucketFromEnd, bucketTo);
-    plan.partial = at - plan.bucketToEnd;
-    for (const auto& objective : slo.objectives) {
-      ObjectivePlan op;
-      op.signals = signalsFor(slo, objective, &op.error);
-      if (op.signals) {
-        auto wire = [&](const Quantity& q) {
-          const auto i = addNeed(q);
-          if (q.additive() && options_.incrementalWindows) {
-            Seconds partial = plan.partial;
-            if (q.kind == Quantity::Kind::SliceSum) partial = partial / q.slice * q.slice;
-            if (partial > Seconds(0)) needs[i].windows[std::string(kPartial)] = {partial, true};
-            auto [it, inserted] = bucketFrom.emplace(i, plan.bucketFromEnd);
-            if (!inserted) it->second = std::min(it->second, plan.bucketFromEnd);
-          } else {
-            const Seconds range = at - plan.bounds->start;
-            needs[i].windows[slowWindowKey(range)] = {range, false};
-          }
-          return i;
-        };
-        op.numerator = wire(op.signals->numerator);
-        if (op.signals->total) op.total = wire(*op.signals->total);
+    plan.pieces = splitWindow(*plan.bounds, at, options_.bucket);
+    plan.objectives = planObjectives(*targets[t].slo, needSet);
+  }
+  auto& needs = needSet.needs();
+  report_.quantities = needs.size();
+
+  const TimePoint bucketTo = buckets_.floorToBucket(at);
+  std::map<std::size_t, TimePoint> bucketFrom;  // need -> oldest bucket end needed (exclusive)
+  // Head pieces end at different instants: each (instant) gets its own instant queries.
+  std::map<TimePoint, std::map<std::size_t, std::pair<std::string, Seconds>>> heads;
+  for (std::size_t t = 0; t < targets.size(); ++t) {
+    const auto& plan = plans[t];
+    if (!plan.bounds) continue;
+    for (const auto& o : plan.objectives) {
+      if (!o.signals) continue;
+      std::vector<std::size_t> used{o.numerator};
+      if (o.total) used.push_back(*o.total);
+      for (auto i : used) {
+        const auto& q = needs[i].quantity;
+        if (!q.additive() || !options_.incrementalWindows) {
+          const Seconds range = at - plan.bounds->start;
+          needs[i].windows[wholeWindowKey(range)] = {range, false};
+          continue;
+        }
+        const auto edges = windowEdges(plan.pieces, at, q);
+        if (edges[0].length > Seconds(0)) {
+          heads[edges[0].end][i] = {edges[0].key, edges[0].length};
+        }
+        if (edges[1].length > Seconds(0)) needs[i].windows[edges[1].key] = {edges[1].length, true};
+        if (plan.pieces.hasBuckets()) {
+          auto [it, inserted] = bucketFrom.emplace(i, plan.pieces.headEnd);
+          if (!inserted) it->second = std::min(it->second, plan.pieces.headEnd);
+        }
       }
-      plan.objectives.push_back(std::move(op));
     }
   }
-  report_.quantities = needs.size();
 
   // 2. Which buckets to (re)fetch.
   std::vector<BucketRequest> bucketRequests;
@@ -158,161 +133,66 @@ std::vector<model::SloStatus> SloEvaluator::evaluate(const std::vector<Evaluatio
     }
   }
 
-  // 3. Plan and run the queries.
+  // 3. Fetch: the burn windows and tails at `at`, each head at its own edge, the buckets.
   const auto instantUnits = planInstantQueries(needs, options_.planner);
-  const auto rangeUnits =
-      planBucketQueries(needs, bucketRequests, options_.bucket, options_.planner);
-  report_.instantQueries = instantUnits.size();
-  report_.rangeQueries = rangeUnits.size();
-
-  Results results;
-  results.byNeed.resize(needs.size());
-  std::vector<std::pair<const RangeUnit*, RangeResult>> rangeResults(rangeUnits.size());
-  std::size_t failed = 0;
-  runBounded(instantUnits.size() + rangeUnits.size(), options_.concurrency, [&](std::size_t i) {
-    if (i < instantUnits.size()) {
-      const auto& unit = instantUnits[i];
-      auto r = api_.query(unit.promql, at);
-      std::lock_guard lock(results.mutex);
-      if (r.state != QueryState::Ok && r.state != QueryState::Empty) {
-        ++failed;
-        for (auto need : unit.demux.needs) {
-          for (const auto& w : unit.windows) {
-            if (needs[need].windows.count(w)) {
-              results.byNeed[need][w] = Measurement::failed(r.state, r.error);
-            }
-          }
-        }
-        return;
-      }
-      for (const auto& sample : r.samples) {
-        auto need = needFor(unit.demux, sample.labels);
-        auto w = sample.labels.find(kWindowLabel);
-        if (!need || w == sample.labels.end()) continue;
-        results.byNeed[*need][w->second] = Measurement::of(sample.value);
-      }
-      return;
+  std::vector<InstantUnit> headUnits;
+  std::vector<TimePoint> headInstants;
+  for (const auto& [edge, members] : heads) {
+    std::vector<QuantityNeed> only = needs;
+    std::vector<std::size_t> subset;
+    for (auto& n : only) n.windows.clear();
+    for (const auto& [need, piece] : members) {
+      only[need].windows[piece.first] = {piece.second, true};
+      subset.push_back(need);
     }
-    const auto& unit = rangeUnits[i - instantUnits.size()];
-    auto r = api_.queryRange(unit.promql, unit.from, unit.to, options_.bucket);
-    std::lock_guard lock(results.mutex);
-    if (r.state != QueryState::Ok && r.state != QueryState::Empty) ++failed;
-    rangeResults[i - instantUnits.size()] = {&unit, std::move(r)};
-  });
-  report_.failedQueries = failed;
-
-  // 4. Store fetched buckets.
-  for (const auto& [unit, r] : rangeResults) {
-    if (unit == nullptr) continue;
-    if (r.state != QueryState::Ok && r.state != QueryState::Empty) {
-      for (auto need : unit->demux.needs) {
-        results.bucketFailure[need] = Measurement::failed(r.state, r.error);
-      }
-      continue;
-    }
-    std::map<std::size_t, const Series*> seriesFor;
-    for (const auto& series : r.series) {
-      if (auto need = needFor(unit->demux, series.labels)) seriesFor[*need] = &series;
-    }
-    for (auto need : unit->demux.needs) {
-      static const std::vector<std::pair<TimePoint, double>> kNone;
-      auto it = seriesFor.find(need);
-      buckets_.store(needs[need].quantity.key(), unit->from, unit->to,
-                     it == seriesFor.end() ? kNone : it->second->points, unit->fullSync, at);
+    for (auto& unit : planInstantQueries(only, options_.planner, &subset)) {
+      headUnits.push_back(std::move(unit));
+      headInstants.push_back(edge);
     }
   }
+  const auto rangeUnits =
+      planBucketQueries(needs, bucketRequests, options_.bucket, options_.planner);
+  std::vector<FetchJob> jobs;
+  for (const auto& unit : instantUnits)
+    jobs.push_back({FetchJob::Kind::Instant, &unit, nullptr, at});
+  for (std::size_t i = 0; i < headUnits.size(); ++i) {
+    jobs.push_back({FetchJob::Kind::Instant, &headUnits[i], nullptr, headInstants[i]});
+  }
+  for (const auto& unit : rangeUnits) jobs.push_back({FetchJob::Kind::Buckets, nullptr, &unit});
+  Fetched fetched(needs.size());
+  const auto fetchReport = fetch(api_, options_.concurrency, jobs, needs, buckets_, at, fetched);
+  report_.instantQueries = fetchReport.instantQueries;
+  report_.rangeQueries = fetchReport.rangeQueries;
+  report_.failedQueries = fetchReport.failedQueries;
   buckets_.retain(keep, oldestNeeded);
 
-  // 5. Assemble statuses.
-  auto measurement = [&](std::size_t need, const std::string& key) {
-    const auto& m = results.byNeed[need];
-    auto it = m.find(key);
-    return it == m.end() ? Measurement{} : it->second;
-  };
-  auto windowSum = [&](std::size_t need, const TargetPlan& plan) -> Measurement {
-    const auto& q = needs[need].quantity;
-    if (!q.additive() || !options_.incrementalWindows) {
-      return measurement(need, slowWindowKey(at - plan.bounds->start));
-    }
-    if (auto f = results.bucketFailure.find(need); f != results.bucketFailure.end()) {
-      return f->second;
-    }
-    const auto key = q.key();
-    BucketStore::Sum sum;
-    if (plan.bucketToEnd > plan.bucketFromEnd) {
-      auto s = buckets_.sum(key, plan.bucketFromEnd, plan.bucketToEnd);
-      if (!s) return Measurement::failed(QueryState::BadResponse, "bucket range not covered");
-      sum = *s;
-    }
-    Measurement partial;
-    if (needs[need].windows.count(std::string(kPartial)))
-      partial = measurement(need, std::string(kPartial));
-    if (partial.kind == Measurement::Kind::Failed) return partial;
-    if (!sum.anyData && !partial.hasValue()) return Measurement{};
-    return Measurement::of(sum.value + (partial.hasValue() ? partial.value : 0.0));
-  };
-
-  // Bad and total events per stored bucket of the SLO window, for the recovery projection
-  // (built only for SLOs that have spent some budget: the others have nothing to recover).
-  auto windowHistory = [&](std::size_t numerator, std::size_t total, bool numeratorIsGood,
-                           const TargetPlan& plan) -> std::optional<engine::WindowHistory> {
-    const auto& nq = needs[numerator].quantity;
-    const auto& tq = needs[total].quantity;
-    if (!options_.incrementalWindows || !nq.additive() || !tq.additive() ||
-        plan.bucketToEnd <= plan.bucketFromEnd) {
-      return std::nullopt;
-    }
-    const auto good = buckets_.range(nq.key(), plan.bucketFromEnd, plan.bucketToEnd);
-    const auto all = buckets_.range(tq.key(), plan.bucketFromEnd, plan.bucketToEnd);
-    if (!good || !all || good->size() != all->size()) return std::nullopt;
-    engine::WindowHistory h;
-    h.now = at;
-    h.bucket = buckets_.bucket();
-    h.windowLength = plan.bounds->length;
-    h.oldestBucketEnd = plan.bucketFromEnd + buckets_.bucket();
-    h.total.reserve(all->size());
-    h.bad.reserve(all->size());
-    for (std::size_t i = 0; i < all->size(); ++i) {
-      const double t = std::isnan((*all)[i]) ? 0.0 : std::max(0.0, (*all)[i]);
-      const double n = std::isnan((*good)[i]) ? 0.0 : std::max(0.0, (*good)[i]);
-      h.total.push_back(t);
-      h.bad.push_back(std::clamp(numeratorIsGood ? t - n : n, 0.0, t));
-    }
-    return h;
-  };
-
+  // 4. Assemble statuses.
   std::vector<model::SloStatus> statuses;
   statuses.reserve(targets.size());
   for (std::size_t t = 0; t < targets.size(); ++t) {
     const auto& target = targets[t];
     const auto& plan = plans[t];
     if (!plan.bounds) {
-      statuses.push_back(
-          invalidStatus(*target.slo, "InvalidWindow", plan.boundsError, target.previous, at));
+      statuses.push_back(status::invalidStatus(*target.slo, "InvalidWindow", plan.boundsError,
+                                               target.previous, at));
       continue;
     }
-    std::vector<ObjectiveOutcome> outcomes;
+    std::vector<status::ObjectiveOutcome> outcomes;
     std::string invalid;
-    for (const auto& op : plan.objectives) {
+    for (std::size_t o = 0; o < plan.objectives.size(); ++o) {
+      const auto& op = plan.objectives[o];
       if (!op.signals) {
         invalid = op.error;
         break;
       }
-      ObjectiveData data;
-      for (std::size_t w = 0; w < kBurnRateWindows.size(); ++w) {
-        const std::string key(engine::windowName(kBurnRateWindows[w]));
-        data.numerator[w] = measurement(op.numerator, key);
-        if (op.total) data.total[w] = measurement(*op.total, key);
-      }
-      data.numeratorWindow = windowSum(op.numerator, plan);
-      if (op.total) data.totalWindow = windowSum(*op.total, plan);
-      auto outcome = measureObjective(*op.signals, data, *plan.bounds,
-                                      target.slo->objectives[outcomes.size()].target);
+      const auto data = objectiveData(op, *plan.bounds, plan.pieces, at, needs, fetched, buckets_);
+      auto outcome = status::measureObjective(objectiveKind(*op.signals), data, *plan.bounds,
+                                              target.slo->objectives[o].target);
       if (op.total && target.slo->window.isRolling && outcome.budget.consumed > 0 &&
-          data.totalWindow.hasValue()) {
+          data.totalWindow.hasValue() && options_.incrementalWindows) {
         outcome.history =
-            windowHistory(op.numerator, *op.total,
-                          op.signals->shape == ObjectiveSignals::Shape::GoodOverTotal, plan);
+            windowHistory(buckets_, needs, op.numerator, *op.total,
+                          op.signals->shape == status::ObjectiveShape::GoodOverTotal, plan, at);
         if (outcome.history) {
           outcome.history->badNow = outcome.budget.consumed;
           outcome.history->totalNow = std::max(0.0, data.totalWindow.value);
@@ -322,11 +202,11 @@ std::vector<model::SloStatus> SloEvaluator::evaluate(const std::vector<Evaluatio
     }
     if (!invalid.empty()) {
       statuses.push_back(
-          invalidStatus(*target.slo, "InvalidIndicator", invalid, target.previous, at));
+          status::invalidStatus(*target.slo, "InvalidIndicator", invalid, target.previous, at));
       continue;
     }
-    statuses.push_back(
-        buildStatus(*target.slo, outcomes, *plan.bounds, *target.policy, target.previous, at));
+    statuses.push_back(status::buildStatus(*target.slo, outcomes, *plan.bounds, *target.policy,
+                                           target.previous, at));
   }
   report_.duration = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::steady_clock::now() - started);

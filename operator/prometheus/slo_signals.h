@@ -6,9 +6,11 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "operator/model/slo.h"
 #include "operator/prometheus/promql.h"
+#include "operator/status/objective_outcome.h"
 
 namespace budgetgate::prometheus {
 
@@ -37,17 +39,20 @@ struct Quantity {
 std::string counterDelta(const std::string& selector, Seconds range, const std::string& by);
 
 struct ObjectiveSignals {
-  enum class Shape {
-    GoodOverTotal,   // Occurrences: numerator = good events
-    BadOverTotal,    // Occurrences: numerator = bad events
-    BadSlices,       // Timeslices: numerator = number of bad slices
-    BadFractionSum,  // RatioTimeslices: numerator = sum of per-slice bad fractions
-  };
+  using Shape = status::ObjectiveShape;
   Shape shape = Shape::GoodOverTotal;
   Quantity numerator;
   std::optional<Quantity> total;  // Occurrences only
   Seconds slice{0};               // slice shapes only
 };
+
+// For Occurrences over values that are not event counts (a threshold metric, a raw ratio, a
+// gauge without $window), each slice of this length counts as one occurrence.
+inline constexpr Seconds kOccurrenceSlice{60};
+
+// What keeps a parsed SLO from being evaluated (a counter query that is not a plain selector,
+// ...), one "spec.objectives[i]: problem" per objective; empty when it can be.
+std::vector<std::string> evaluationProblems(const model::ServiceLevelObjective& slo);
 
 // nullopt (with *error) when a query cannot be used, e.g. a counter SLI whose query is not a
 // plain selector.

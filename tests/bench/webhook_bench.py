@@ -108,6 +108,7 @@ spec:
   indicator:
     spec:
       ratioMetric:
+        counter: true
         good: {metricSource: {type: Prometheus, spec: {query: 'http_requests_total{service="web",code!="500"}'}}}
         total: {metricSource: {type: Prometheus, spec: {query: 'http_requests_total{service="web"}'}}}
   timeWindow: [{duration: 30d}]

@@ -263,8 +263,8 @@ class Defaults(unittest.TestCase):
         self.assertEqual(resources["pods.budgetgate.dev"], [([""], ["pods"], ["CREATE", "UPDATE"])])
         self.assertEqual(resources["replicasets.budgetgate.dev"], [(["apps"], ["replicasets"], ["CREATE", "UPDATE"])])
         self.assertEqual(resources["gate-objects.budgetgate.dev"], [
-            (["slo.budgetgate.dev"], ["servicelevelobjectives"], ["UPDATE", "DELETE"]),
-            (["slo.budgetgate.dev"], ["errorbudgetpolicies"], ["CREATE", "UPDATE", "DELETE"])])
+            (["slo.budgetgate.dev"], ["servicelevelobjectives", "errorbudgetpolicies"],
+             ["CREATE", "UPDATE", "DELETE"])])
         workload_namespaces = {
             "matchLabels": {"budgetgate.dev/gated": "true"},
             "matchExpressions": [{"key": "kubernetes.io/metadata.name", "operator": "NotIn",

@@ -89,11 +89,6 @@ class RefusedSlos(unittest.TestCase):
         self.assertRefused(slo, r"spec\.objectives\[0\]\.target: Invalid value: 1\.5: "
                                 r"spec\.objectives\[0\]\.target in body should be less than 1")
 
-    def test_target_zero(self):
-        slo = checkout("zero-target")
-        slo["spec"]["objectives"][0]["target"] = 0
-        self.assertRefused(slo, r"spec\.objectives\[0\]\.target in body should be greater than 0")
-
     def test_target_percent_hundred(self):
         slo = checkout("bad-target-percent")
         del slo["spec"]["objectives"][0]["target"]
@@ -109,7 +104,7 @@ class RefusedSlos(unittest.TestCase):
     def test_missing_indicator(self):
         slo = checkout("no-indicator")
         del slo["spec"]["indicator"]
-        self.assertRefused(slo, r"spec\.indicator: Required value")
+        self.assertRefused(slo, r"spec\.indicator is required, or \(a composite SLO\) an indicator on every objective")
 
     def test_target_and_target_percent(self):
         slo = checkout("both-targets")
@@ -131,7 +126,7 @@ class RefusedSlos(unittest.TestCase):
     def test_rolling_month(self):
         slo = checkout("rolling-month")
         slo["spec"]["timeWindow"][0]["duration"] = "1M"
-        self.assertRefused(slo, r"a rolling window is counted in h, d or w")
+        self.assertRefused(slo, r"a rolling window is counted in m, h, d or w")
 
     def test_unknown_budgeting_method(self):
         slo = checkout("bad-method")
@@ -186,6 +181,22 @@ class AcceptedSamples(unittest.TestCase):
         cp.kubectl("delete", "slo", doc["metadata"]["name"], "-n", NS)
         del doc["metadata"]["displayName"]
         p = apply(doc)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+
+
+    def test_target_zero_as_openslo_allows(self):
+        # OpenSLO v1: target in [0, 1). A target of 0 allows every event to fail.
+        slo = checkout("zero-target")
+        slo["spec"]["objectives"][0]["target"] = 0
+        self.assertEqual(apply(slo).returncode, 0)
+        got = json.loads(cp.kubectl("get", "slo", "zero-target", "-n", NS, "-o", "json").stdout)
+        self.assertEqual(got["spec"]["objectives"][0]["target"], 0)
+
+    def test_rolling_window_in_minutes_and_slice_target_on_occurrences(self):
+        slo = checkout("minutes-window")
+        slo["spec"]["timeWindow"][0]["duration"] = "90m"
+        slo["spec"]["objectives"][0]["timeSliceTarget"] = 0.9  # accepted and ignored
+        p = apply(slo)
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
 
 

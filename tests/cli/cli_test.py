@@ -201,11 +201,11 @@ class ValidateTest(CliCase):
 
     def test_target_out_of_range(self):
         self.expect_error(self.broken_slo("target: 0.999", "target: 1.5"),
-                          "spec.objectives[0].target", "expected a fraction in (0, 1)", "1.5")
+                          "spec.objectives[0].target", "expected a fraction in [0, 1)", "1.5")
 
     def test_target_percent_out_of_range(self):
         self.expect_error(self.broken_slo("target: 0.999", "targetPercent: 150"),
-                          "spec.objectives[0].targetPercent", "(0, 100)", "150")
+                          "spec.objectives[0].targetPercent", "[0, 100)", "150")
 
     def test_bad_duration(self):
         self.expect_error(self.broken_slo("duration: 30d", "duration: 30days"),

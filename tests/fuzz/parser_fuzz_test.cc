@@ -113,7 +113,7 @@ spec:
       value: 0.5
       target: 0.95
       timeSliceTarget: 0.9
-      timeSliceWindow: 60
+      timeSliceWindow: 1m
 )";
 
 const char* kPolicy = R"(apiVersion: slo.budgetgate.dev/v1alpha1

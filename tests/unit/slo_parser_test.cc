@@ -158,13 +158,24 @@ TEST(SloParser, BadEventsInsteadOfGood) {
   EXPECT_FALSE(ratio.good.has_value());
 }
 
-TEST(SloParser, NonCounterQueriesNeedTheWindowPlaceholder) {
+TEST(SloParser, GaugeQueriesWithOrWithoutTheWindowPlaceholder) {
+  // counter: false without $window: gauges, summed slice by slice (OpenSLO allows it).
   std::string text = edit("counter: true", "counter: false");
-  Diagnostics d;
-  EXPECT_FALSE(parse(text, d).has_value());
-  EXPECT_NE(errorAt(d, "spec.indicator.spec.ratioMetric.good.metricSource.spec.query"), nullptr)
-      << allErrors(d);
-  EXPECT_NE(errorAt(d, "spec.indicator.spec.ratioMetric.total.metricSource.spec.query"), nullptr);
+  Diagnostics gauges;
+  ASSERT_TRUE(parse(text, gauges).has_value()) << allErrors(gauges);
+  // counter omitted means false (OpenSLO), which over counters named *_total is probably a
+  // mistake: valid (as oslo says), with a warning that names the fix.
+  Diagnostics omitted;
+  EXPECT_TRUE(parse(edit("        counter: false\n", "", text), omitted).has_value());
+  EXPECT_TRUE(omitted.ok()) << allErrors(omitted);
+  ASSERT_EQ(omitted.warnings().size(), 1u);
+  const auto& w = omitted.warnings().front();
+  EXPECT_EQ(w.path, "spec.indicator.spec.ratioMetric.counter");
+  EXPECT_NE(w.message.find("set counter: true"), std::string::npos) << w.message;
+  EXPECT_NE(omitted.formatWarnings().find("warning: "), std::string::npos);
+  Diagnostics explicitGauge;
+  ASSERT_TRUE(parse(text, explicitGauge).has_value());
+  EXPECT_TRUE(explicitGauge.warnings().empty());
   text = edit(R"(query: http_requests_total{code!~"5.."})",
               R"(query: sum(increase(http_requests_total{code!~"5.."}[$window])))", text);
   text = edit("query: http_requests_total\n",
@@ -209,10 +220,10 @@ TEST(SloParser, CalendarUnitsAndDefaults) {
                                                         {"1Y", CalendarUnit::Year}};
   for (const auto& [text, unit] : units) {
     Diagnostics d;
-    const auto slo =
-        parse(edit("    - duration: 30d\n      isRolling: true\n",
-                   std::string("    - duration: ") + text + "\n      isRolling: false\n"),
-              d);
+    const auto slo = parse(edit("    - duration: 30d\n      isRolling: true\n",
+                                std::string("    - duration: ") + text +
+                                    "\n      isRolling: false\n      calendar: {}\n"),
+                           d);
     ASSERT_TRUE(slo.has_value()) << text << '\n' << allErrors(d);
     EXPECT_EQ(slo->window.calendarUnit, unit) << text;
     EXPECT_EQ(slo->window.calendarTimeZone, "UTC");
@@ -229,11 +240,16 @@ TEST(SloParser, TimeslicesWithRatioMetric) {
   ASSERT_TRUE(slo.has_value()) << allErrors(d);
   EXPECT_EQ(slo->objectives[0].timeSliceWindow, Seconds(300));
   EXPECT_EQ(slo->objectives[0].timeSliceTarget, 0.95);
-  // OpenSLO also allows the slice as a number of seconds.
+  // A bare number is not a duration (OpenSLO's validator refuses it too).
   Diagnostics d2;
-  const auto numeric = parse(edit("timeSliceWindow: 5m", "timeSliceWindow: 60", text), d2);
-  ASSERT_TRUE(numeric.has_value()) << allErrors(d2);
-  EXPECT_EQ(numeric->objectives[0].timeSliceWindow, Seconds(60));
+  EXPECT_FALSE(parse(edit("timeSliceWindow: 5m", "timeSliceWindow: 60", text), d2).has_value());
+  const auto* e = errorAt(d2, "spec.objectives[0].timeSliceWindow");
+  ASSERT_NE(e, nullptr) << allErrors(d2);
+  EXPECT_NE(e->message.find("write the unit, e.g. 60m"), std::string::npos) << e->message;
+  // And Timeslices needs timeSliceTarget.
+  Diagnostics d3;
+  EXPECT_FALSE(parse(edit("      timeSliceTarget: 0.95\n", "", text), d3).has_value());
+  EXPECT_NE(errorAt(d3, "spec.objectives[0].timeSliceTarget"), nullptr) << allErrors(d3);
 }
 
 struct BadSlo {
@@ -267,10 +283,10 @@ TEST_P(SloParserError, IsPreciseAndLocated) {
 
 const BadSlo kBadSlos[] = {
     {"TargetAboveOne", "target: 0.999", "target: 1.5", "spec.objectives[0].target", "1.5",
-     "expected a fraction in (0, 1)"},
-    {"TargetOne", "target: 0.999", "target: 1", "spec.objectives[0].target", "target: 1", "(0, 1)"},
-    {"TargetZero", "target: 0.999", "target: 0", "spec.objectives[0].target", "target: 0",
-     "(0, 1)"},
+     "expected a fraction in [0, 1)"},
+    {"TargetOne", "target: 0.999", "target: 1", "spec.objectives[0].target", "target: 1", "[0, 1)"},
+    {"TargetNegative", "target: 0.999", "target: -0.5", "spec.objectives[0].target", "-0.5",
+     "[0, 1)"},
     {"TargetNotANumber", "target: 0.999", "target: high", "spec.objectives[0].target", "high",
      "expected a number"},
     {"TargetQuotedNumber", "target: 0.999", "target: \"0.999\"", "spec.objectives[0].target",
@@ -278,7 +294,7 @@ const BadSlo kBadSlos[] = {
     {"TargetNaN", "target: 0.999", "target: .nan", "spec.objectives[0].target", ".nan",
      "expected a number"},
     {"TargetPercent150", "target: 0.999", "targetPercent: 150", "spec.objectives[0].targetPercent",
-     "150", "expected a percentage in (0, 100)"},
+     "150", "expected a percentage in [0, 100)"},
     {"TargetAndTargetPercent", "target: 0.999", "target: 0.999\n      targetPercent: 99.9",
      "spec.objectives[0]", "displayName: availability", "not both"},
     {"MissingTarget", "      target: 0.999\n", "", "spec.objectives[0].target",
@@ -292,15 +308,18 @@ const BadSlo kBadSlos[] = {
     {"WindowShorterThanAnHour", "duration: 30d", "duration: 30m", "spec.timeWindow[0].duration",
      "30m", "at least 1h"},
     {"RollingOneMonth", "duration: 30d", "duration: 1M", "spec.timeWindow[0].duration", "1M",
-     "rolling window needs a fixed length"},
+     "supports rolling windows of fixed length only"},
     {"RollingQuarter", "duration: 30d", "duration: 1Q", "spec.timeWindow[0].duration", "1Q",
      "rolling window"},
     {"CalendarOnRolling", "      isRolling: true\n",
      "      isRolling: true\n      calendar: {timeZone: UTC}\n", "spec.timeWindow[0].calendar",
      "calendar:", "only valid with isRolling: false"},
     {"CalendarInHours", "duration: 30d\n      isRolling: true",
-     "duration: 12h\n      isRolling: false", "spec.timeWindow[0].duration", "12h",
-     "d, w, M, Q or Y"},
+     "duration: 12h\n      isRolling: false\n      calendar: {}", "spec.timeWindow[0].duration",
+     "12h", "d, w, M, Q or Y"},
+    {"CalendarWithoutCalendar", "duration: 30d\n      isRolling: true",
+     "duration: 1M\n      isRolling: false", "spec.timeWindow[0]", "duration: 1M",
+     "needs calendar"},
     {"UnknownTimeZone", "duration: 30d\n      isRolling: true",
      "duration: 1M\n      isRolling: false\n      calendar:\n        timeZone: Mars/Olympus",
      "spec.timeWindow[0].calendar", "timeZone: Mars", "unknown time zone \"Mars/Olympus\""},
@@ -318,8 +337,10 @@ const BadSlo kBadSlos[] = {
     {"MissingIndicator", "  indicator:\n    metadata:\n      name: checkout-http-success\n",
      "  indicatorx:\n    metadata:\n      name: checkout-http-success\n", "spec.indicator",
      "description:", "is required"},
-    {"IndicatorRef", "  indicator:\n", "  indicatorRef: my-sli\n  indicatorx:\n",
-     "spec.indicatorRef", "my-sli", "not supported"},
+    {"IndicatorRefWithoutItsSli", "  indicator:\n", "  indicatorRef: my-sli\n  indicatorx:\n",
+     "spec.indicatorRef", "my-sli", "SLI \"my-sli\" not found"},
+    {"NameNotADnsLabel", "name: checkout-availability", "name: Checkout_Availability",
+     "metadata.name", "Checkout_Availability", "not a DNS label"},
     {"UnknownTopLevelSpecField", "  service: checkout\n",
      "  service: checkout\n  serviceLevel: gold\n", "spec.serviceLevel", "serviceLevel",
      "unknown field"},
@@ -332,14 +353,18 @@ const BadSlo kBadSlos[] = {
     {"TimeslicesWithoutSliceWindow", "budgetingMethod: Occurrences",
      "budgetingMethod: RatioTimeslices", "spec.objectives[0].timeSliceWindow",
      "displayName: availability", "RatioTimeslices needs the slice length"},
-    {"SliceWindowWithOccurrences", "      target: 0.999\n",
-     "      target: 0.999\n      timeSliceWindow: 1m\n", "spec.objectives[0].timeSliceWindow",
-     "timeSliceWindow", "only used with budgetingMethod Timeslices"},
-    {"SliceWindowTooShort",
+    {"SliceWindowInSeconds",
      "budgetingMethod: Occurrences\n  objectives:\n    - displayName: availability\n",
      "budgetingMethod: RatioTimeslices\n  objectives:\n    - displayName: availability\n"
-     "      timeSliceWindow: 5s\n",
-     "spec.objectives[0].timeSliceWindow", "5s", "between 10s and 1d"},
+     "      timeSliceWindow: 30s\n",
+     "spec.objectives[0].timeSliceWindow", "30s", "in m, h, d or w"},
+    {"SliceWindowTooLong",
+     "budgetingMethod: Occurrences\n  objectives:\n    - displayName: availability\n",
+     "budgetingMethod: RatioTimeslices\n  objectives:\n    - displayName: availability\n"
+     "      timeSliceWindow: 2d\n",
+     "spec.objectives[0].timeSliceWindow", "2d", "between 1m and 1d"},
+    {"RollingWindowInSeconds", "duration: 30d", "duration: 86400s", "spec.timeWindow[0].duration",
+     "86400s", "in m, h, d, w, M, Q or Y"},
     {"SliceTargetAboveOne", "      target: 0.999\n",
      "      target: 0.999\n      timeSliceTarget: 95\n", "spec.objectives[0].timeSliceTarget", "95",
      "(0, 1]"},
@@ -409,6 +434,7 @@ spec:
   budgetingMethod: Timeslices
   objectives:
     - target: 0.95
+      timeSliceTarget: 1
       timeSliceWindow: 1m
 )";
   Diagnostics d("latency.yaml");
@@ -429,16 +455,27 @@ spec:
   EXPECT_NE(e->message.find("\"below\""), std::string::npos);
 }
 
-TEST(SloParser, ThresholdMetricNeedsTimeslices) {
+TEST(SloParser, ThresholdMetricWithOccurrencesCountsSlicesAsOccurrences) {
   const std::string path =
       budgetgate::testing::sourceFile("crds/samples/openslo-search-latency.yaml");
-  const std::string text = edit("budgetingMethod: Timeslices", "budgetingMethod: Occurrences",
-                                budgetgate::testing::readFile(path));
+  std::string text = edit("budgetingMethod: Timeslices", "budgetingMethod: Occurrences",
+                          budgetgate::testing::readFile(path));
+  text = edit("      timeSliceTarget: 1  # one value per slice: it must meet op/value\n", "", text);
+  Diagnostics d;
+  const auto slo = parse(text, d);
+  ASSERT_TRUE(slo.has_value()) << allErrors(d);
+  EXPECT_EQ(slo->budgetingMethod, BudgetingMethod::Occurrences);
+}
+
+TEST(SloParser, TheSamplesOldTimeslicesWithoutTimeSliceTargetIsInvalid) {
+  const std::string path =
+      budgetgate::testing::sourceFile("crds/samples/openslo-search-latency.yaml");
+  const std::string text =
+      edit("      timeSliceTarget: 1  # one value per slice: it must meet op/value\n", "",
+           budgetgate::testing::readFile(path));
   Diagnostics d;
   EXPECT_FALSE(parse(text, d).has_value());
-  const auto* e = errorAt(d, "spec.budgetingMethod");
-  ASSERT_NE(e, nullptr) << allErrors(d);
-  EXPECT_NE(e->message.find("thresholdMetric"), std::string::npos);
+  EXPECT_NE(errorAt(d, "spec.objectives[0].timeSliceTarget"), nullptr) << allErrors(d);
 }
 
 TEST(SloParser, OpenSloMayNotUseTheGateExtension) {

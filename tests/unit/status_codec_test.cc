@@ -49,8 +49,10 @@ SloStatus fullStatus() {
   s.tierHold = engine::TierHold{Tier::Exhausted, kT - Seconds(20 * 3600), -46.0};
   s.policy = "budgetgate/default";
   s.decisionsByRisk = std::array<Verdict, 3>{Verdict::Block, Verdict::Block, Verdict::Block};
-  s.objectives = {{"availability", 0.999, 0.0, Tier::Exhausted},
-                  {"latency", 0.99, 80.0, Tier::Healthy}};
+  engine::BurnRates latencyBurn;
+  latencyBurn.set(BurnRateWindow::H1, 0.5);
+  s.objectives = {{"availability", 0.999, 2.0, 0.99854, 146.0, 0.0, s.burnRates, Tier::Exhausted},
+                  {"latency", 0.99, 1.0, std::nullopt, 20.0, 80.0, latencyBurn, Tier::Healthy}};
   s.conditions = {{"Ready", "True", "Evaluated", "ok", kT - Seconds(3600), 7},
                   {"BudgetExhausted", "True", "Overspent", "46% over budget", kT, 7}};
   s.message = "46% over budget";
@@ -110,7 +112,14 @@ TEST(StatusCodec, RoundTripKeepsEveryField) {
     ASSERT_EQ(out.objectives.size(), 2u);
     EXPECT_EQ(out.objectives[1].displayName, "latency");
     EXPECT_DOUBLE_EQ(out.objectives[1].remainingPercent, 80.0);
+    EXPECT_DOUBLE_EQ(out.objectives[1].consumedPercent, 20.0);
     EXPECT_EQ(out.objectives[1].tier, Tier::Healthy);
+    EXPECT_EQ(out.objectives[0].compositeWeight, 2.0);
+    EXPECT_EQ(out.objectives[0].sli, 0.99854);
+    EXPECT_FALSE(out.objectives[1].sli.has_value());
+    EXPECT_EQ(out.objectives[1].burnRates.at(BurnRateWindow::H1), 0.5);
+    EXPECT_FALSE(out.objectives[1].burnRates.at(BurnRateWindow::M5).has_value());
+    EXPECT_EQ(out.objectives[0].burnRates.at(BurnRateWindow::D3), 1.7);
     ASSERT_EQ(out.conditions.size(), 2u);
     EXPECT_EQ(out.conditions[0].type, "Ready");
     EXPECT_EQ(out.conditions[0].lastTransitionTime, kT - Seconds(3600));

@@ -9,6 +9,7 @@
 #include "operator/common/yaml_json.h"
 #include "operator/model/policy_parser.h"
 #include "operator/model/slo_parser.h"
+#include "operator/prometheus/slo_signals.h"
 #include "webhook/admission/admission_review.h"
 #include "webhook/gate/object_guard.h"
 
@@ -102,6 +103,22 @@ std::optional<gate::GuardedSlo> guardedSlo(const std::string& objectJson, std::s
   }
   g.fixedSpec = json::canonical(fixed);
   return g;
+}
+
+// Why an SLO object cannot be read, exactly as `budgetgate validate` says it (the same parser
+// and the same evaluation checks); empty when it is valid. *warnings gets what validate warns.
+std::string sloProblems(const std::string& objectJson, const std::string& what,
+                        std::vector<std::string>* warnings) {
+  std::string error;
+  auto doc = json::parse(objectJson, &error);
+  if (!doc) return error;
+  model::Diagnostics diag(what);
+  auto slo = model::parseSlo(jsonToYaml(*doc), diag);
+  for (const auto& w : diag.warnings()) warnings->push_back("budgetgate: " + diag.formatOne(w));
+  if (!slo) return diag.format();
+  std::string out;
+  for (const auto& p : prometheus::evaluationProblems(*slo)) out += what + ": " + p + "\n";
+  return out;
 }
 
 }  // namespace
@@ -284,6 +301,24 @@ AdmissionHandler::Answer AdmissionHandler::judgeGateObject(ParsedReview& review,
   const bool isSlo = review.reviewed == ReviewedKind::ServiceLevelObjective;
   const std::string kind = isSlo ? "ServiceLevelObjective" : "ErrorBudgetPolicy";
   gate::GuardDecision d;
+  if (isSlo && r.operation != gate::Operation::Delete) {
+    // One truth for what is valid: the API server admits exactly what `budgetgate validate`
+    // accepts (the CRD schema is the first line of defence, this the second).
+    const auto problems =
+        sloProblems(review.objectJson(), fmt::format("ServiceLevelObjective {}/{}", r.ns, r.name),
+                    &a.response.warnings);
+    if (!problems.empty()) {
+      a.response.allowed = false;
+      a.response.code = 422;
+      a.response.reason = "Invalid";
+      a.response.message = "budgetgate: " + problems;
+      while (!a.response.message.empty() && a.response.message.back() == '\n') {
+        a.response.message.pop_back();
+      }
+      a.outcome = Outcome::Denied;
+      return a;
+    }
+  }
   if (isSlo) {
     gate::SloWrite w{r.operation, r.ns, r.name, r.user, std::nullopt, std::nullopt};
     std::string problem;

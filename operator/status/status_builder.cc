@@ -1,19 +1,14 @@
-#include "operator/prometheus/objective_outcome.h"
+#include "operator/status/status_builder.h"
 
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cmath>
 
-namespace budgetgate::prometheus {
+#include "operator/engine/composite_budget.h"
+
+namespace budgetgate::status {
 namespace {
-
-using engine::kBurnRateWindows;
-using Shape = ObjectiveSignals::Shape;
-
-double valueOrZero(const Measurement& m) {
-  return m.hasValue() ? m.value : 0.0;
-}
 
 model::Condition condition(std::string type, bool ok, std::string reason, std::string message,
                            TimePoint at, long long generation) {
@@ -52,107 +47,12 @@ std::vector<std::pair<engine::Tier, TimePoint>> recoveryByTier(
 
 }  // namespace
 
-Measurement Measurement::of(double v) {
-  Measurement m;
-  if (std::isfinite(v)) {
-    m.kind = Kind::Value;
-    m.value = v;
-  } else {
-    m.kind = Kind::NotANumber;
-  }
-  return m;
-}
-
-Measurement Measurement::failed(QueryState state, std::string error) {
-  Measurement m;
-  m.kind = Kind::Failed;
-  m.failure = state;
-  m.error = std::move(error);
-  return m;
-}
-
-ObjectiveOutcome measureObjective(const ObjectiveSignals& signals, const ObjectiveData& data,
-                                  const model::WindowBounds& bounds, double target) {
-  ObjectiveOutcome out;
-  const bool occurrences = signals.total.has_value();
-  // Any failed query makes the whole objective unknown: a partial answer could be wrong.
-  std::vector<const Measurement*> all{&data.numeratorWindow};
-  if (occurrences) all.push_back(&data.totalWindow);
-  for (std::size_t i = 0; i < kBurnRateWindows.size(); ++i) {
-    all.push_back(&data.numerator[i]);
-    if (occurrences) all.push_back(&data.total[i]);
-  }
-  for (const auto* m : all) {
-    if (m->kind == Measurement::Kind::Failed) {
-      out.failure = *m;
-      return out;
-    }
-  }
-
-  // Burn rates. A window without traffic (or without series) has no burn rate.
-  for (std::size_t i = 0; i < kBurnRateWindows.size(); ++i) {
-    const auto w = kBurnRateWindows[i];
-    std::optional<double> burn;
-    if (occurrences) {
-      const auto& t = data.total[i];
-      const auto& n = data.numerator[i];
-      if (t.hasValue() && t.value > 0 && n.kind != Measurement::Kind::NotANumber) {
-        // An empty numerator next to real traffic means zero good (or zero bad) events.
-        const double bad =
-            signals.shape == Shape::GoodOverTotal ? t.value - valueOrZero(n) : valueOrZero(n);
-        burn = engine::burnRateFromCounts(std::clamp(bad, 0.0, t.value), t.value, target);
-      }
-    } else if (data.numerator[i].hasValue()) {
-      const double slices = static_cast<double>(engine::windowLength(w).count()) /
-                            static_cast<double>(signals.slice.count());
-      burn = engine::burnRate(std::clamp(data.numerator[i].value / slices, 0.0, 1.0), target);
-    }
-    out.burnRates.set(w, burn);
-  }
-
-  // The SLO window.
-  if (occurrences) {
-    const auto& t = data.totalWindow;
-    const auto& n = data.numeratorWindow;
-    if (!t.hasValue()) {
-      out.noData = true;
-      out.noDataDetail = t.kind == Measurement::Kind::NotANumber
-                             ? "the total query returned NaN"
-                             : "the total query returned no series for the SLO window";
-      return out;
-    }
-    const double total = std::max(0.0, t.value);
-    double bad = signals.shape == Shape::GoodOverTotal ? total - valueOrZero(n) : valueOrZero(n);
-    bad = std::clamp(bad, 0.0, total);
-    out.budget = engine::occurrencesBudget(target, bad, total);
-    out.noTraffic = !(total > 0);
-    if (total > 0) out.sli = 1.0 - bad / total;
-  } else {
-    const auto& n = data.numeratorWindow;
-    if (!n.hasValue()) {
-      out.noData = true;
-      out.noDataDetail = "no time slice of the SLO window had data";
-      return out;
-    }
-    const double sliceSeconds = static_cast<double>(signals.slice.count());
-    const double slicesInWindow = static_cast<double>(bounds.length.count()) / sliceSeconds;
-    const double elapsedSlices =
-        std::max(1.0, static_cast<double>((bounds.end - bounds.start).count()) / sliceSeconds);
-    const double bad = std::max(0.0, n.value);
-    out.budget = signals.shape == Shape::BadSlices
-                     ? engine::timeslicesBudget(target, bad, slicesInWindow, signals.slice)
-                     : engine::ratioTimeslicesBudget(target, bad, slicesInWindow, signals.slice);
-    out.sli = std::clamp(1.0 - bad / elapsedSlices, 0.0, 1.0);
-  }
-  return out;
-}
-
 model::SloStatus invalidStatus(const model::ServiceLevelObjective& slo, const std::string& reason,
                                const std::string& message,
                                const std::optional<model::SloStatus>& previous, TimePoint at) {
   model::SloStatus s = previous.value_or(model::SloStatus{});
   s.observedGeneration = slo.generation;
-  if (!slo.objectives.empty()) s.target = slo.objectives.front().target;
+  if (!slo.objectives.empty() && !slo.composite()) s.target = slo.objectives.front().target;
   s.window = windowText(slo);
   s.budgetingMethod = std::string(model::budgetingMethodName(slo.budgetingMethod));
   s.tier = engine::Tier::Unknown;
@@ -172,16 +72,16 @@ model::SloStatus buildStatus(const model::ServiceLevelObjective& slo,
   for (std::size_t i = 0; i < outcomes.size(); ++i) {
     if (!outcomes[i].failure) continue;
     const auto& f = *outcomes[i].failure;
-    const bool transport = isTransportFailure(f.failure);
-    const std::string reason = transport ? "PrometheusUnavailable" : "QueryError";
-    const std::string message =
-        fmt::format("evaluation failed ({}): {}", queryStateName(f.failure), f.error);
+    const std::string reason = f.sourceUnavailable ? "PrometheusUnavailable" : "QueryError";
+    const std::string message = fmt::format("evaluation failed ({}): {}", f.failure, f.error);
     model::SloStatus s = previous.value_or(model::SloStatus{});
     if (!previous) {
       s.tier = engine::Tier::Unknown;
       s.window = windowText(slo);
       s.budgetingMethod = std::string(model::budgetingMethodName(slo.budgetingMethod));
-      if (!slo.objectives.empty()) {
+      if (slo.composite()) {
+        s.objective = "composite";
+      } else if (!slo.objectives.empty()) {
         s.objective = slo.objectives.front().displayName;
         s.target = slo.objectives.front().target;
       }
@@ -214,7 +114,8 @@ model::SloStatus buildStatus(const model::ServiceLevelObjective& slo,
     input.burnRates = outcomes[i].burnRates;
     input.alertOverrides = slo.gate.alerts;
     input.now = at;
-    input.previousHold = previousHold;
+    // A composite's hold belongs to the composite, not to its parts.
+    if (!slo.composite()) input.previousHold = previousHold;
     evaluated.push_back({i, engine::assess(input, policy)});
   }
 
@@ -243,53 +144,92 @@ model::SloStatus buildStatus(const model::ServiceLevelObjective& slo,
     return s;
   }
 
-  // The worst objective describes the SLO (tier first, then the least budget left).
-  const auto worst =
-      std::max_element(evaluated.begin(), evaluated.end(), [](const auto& a, const auto& b) {
-        const int sa = engine::tierSeverity(a.assessment.tier.effective);
-        const int sb = engine::tierSeverity(b.assessment.tier.effective);
-        if (sa != sb) return sa < sb;
-        return a.assessment.budget.remainingPercentRaw() >
-               b.assessment.budget.remainingPercentRaw();
-      });
-  const auto& a = worst->assessment;
-  const auto& o = outcomes[worst->index];
-  const auto& objective = slo.objectives[worst->index];
-  s.objective = objective.displayName;
-  s.target = objective.target;
-  s.sli = o.sli;
+  // A composite SLO is decided by the weighted composite of its objectives; otherwise the worst
+  // objective describes the SLO (tier first, then the least budget left).
+  const Evaluated* worst = nullptr;
+  engine::Assessment a;
+  if (slo.composite()) {
+    std::vector<engine::WeightedObjective> parts;
+    for (const auto& e : evaluated) {
+      parts.push_back(
+          {slo.objectives[e.index].compositeWeight, e.assessment.budget, e.assessment.burnRates});
+    }
+    const auto composite = engine::compositeBudget(parts);
+    engine::AssessmentInput input;
+    input.windowLength = bounds.length;
+    input.budget = composite.budget;
+    input.burnRates = composite.burnRates;
+    input.alertOverrides = slo.gate.alerts;
+    input.now = at;
+    input.previousHold = previousHold;
+    a = engine::assess(input, policy);
+    s.objective = "composite";
+  } else {
+    worst =
+        &*std::max_element(evaluated.begin(), evaluated.end(), [](const auto& x, const auto& y) {
+          const int sx = engine::tierSeverity(x.assessment.tier.effective);
+          const int sy = engine::tierSeverity(y.assessment.tier.effective);
+          if (sx != sy) return sx < sy;
+          return x.assessment.budget.remainingPercentRaw() >
+                 y.assessment.budget.remainingPercentRaw();
+        });
+    a = worst->assessment;
+    const auto& objective = slo.objectives[worst->index];
+    s.objective = objective.displayName;
+    s.target = objective.target;
+    s.sli = outcomes[worst->index].sli;
+  }
+  // The recovery projections follow one objective's hourly history; a composite has none of its
+  // own, so it falls back to "one window from now" (rolling) or the period's end (calendar).
+  const ObjectiveOutcome* o = worst ? &outcomes[worst->index] : nullptr;
   s.errorBudget = a.budget;
   s.burnRates = a.burnRates;
   s.alerts = a.alerts;
   if (a.exhaustionIn) s.projectedExhaustion = at + *a.exhaustionIn;
   if (a.budget.consumed > 0) {
     s.projectedRecovery = slo.window.isRolling ? at + bounds.length : bounds.start + bounds.length;
-    if (slo.window.isRolling && o.history) {
-      if (auto t = engine::recoveryAt(*o.history, objective.target, 100.0 - 1e-9)) {
-        s.projectedRecovery = t;
+    if (o) {
+      const double target = slo.objectives[worst->index].target;
+      if (slo.window.isRolling && o->history) {
+        if (auto t = engine::recoveryAt(*o->history, target, 100.0 - 1e-9)) {
+          s.projectedRecovery = t;
+        }
       }
+      s.recoveryByTier = recoveryByTier(slo, *o, target, bounds, policy);
     }
-    s.recoveryByTier = recoveryByTier(slo, o, objective.target, bounds, policy);
   }
   s.tier = a.tier.effective;
   s.tierHold = a.tier.hold;
   s.decisionsByRisk = a.decisionsByRisk;
   if (slo.objectives.size() > 1) {
     for (const auto& e : evaluated) {
-      s.objectives.push_back({slo.objectives[e.index].displayName, slo.objectives[e.index].target,
-                              e.assessment.budget.remainingPercent(), e.assessment.tier.effective});
+      const auto& objective = slo.objectives[e.index];
+      model::ObjectiveSummary summary;
+      summary.displayName = objective.displayName;
+      summary.target = objective.target;
+      if (slo.composite()) summary.compositeWeight = objective.compositeWeight;
+      summary.sli = outcomes[e.index].sli;
+      summary.consumedPercent = e.assessment.budget.consumedPercent;
+      summary.remainingPercent = e.assessment.budget.remainingPercent();
+      summary.burnRates = e.assessment.burnRates;
+      summary.tier = e.assessment.tier.effective;
+      s.objectives.push_back(std::move(summary));
     }
   }
+  // No traffic: for a composite, when none of its objectives counted any event.
+  const bool noTraffic =
+      o ? o->noTraffic
+        : std::all_of(outcomes.begin(), outcomes.end(), [](const auto& x) { return x.noTraffic; });
 
   std::string firing;
   for (const auto& alert : a.alerts) {
     if (alert.firing) firing += (firing.empty() ? "" : ", ") + alert.rule.name;
   }
   s.message =
-      fmt::format("{:.1f}% of the error budget left ({:.1f}% consumed); 1h burn rate {:.2f}x",
-                  a.budget.remainingPercent(), a.budget.consumedPercent,
-                  a.burnRates.orZero(engine::BurnRateWindow::H1));
-  if (o.noTraffic) s.message += "; no traffic in the window";
+      fmt::format("{}{:.1f}% of the error budget left ({:.1f}% consumed); 1h burn rate {:.2f}x",
+                  slo.composite() ? "composite: " : "", a.budget.remainingPercent(),
+                  a.budget.consumedPercent, a.burnRates.orZero(engine::BurnRateWindow::H1));
+  if (noTraffic) s.message += "; no traffic in the window";
   if (a.tier.heldBack) {
     s.message += fmt::format("; tier held at {} since {} (hysteresis)",
                              engine::tierName(a.tier.effective), formatTime(a.tier.hold->since));
@@ -297,15 +237,29 @@ model::SloStatus buildStatus(const model::ServiceLevelObjective& slo,
   if (!firing.empty()) s.message += "; firing: " + firing;
 
   const bool exhausted = a.budget.remainingPercentRaw() <= 0;
+  // One story with status.noDataWindows, the burn-rate metrics (0) and the recording rules (0):
+  // a window without traffic is data, not missing data, and is named.
+  std::string quietWindows;
+  for (auto w : engine::kBurnRateWindows) {
+    if (!a.burnRates.at(w))
+      quietWindows += (quietWindows.empty() ? "" : ", ") + std::string(engine::windowName(w));
+  }
+  std::string reason = "DataPresent";
+  std::string detail = "Prometheus returned traffic for the SLO window and every burn-rate window";
+  if (noTraffic) {
+    reason = "NoTraffic";
+    detail = "the SLI counted no events in the SLO window";
+  } else if (!quietWindows.empty()) {
+    reason = "NoTrafficInSomeWindows";
+    detail = fmt::format("no events in the {} window{} (burn rate 0 there; status.noDataWindows)",
+                         quietWindows, quietWindows.find(',') == std::string::npos ? "" : "s");
+  }
   s.setCondition(condition("Ready", true, "Evaluated", "evaluated", at, gen));
-  s.setCondition(condition("DataAvailable", true, o.noTraffic ? "NoTraffic" : "DataPresent",
-                           o.noTraffic ? "the SLI counted no events in the window"
-                                       : "Prometheus returned data for every window",
-                           at, gen));
+  s.setCondition(condition("DataAvailable", true, reason, detail, at, gen));
   s.setCondition(condition(
       "BudgetExhausted", exhausted, exhausted ? "BudgetSpent" : "BudgetLeft",
       fmt::format("{:.1f}% of the error budget consumed", a.budget.consumedPercent), at, gen));
   return s;
 }
 
-}  // namespace budgetgate::prometheus
+}  // namespace budgetgate::status
