@@ -71,16 +71,24 @@ def main():
     suite = Suite("controller e2e")
     with workspace("controller") as work:
         with suite.setup():
-            scenario = live_scenario(work, [
+            services = [
                 {"name": "checkout", "rps": 100, "baseErrorRatio": 0},
                 {"name": "ledger", "rps": 10, "baseErrorRatio": 0.0002,
                  "incidents": [{"startIn": -2 * 86400, "duration": "2h", "errorRatio": 0.5}]},
                 {"name": "payments", "rps": 20, "baseErrorRatio": 0.0001,
                  "incidents": [{"startIn": OUTAGE_IN, "duration": "40m", "errorRatio": 1.0}]},
                 {"name": "idle", "rps": 0},
-            ])
-            setup_started = time.time()
-            prom = Prometheus(work, scenario, private_cache=True).start()
+            ]
+            started = {}
+
+            def write_scenario():
+                # The outage is OUTAGE_IN seconds after the history is written, whatever the
+                # wait for the build lock before it.
+                live_scenario(work, services)
+                started["at"] = time.time()
+            prom = Prometheus(work, os.path.join(work, "live-scenario.yaml"), private_cache=True)
+            prom.start(write_scenario)
+            setup_started = started["at"]
             suite.on_exit(prom.stop)
             cp = ControlPlane(work).start()
             suite.on_exit(cp.stop)

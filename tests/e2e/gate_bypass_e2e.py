@@ -21,9 +21,9 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import (BIN, ROOT, Background, ControlPlane, Prometheus, Suite, check,  # noqa: E402
-                     chart_user_roles, chart_webhook_config, free_port, http_get, live_scenario,
-                     log, make_certificate, metric_value, wait_until, workspace)
+from harness import (ROOT, ControlPlane, Prometheus, Suite, check, chart_user_roles,  # noqa: E402
+                     chart_webhook_config, http_get, live_scenario, log, metric_value,
+                     operator_with_webhook, wait_until, workspace)
 from webhook_e2e import deployment, post  # noqa: E402
 
 BOB = dict(user="bob", groups=["devs"])
@@ -142,18 +142,7 @@ def main():
             wait_until("two ReplicaSets for ledger", lambda: len(cp.get_json(
                 "rs", "-n", "shop", "-l", "app=ledger")["items"]) == 2, timeout=60)
 
-            tls = make_certificate(work)
-            port, metrics_port = free_port(), free_port()
-            op = Background("operator", [
-                BIN, "operator", "--kubeconfig", cp.kubeconfig, "--namespace", "budgetgate",
-                "--prometheus", prom.url, "--interval", "5s", "--no-leader-election",
-                "--webhook-configuration", "budgetgate",
-                "--metrics-address", f"127.0.0.1:{metrics_port}",
-                "--tls-cert-file", tls["cert"], "--tls-key-file", tls["key"],
-                "--webhook-address", f"127.0.0.1:{port}"], work).start()
-            suite.on_exit(op.stop)
-            base = f"https://127.0.0.1:{port}"
-            wait_until("webhook ready", lambda: http_get(base + "/readyz")[0] == 200, timeout=60)
+            op, base, ca_pem, metrics_port = operator_with_webhook(suite, cp, prom, work)
 
             def tiers():
                 return {f"{i['metadata']['namespace']}/{i['metadata']['name']}": i.get("status", {}).get("tier")
@@ -164,8 +153,6 @@ def main():
             check(tiers()["shop/ledger-availability"] == "exhausted", "ledger is exhausted")
             check(tiers()["shop/checkout-availability"] == "healthy", "checkout is healthy")
             check(tiers()["shop/payments-availability"] == "exhausted", "payments is exhausted")
-            with open(tls["ca"]) as f:
-                ca_pem = f.read()
             cp.apply(chart_webhook_config(base, ca_pem))
             time.sleep(1)  # the webhook cache follows the status writes via its watch
 

@@ -145,13 +145,31 @@ class Prometheus:
         env.update(self.extra_env)
         return run([os.path.join(SCRIPTS, "prometheus.sh"), *args], timeout=timeout, env=env)
 
-    def start(self):
+    def start(self, write_scenario=None):
+        """Starts Prometheus. `write_scenario` (optional) writes the scenario file first, under
+        the machine's build lock that block generation takes anyway: a live scenario's
+        instants ("in 90 s") are then fixed only once the history is about to be written, not
+        before a wait for another test's build."""
         os.makedirs(self.dir, exist_ok=True)
         log(f"starting Prometheus with {os.path.basename(self.scenario)}")
         args = ["start", self.scenario, self.dir]
         if self.port:
             args.append(str(self.port))  # a restart keeps its address
-        self._script(*args)
+        if write_scenario is None:
+            self._script(*args)
+        else:
+            import fcntl
+            lock_path = os.environ.get("BUDGETGATE_BUILD_LOCK", "/tmp/budgetgate-build.lock")
+            with open(lock_path, "a") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                write_scenario()
+                # The script's own locking is done by this process already.
+                self.extra_env["BUDGETGATE_BUILD_LOCK"] = os.path.join(os.path.dirname(self.dir),
+                                                                       "private-build.lock")
+                try:
+                    self._script(*args)
+                finally:
+                    del self.extra_env["BUDGETGATE_BUILD_LOCK"]
         self.env = read_env(os.path.join(self.dir, "env"))
         self.url = self.env["PROM_URL"]
         self.port = int(self.env["PROM_PORT"])
@@ -278,6 +296,42 @@ def metric_value(text, name, labels=None):
     return None
 
 
+@contextlib.contextmanager
+def backfilled_rules(workdir, rules_text, source_url, start, end, timeout=900):
+    """`budgetgate rules` output checked by promtool, evaluated over [start, end] by promtool's
+    rule engine against the Prometheus at `source_url` (as Prometheus itself would evaluate
+    it), and served by a second Prometheus. Yields query(q, at) -> the raw instant-query
+    result list."""
+    import urllib.parse
+    import urllib.request
+    rules = os.path.join(workdir, "rules.yaml")
+    with open(rules, "w") as f:
+        f.write(rules_text)
+    run(["promtool", "check", "rules", rules])
+    blocks = os.path.join(workdir, "rule-blocks")
+    run(["promtool", "tsdb", "create-blocks-from", "rules", "--start", start, "--end", end,
+         "--url", source_url, "--output-dir", blocks, "--eval-interval", "60s", rules],
+        timeout=timeout)
+    port = free_port()
+    empty = os.path.join(workdir, "empty.yml")
+    open(empty, "w").close()
+    second = subprocess.Popen(["prometheus", f"--config.file={empty}",
+                               f"--storage.tsdb.path={blocks}", "--storage.tsdb.retention.time=100y",
+                               f"--web.listen-address=127.0.0.1:{port}"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        def query(q, at):
+            data = urllib.parse.urlencode({"query": q, "time": at}).encode()
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/query", data,
+                                        timeout=10) as resp:
+                return json.loads(resp.read())["data"]["result"]
+        wait_until("rule Prometheus ready", lambda: query("vector(1)", end), 60)
+        yield query
+    finally:
+        second.terminate()
+        second.wait(timeout=30)
+
+
 def make_certificate(workdir, name="webhook", hosts=("127.0.0.1", "localhost")):
     """A CA and a serving certificate for hosts, made with openssl. Returns paths."""
     d = os.path.join(workdir, "tls")
@@ -370,6 +424,26 @@ class Suite:
 
 
 _helm_path = None
+
+
+def operator_with_webhook(suite, cp, prom, workdir, *extra):
+    """`budgetgate operator` with its webhook over TLS on loopback (5 s cycles, no leader
+    election, keeping the chart's webhook configuration `budgetgate`), stopped at the suite's
+    end. Returns (process, webhook base URL, CA PEM, metrics port) once /readyz answers 200."""
+    tls = make_certificate(workdir)
+    port, metrics_port = free_port(), free_port()
+    op = Background("operator", [
+        BIN, "operator", "--kubeconfig", cp.kubeconfig, "--namespace", "budgetgate",
+        "--prometheus", prom.url, "--interval", "5s", "--no-leader-election",
+        "--webhook-configuration", "budgetgate",
+        "--metrics-address", f"127.0.0.1:{metrics_port}",
+        "--tls-cert-file", tls["cert"], "--tls-key-file", tls["key"],
+        "--webhook-address", f"127.0.0.1:{port}", *extra], workdir).start()
+    suite.on_exit(op.stop)
+    base = f"https://127.0.0.1:{port}"
+    wait_until("webhook ready", lambda: http_get(base + "/readyz")[0] == 200, timeout=60)
+    with open(tls["ca"]) as f:
+        return op, base, f.read(), metrics_port
 
 
 def helm_binary():

@@ -9,13 +9,12 @@ import http.server
 import json
 import os
 import socket
-import subprocess
 import sys
 import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import (DATA, BIN, Background, Suite, Prometheus, check, check_close, budgetgate,  # noqa: E402
+from harness import (DATA, Background, Suite, Prometheus, backfilled_rules, check, check_close, budgetgate,  # noqa: E402
                      free_port, http_get, log, make_certificate, run, workspace, wait_until)
 
 SLOS = os.path.join(DATA, "slos")
@@ -165,11 +164,12 @@ def main():
 
         @suite.check("off the sample grid, window counts equal the exact sample differences (no drift)")
         def _():
-            # Buckets end on the hour; the window is (round-to-hour(T - 30d), T]. With samples every
-            # 60 s, its counts are the counter values at the last sample before T minus those at
-            # the window start: the generator knows them exactly.
+            # The window is exactly (T - 30d, T], off the hour and off the sample grid: its head
+            # piece is measured up to the first whole hour, its tail from the last one. With
+            # samples every 60 s, its counts are the counter values at the last sample before T
+            # minus those at the last sample before T - 30d: the generator knows them exactly.
             at = "2026-01-28T10:17:30Z"
-            last_sample, window_start = "2026-01-28T10:17:00Z", "2025-12-29T10:00:00Z"
+            last_sample, window_start = "2026-01-28T10:17:00Z", "2025-12-29T10:17:00Z"
             gen = os.path.join(os.path.dirname(__file__), "..", "prometheus", "gen_history.py")
             scenario = os.path.join(os.path.dirname(__file__), "..", "prometheus", "scenarios", "basic.yaml")
 
@@ -317,36 +317,14 @@ def main():
 
         @suite.check("generated rules pass promtool and, backfilled into Prometheus, give evaluate's burn rates")
         def _():
-            rules = os.path.join(work, "rules.yaml")
             files = [os.path.join(SLOS, f) for f in ("checkout.yaml", "search.yaml",
                                                        "checkout-timeslices.yaml", "frontend-latency.yaml")]
             r = budgetgate("rules", *[a for f in files for a in ("-f", f)])
             check(r.returncode == 0, r.stderr)
-            with open(rules, "w") as f:
-                f.write(r.stdout)
-            run(["promtool", "check", "rules", rules])
             # Backfill the recording rules over the outage (the rule engine evaluates them as
             # Prometheus would), then serve the result from a second Prometheus.
-            blocks = os.path.join(work, "rule-blocks")
-            run(["promtool", "tsdb", "create-blocks-from", "rules", "--start", "2026-01-20T13:50:00Z",
-                 "--end", "2026-01-20T14:40:00Z", "--url", url, "--output-dir", blocks,
-                 "--eval-interval", "60s", rules], timeout=600)
-            port = free_port()
-            empty = os.path.join(work, "empty.yml")
-            open(empty, "w").close()
-            second = subprocess.Popen(["prometheus", f"--config.file={empty}",
-                                       f"--storage.tsdb.path={blocks}", "--storage.tsdb.retention.time=100y",
-                                       f"--web.listen-address=127.0.0.1:{port}"],
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            try:
-                import urllib.parse
-                import urllib.request
-
-                def query(q, at):
-                    data = urllib.parse.urlencode({"query": q, "time": at}).encode()
-                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/query", data, timeout=10) as resp:
-                        return json.loads(resp.read())["data"]["result"]
-                wait_until("rule Prometheus ready", lambda: query("vector(1)", "2026-01-20T14:00:00Z"), 60)
+            with backfilled_rules(work, r.stdout, url, "2026-01-20T13:50:00Z", "2026-01-20T14:40:00Z",
+                                  timeout=600) as query:
                 # Rule groups are evaluated at an offset within each interval, and increase()
                 # extrapolates relative to the evaluation instant, so each recorded sample is
                 # compared with `evaluate --at` the sample's own timestamp.
@@ -383,9 +361,6 @@ def main():
                             compared += 1
                 log(f"compared {compared} recorded burn rates with evaluate")
                 check(compared >= 40, f"only {compared} comparisons")
-            finally:
-                second.terminate()
-                second.wait(timeout=30)
 
         @suite.check("backtest replays the outage: critical from 14:05, alerts fire, hysteresis holds the freeze")
         def _():

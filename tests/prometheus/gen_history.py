@@ -28,6 +28,12 @@ Scenario format (all instants RFC 3339 UTC, durations like 60s, 20m, 2h, 1d, 1h3
           buckets: {0.05: 0.5, 0.1: 0.8, 0.25: 0.95, 0.5: 0.99, 1: 0.999}
           slowSeconds: 1.5        # where slow requests land (default 1.5: only +Inf)
           incidents: [{start: ..., duration: 30m, slowRatio: 0.2}]
+        restarts:                 # optional: the process restarts and its counters start again
+          - {start: ..., duration: 2h, every: 10m}   # at start, start+every, ... (< start+duration)
+          - 2026-01-20T03:00:00Z                      # or single instants (on the sample grid)
+        lazyErrors: true          # optional: the code="500" series appears only with the first
+                                  # failed request (as client libraries create labelled series)
+        quietFrom: ...            # optional: no more requests from here; the series stay (flat)
         replicas: 1000            # optional (alias: count): stamps out name-0000..name-0999
         stagger: 1h               # optional: replica i's incidents shift by i*stagger
         jitter: 0.5               # optional, needs seed: per-replica rps and baseErrorRatio
@@ -48,6 +54,10 @@ added to the base); for a latency incident, slowRatio of the requests take
 slowSeconds and the rest keep the base distribution:
     cdf(le) = (1 - slowRatio) * cdf_base(le) + slowRatio * [le >= slowSeconds].
 Overlapping incidents: the one listed last wins for each field it sets.
+A restart at r (on the sample grid) happens just after the scrape at r: the sample at r still
+shows the old count, the next one counts from 0 again, so a reset-aware reader sees every
+request. With lazyErrors the code="500" series has no sample before its first failed request;
+its first sample's value is what a rate-based reader cannot see (--summary reports it).
 
 Usage:
     gen_history.py SCENARIO.yaml [-o FILE] [--from T] [--to T]   # OpenMetrics; samples with from <= t < to
@@ -144,8 +154,12 @@ class Service:
     """One service's model: rate(t), piecewise-constant error/slow ratios, closed-form integrals."""
 
     def __init__(self, name, rps, amplitude, base_error, incidents, latency, labels,
-                 active_from, active_until, grid_start):
+                 active_from, active_until, grid_start, restarts=(), lazy_errors=False,
+                 quiet_from=None):
         self.name = name
+        self.restarts = sorted(restarts)  # restart instants (after the scrape at each)
+        self.lazy_errors = lazy_errors
+        self.quiet_from = quiet_from
         self.rps = float(rps)
         self.amp = float(amplitude)
         self.k = self.amp / OMEGA  # integral of amp*sin(w t) dt = -amp/w * cos(w t)
@@ -169,6 +183,8 @@ class Service:
 
     # Integral of the request rate from t0 to t (t >= t0), closed form.
     def R(self, t):
+        if self.quiet_from is not None and t > self.quiet_from:
+            t = self.quiet_from  # no requests after quietFrom: the integral stays put
         if self.k == 0.0:
             return self.rps * (t - self.t0)
         return self.rps * ((t - self.t0) - self.k * (math.cos(OMEGA * (t % DAY)) - self.cos0))
@@ -227,8 +243,9 @@ class Service:
     def active(self, t):
         return t >= self.t0 and (self.t_until is None or t < self.t_until)
 
-    def values_at(self, t, seg=None):
-        """Counter values at instant t (t0 <= t): dict good, bad, total[, buckets, count, sum]."""
+    def true_values_at(self, t, seg=None):
+        """Every request since t0 up to instant t (t0 <= t), restarts ignored: dict good, bad,
+        total[, buckets, count, sum]."""
         if seg is None:
             seg = self.segs[self.seg_index(t)]
         r = self.R(t)
@@ -244,6 +261,34 @@ class Service:
             out["count"] = count
             out["sum"] = round(seg[8] + seg[3] * dr, 3)
         return out
+
+    def last_restart_before(self, t):
+        """The latest restart strictly before t (its counters count from there), or None."""
+        i = bisect.bisect_left(self.restarts, t)
+        return self.restarts[i - 1] if i > 0 else None
+
+    def values_at(self, t, seg=None):
+        """Counter values the series show at sample instant t (t0 <= t): the requests since the
+        last restart before t."""
+        out = self.true_values_at(t, seg)
+        r = self.last_restart_before(t)
+        if r is None or r < self.t0:
+            return out
+        base = self.true_values_at(r)
+        shown = {k: out[k] - base[k] for k in ("good", "bad", "total")}
+        if self.latency:
+            shown["buckets"] = [a - b for a, b in zip(out["buckets"], base["buckets"])]
+            shown["count"] = out["count"] - base["count"]
+            shown["sum"] = round(out["sum"] - base["sum"], 3)
+        return shown
+
+    def bad_series_from(self, grid):
+        """With lazyErrors: the first sample instant on `grid` where the bad counter is non-zero
+        (the code="500" series has no sample before it); None when it never is."""
+        for t in grid:
+            if t >= self.t0 and self.true_values_at(t)["bad"] > 0:
+                return t
+        return None
 
 
 class Scenario:
@@ -273,7 +318,8 @@ class Scenario:
         if not isinstance(sd, dict):
             raise ScenarioError(f"{where}: must be a mapping")
         known = {"name", "rps", "seasonality", "baseErrorRatio", "incidents", "latency", "labels",
-                 "replicas", "count", "stagger", "jitter", "activeFrom", "activeUntil"}
+                 "replicas", "count", "stagger", "jitter", "activeFrom", "activeUntil", "restarts",
+                 "lazyErrors", "quietFrom"}
         extra = set(sd) - known
         if extra:
             raise ScenarioError(f"{where}: unknown field(s) {sorted(extra)}")
@@ -295,6 +341,26 @@ class Scenario:
         active_until = parse_time(sd["activeUntil"], f"{where}.activeUntil") if "activeUntil" in sd else None
         if active_from is not None and active_from < self.start:
             raise ScenarioError(f"{where}.activeFrom is before start")
+        restarts = []
+        for j, rs in enumerate(sd.get("restarts") or []):
+            w = f"{where}.restarts[{j}]"
+            if isinstance(rs, dict):
+                extra_r = set(rs) - {"start", "duration", "every"}
+                if extra_r:
+                    raise ScenarioError(f"{w}: unknown field(s) {sorted(extra_r)}")
+                r0 = parse_time(_req(rs, "start", w), f"{w}.start")
+                dur = parse_duration(_req(rs, "duration", w), f"{w}.duration")
+                every = parse_duration(_req(rs, "every", w), f"{w}.every")
+                if every <= 0:
+                    raise ScenarioError(f"{w}.every must be positive")
+                restarts.extend(range(r0, r0 + dur, every))
+            else:
+                restarts.append(parse_time(rs, w))
+        for r in restarts:
+            if not self.on_grid(r):
+                raise ScenarioError(f"{where}.restarts: {fmt_time(r)} is not a sample instant")
+        lazy_errors = bool(sd.get("lazyErrors", False))
+        quiet_from = parse_time(sd["quietFrom"], f"{where}.quietFrom") if "quietFrom" in sd else None
         incidents = []
         for j, inc in enumerate(sd.get("incidents") or []):
             incidents.append(_incident(inc, f"{where}.incidents[{j}]", allow_error=True))
@@ -330,8 +396,10 @@ class Scenario:
             raise ScenarioError(f"{where}: jitter needs a top-level seed")
         if not 0 <= jitter < 1:
             raise ScenarioError(f"{where}: jitter must be in [0,1)")
+        extras = dict(restarts=restarts, lazy_errors=lazy_errors, quiet_from=quiet_from)
         if n is None:
-            yield Service(name, rps, amp, base, incidents, latency, labels, active_from, active_until, self.start)
+            yield Service(name, rps, amp, base, incidents, latency, labels, active_from, active_until,
+                          self.start, **extras)
             return
         n = int(n)
         width = max(4, len(str(n - 1)))
@@ -343,7 +411,7 @@ class Scenario:
             shift = r * stagger
             incs = [(s + shift, e + shift, er, sr) for s, e, er, sr in incidents]
             yield Service(f"{name}-{r:0{width}d}", rps * f_rps, amp, min(1.0, base * f_err), incs, latency,
-                          labels, active_from, active_until, self.start)
+                          labels, active_from, active_until, self.start, **extras)
 
     # ---- sample grid -------------------------------------------------------------------------
     def grid(self, t_from=None, t_to=None):
@@ -372,15 +440,22 @@ class Scenario:
         for s in self.services:
             if services and s.name not in services:
                 continue
-            out[s.name] = s.values_at(t) if s.active(t) else None
+            v = s.values_at(t) if s.active(t) else None
+            if v is not None and s.lazy_errors and s.true_values_at(t)["bad"] == 0:
+                v = dict(v, bad=None)  # no code="500" series yet
+            out[s.name] = v
         return out
 
     def summary(self, t1, t2, services=None):
-        """Exact increases between the samples at t1 and t2 (both on the grid, t1 <= t2):
-        what sum(increase(x[t2-t1])) evaluated at t2 returns when both ends hold a sample
+        """Exact request counts between the samples at t1 and t2 (both on the grid, t1 <= t2):
+        every request served in (t1, t2], restarts included — what sum(increase(x[t2-t1]))
+        evaluated at t2 returns when both ends hold a sample and every reset is counted
         (Prometheus 2.x ranges are closed [t2-w, t2]). Services without samples at both ends
-        are reported as the difference between their first and last sample in [t1, t2]
-        (firstSample/lastSample say which); None when they have no sample there."""
+        are reported between their first and last sample in [t1, t2] (firstSample/lastSample
+        say which); None when they have no sample there. With lazyErrors, a code="500" series
+        that appears inside the range is reported as badSeriesFrom (its first sample) and
+        badUnseen (that sample's value: the failed requests a difference of samples cannot
+        see)."""
         self._check_grid(t1)
         self._check_grid(t2)
         if t2 < t1:
@@ -394,7 +469,7 @@ class Scenario:
                 out[s.name] = None  # no sample in [t1, t2]: Prometheus returns an empty vector
                 continue
             a_t, b_t = g[0], g[-1]
-            a, b = s.values_at(a_t), s.values_at(b_t)
+            a, b = s.true_values_at(a_t), s.true_values_at(b_t)
             d = {"total": b["total"] - a["total"], "good": b["good"] - a["good"], "bad": b["bad"] - a["bad"]}
             if s.latency:
                 d["buckets"] = {_le_text(le): y - x for le, x, y in
@@ -405,6 +480,14 @@ class Scenario:
                 d["firstSample"] = fmt_time(a_t)  # series starts inside the range (at 0)
             if b_t != t2:
                 d["lastSample"] = fmt_time(b_t)  # series ends inside the range: increase() extrapolates
+            restarts = [r for r in s.restarts if a_t <= r < b_t]
+            if restarts:
+                d["restarts"] = len(restarts)
+            if s.lazy_errors:
+                first = s.bad_series_from(self.grid(s.t0, b_t + 1))
+                if first is not None and a_t < first <= b_t:
+                    d["badSeriesFrom"] = fmt_time(first)
+                    d["badUnseen"] = s.values_at(first)["bad"]
             out[s.name] = d
         return out
 
@@ -441,6 +524,9 @@ class Scenario:
                 s = st[0]
                 if t < s.t0 or (s.t_until is not None and t >= s.t_until):
                     continue
+                if s.restarts or s.lazy_errors or s.quiet_from is not None:
+                    lines += self._write_slow(app, s, t, ts)
+                    continue
                 if t >= st[2] or st[3] < 0:
                     i = s.seg_index(t)
                     st[1] = i
@@ -467,6 +553,24 @@ class Scenario:
                     lines += len(s.prefix_buckets) + 2
             out.write("".join(chunk))
         out.write("# EOF\n")
+        return lines
+
+
+    @staticmethod
+    def _write_slow(app, s, t, ts):
+        """One instant of a service with restarts, lazy errors or a quiet period, through
+        values_at (the expectations' own arithmetic); returns the number of sample lines."""
+        v = s.values_at(t)
+        lines = 1
+        app(f"{s.prefix_good}{v['good']}{ts}")
+        if not (s.lazy_errors and s.true_values_at(t)["bad"] == 0):
+            app(f"{s.prefix_bad}{v['bad']}{ts}")
+            lines += 1
+        if s.latency:
+            for p, c in zip(s.prefix_buckets, v["buckets"]):
+                app(f"{p}{c}{ts}")
+            app(f"{s.prefix_count}{v['count']}{ts}{s.prefix_sum}{v['sum']:.3f}{ts}")
+            lines += len(s.prefix_buckets) + 2
         return lines
 
 
