@@ -67,7 +67,7 @@ LAUNCHED=()
 
 log() { printf '[node %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
-usage() { sed -n '2,37p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"; }
 now_ms() { date +%s%3N; }
 since() { local ms=$(( $(now_ms) - $1 )); printf '%d.%d' $((ms / 1000)) $((ms % 1000 / 100)); }
 
@@ -644,14 +644,17 @@ env_value() {
 # ---------------------------------------------------------------------------------------------
 # commands
 
+# set_dir DIR [create]: resolve DIR and, when it holds a node (or one is being created), take
+# its lock (one command per DIR at a time). Creates nothing in a DIR without a node.
 set_dir() {
   [ -n "${1:-}" ] || { usage >&2; exit 2; }
-  if [ "${2:-}" = create ]; then mkdir -p "$1"; fi
+  if [ "${2:-}" = create ]; then mkdir -p "$1/logs"; fi
   [ -d "$1" ] || die "no such directory: $1"
   DIR="$(cd "$1" && pwd)"
-  mkdir -p "$DIR/logs"
-  exec 8>"$DIR/.node.lock"
-  flock 8
+  if [ "${2:-}" = create ] || [ -f "$DIR/env" ]; then
+    exec 8>"$DIR/.node.lock"
+    flock 8
+  fi
 }
 
 preflight() {
