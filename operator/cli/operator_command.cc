@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <iostream>
 #include <memory>
 #include <random>
@@ -85,7 +86,10 @@ int runOperator(const OperatorOptions& o) {
     if (!o.webhook.certFile.empty())
       webhook = std::make_unique<WebhookService>(o.webhook, *config, ns);
     Probes probes;
-    probes.ready = [&] { return controller.ready() && (!webhook || webhook->ready()); };
+    std::atomic<bool> stopping{false};
+    probes.ready = [&] {
+      return !stopping && controller.ready() && (!webhook || webhook->ready());
+    };
     probes.healthy = [&] { return controller.healthy(); };
     probes.extraMetrics = [&](std::string& out) {
       out += "# TYPE budgetgate_prometheus_requests_total counter\n";
@@ -113,8 +117,11 @@ int runOperator(const OperatorOptions& o) {
         ops.port());
     const auto sig = waitForTermination();
     spdlog::info("{} received, shutting down", sig);
-    if (webhook) webhook->stop();
+    stopping = true;
+    // The controller first: it releases the Lease, so another replica takes over at once, while
+    // the webhook drains (--shutdown-delay).
     controller.stop();
+    if (webhook) webhook->shutdown();
     ops.stop();
   } catch (const std::exception& e) {
     std::cerr << "budgetgate operator: " << e.what() << '\n';

@@ -30,7 +30,7 @@ int runWebhook(const WebhookCommandOptions& o) {
                  config->http.baseUrl, config->source, ns);
     const auto sig = waitForTermination();
     spdlog::info("{} received, shutting down", sig);
-    service.stop();
+    service.shutdown();
   } catch (const std::exception& e) {
     std::cerr << "budgetgate webhook: " << e.what() << '\n';
     return kExitBadInput;

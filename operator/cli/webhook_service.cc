@@ -72,6 +72,10 @@ void addWebhookFlags(CLI::App* cmd, WebhookFlags& f) {
                   "ValidatingWebhookConfiguration whose caBundle is kept equal to that CA");
   cmd->add_option("--tls-bootstrap-service", f.bootstrapService,
                   "Service name the certificate is issued for (default budgetgate)");
+  cmd->add_option("--shutdown-delay", f.shutdownDelay,
+                  "on SIGTERM, keep answering admission requests this long (reporting unready, "
+                  "closing each connection after its response) before stopping, so that a "
+                  "Service has stopped sending requests here first (default 0s)");
 }
 
 WebhookService::WebhookService(const WebhookFlags& flags, const kube::KubeConfig& config,
@@ -90,6 +94,12 @@ WebhookService::WebhookService(const WebhookFlags& flags, const kube::KubeConfig
     throw std::runtime_error("--webhook-request-timeout takes a duration such as 10s, not \"" +
                              flags.requestTimeout + "\"");
   }
+  const auto shutdownDelay = parseDuration(flags.shutdownDelay);
+  if (!shutdownDelay || shutdownDelay->count() < 0) {
+    throw std::runtime_error("--shutdown-delay takes a duration such as 5s, not \"" +
+                             flags.shutdownDelay + "\"");
+  }
+  shutdownDelay_ = std::chrono::duration_cast<std::chrono::milliseconds>(*shutdownDelay);
   if (flags.maxConnections == 0 || flags.maxInflightBytes == 0) {
     throw std::runtime_error(
         "--webhook-max-connections and --webhook-max-inflight-bytes must be positive");
@@ -143,8 +153,9 @@ WebhookService::WebhookService(const WebhookFlags& flags, const kube::KubeConfig
     // tell the webhook configuration's entries apart in logs.
     if (path == "/validate" || path.rfind("/validate/", 0) == 0) return handler_->handle(r);
     if (path == "/readyz") {
-      return server::HttpResponse{ready() ? 200 : 503, "text/plain; charset=utf-8",
-                                  ready() ? "ok\n" : "SLO cache not loaded\n"};
+      const bool ok = ready();
+      return server::HttpResponse{ok ? 200 : 503, "text/plain; charset=utf-8",
+                                  ok ? "ok\n" : notReadyReason() + "\n"};
     }
     if (path == "/healthz") return server::HttpResponse{200, "text/plain; charset=utf-8", "ok\n"};
     if (path == "/metrics") {
@@ -156,6 +167,13 @@ WebhookService::WebhookService(const WebhookFlags& flags, const kube::KubeConfig
   });
 }
 
+std::string WebhookService::notReadyReason() const {
+  if (!cache_.ready()) return "SLO cache not loaded";
+  if (bootstrap_ && !bootstrap_->caBundleConfirmed())
+    return "webhook CA not yet confirmed in the ValidatingWebhookConfiguration's caBundle";
+  return "ready";
+}
+
 WebhookService::~WebhookService() {
   stop();
 }
@@ -165,6 +183,18 @@ void WebhookService::start() {
   cache_.start(config_);
   server_->start();
   spdlog::info("admission webhook listening on port {} (TLS)", server_->port());
+}
+
+void WebhookService::shutdown() {
+  shuttingDown_ = true;
+  if (server_) server_->beginDrain();
+  if (shutdownDelay_.count() > 0) {
+    spdlog::info("unready; answering admission requests for {} ms more (--shutdown-delay)",
+                 shutdownDelay_.count());
+    std::this_thread::sleep_for(shutdownDelay_);
+  }
+  if (server_) server_->drainAndStop(std::chrono::seconds(5));
+  stop();
 }
 
 void WebhookService::stop() {

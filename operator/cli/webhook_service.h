@@ -3,6 +3,8 @@
 // events. Used by `budgetgate webhook` and, when TLS files are given, `budgetgate operator`.
 
 #include <CLI/CLI.hpp>
+#include <atomic>
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -37,6 +39,10 @@ struct WebhookFlags {
   std::string bootstrapSecret;
   std::string bootstrapWebhook;
   std::string bootstrapService = "budgetgate";
+  // On SIGTERM, keep answering (unready, closing each connection after its response) this long
+  // before stopping: a replica leaving a Service is still sent requests until the endpoint
+  // removal has reached every node (kube-proxy) and the API server's kept-alive connections.
+  std::string shutdownDelay = "0s";
 };
 
 void addWebhookFlags(CLI::App* cmd, WebhookFlags& flags);
@@ -48,8 +54,17 @@ class WebhookService {
                  const std::string& gateNamespace);
   ~WebhookService();
   void start();
+  // Graceful: unready at once, keeps answering for --shutdown-delay with every response closing
+  // its connection, then stops accepting and waits (up to 5 s) for requests in progress.
+  void shutdown();
   void stop();
-  bool ready() const { return cache_.ready(); }
+  // Ready once the SLO cache has loaded and, with self-managed TLS, the API server has the CA
+  // to verify this replica (the caBundle is confirmed in the webhook configuration).
+  bool ready() const {
+    return !shuttingDown_ && cache_.ready() && (!bootstrap_ || bootstrap_->caBundleConfirmed());
+  }
+  // Why not ready, for /readyz.
+  std::string notReadyReason() const;
   unsigned short port() const { return server_->port(); }
   void renderMetrics(std::string& out) const;
 
@@ -61,6 +76,8 @@ class WebhookService {
   std::unique_ptr<server::HttpServer> server_;
   std::shared_ptr<server::CertificateStore> certificates_;
   std::unique_ptr<tls::CertificateBootstrap> bootstrap_;
+  std::chrono::milliseconds shutdownDelay_{0};
+  std::atomic<bool> shuttingDown_{false};
 };
 
 }  // namespace budgetgate::cli

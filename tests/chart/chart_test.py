@@ -660,7 +660,7 @@ class RenderingErrors(unittest.TestCase):
 
     def test_schema_rejects_bad_values(self):
         # values.schema.json: enums, types and unknown keys are refused before any template runs.
-        self.assertFails('tls.mode must be one of the following: "selfSigned", "certManager"',
+        self.assertFails('tls.mode must be one of the following: "selfSigned", "certManager", "secret"',
                          "defaults.yaml", ["tls.mode=vault"])
         self.assertFails('webhook.failurePolicy must be one of the following: "Fail", "Ignore"',
                          "defaults.yaml", ["webhook.failurePolicy=fail"])
@@ -674,9 +674,48 @@ class RenderingErrors(unittest.TestCase):
         self.assertFails("Additional property failurPolicy is not allowed", "defaults.yaml",
                          ["webhook.failurPolicy=Ignore"])
 
+    def test_tls_secret_needs_name_and_ca(self):
+        self.assertFails("tls.mode=secret needs tls.secret.name", "defaults.yaml", ["tls.mode=secret"])
+        self.assertFails("tls.mode=secret needs tls.secret.caBundle", "defaults.yaml",
+                         ["tls.mode=secret", "tls.secret.name=x"])
+
     def test_two_ca_sources(self):
         self.assertFails("set at most one of prometheus.ca.configMapName and prometheus.ca.secretName",
                          "defaults.yaml", ["prometheus.ca.configMapName=a", "prometheus.ca.secretName=b"])
+
+
+class SecretTls(unittest.TestCase):
+    """tls.mode=secret: a Secret the user manages, its CA rendered into every caBundle."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.docs = render("tls-secret.yaml")
+        with open(VALUES / "tls-secret.yaml") as f:
+            cls.values = yaml.safe_load(f)["tls"]["secret"]
+
+    def test_ca_bundle_rendered(self):
+        vwc = one(self.docs, "ValidatingWebhookConfiguration")
+        self.assertNotIn("annotations", vwc["metadata"])
+        self.assertEqual(len(vwc["webhooks"]), 4)
+        for hook in vwc["webhooks"]:
+            self.assertEqual(hook["clientConfig"]["caBundle"], self.values["caBundle"], hook["name"])
+
+    def test_secret_mounted_read_only_and_no_bootstrap(self):
+        args = args_of(self.docs)
+        self.assertEqual(flag(args, "--tls-cert-file"), f"{TLS_DIR}/tls.crt")
+        self.assertEqual(flag(args, "--tls-key-file"), f"{TLS_DIR}/tls.key")
+        for f in ("--tls-bootstrap-secret", "--tls-bootstrap-webhook", "--tls-bootstrap-service"):
+            self.assertIsNone(flag(args, f), f)
+        mounts = {m["mountPath"]: m for m in container(self.docs)["volumeMounts"]}
+        vols = {v["name"]: v for v in one(self.docs, "Deployment")["spec"]["template"]["spec"]["volumes"]}
+        self.assertTrue(mounts[TLS_DIR]["readOnly"])
+        self.assertEqual(vols[mounts[TLS_DIR]["name"]]["secret"]["secretName"], self.values["name"])
+
+    def test_no_cert_manager_objects_and_no_secret_rbac(self):
+        self.assertEqual(find(self.docs, "Certificate") + find(self.docs, "Issuer"), [])
+        for role in find(self.docs, "Role") + find(self.docs, "ClusterRole"):
+            for rule in role.get("rules", []):
+                self.assertNotIn("secrets", rule.get("resources", []), role["metadata"]["name"])
 
 
 class Notes(unittest.TestCase):
@@ -708,6 +747,12 @@ class Notes(unittest.TestCase):
         self.assertIn("failurePolicy is Ignore", notes)
         self.assertIn("UNCHECKED", notes)
         self.assertIn("get certificate budgetgate-webhook", notes)
+
+    def test_notes_tls_secret(self):
+        notes = self.render_notes("tls-secret.yaml")
+        self.assertIn("get secret my-webhook-tls", notes)
+        self.assertNotIn("get certificate", notes)
+        self.assertNotIn("caBundle}", notes)
 
 
 class PlainManifests(unittest.TestCase):

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Lints the top-level Dockerfile with hadolint (configuration: .hadolint.yaml, which fails on any
 # finding down to style level) and checks what the chart relies on: a numeric non-root USER and
-# the binary as ENTRYPOINT. There is no container engine on the test machines, so the image
-# itself is not built here.
+# the binary as ENTRYPOINT. The image itself is built (buildah) and run on a real node by the
+# `node` tests (tests/e2e/node_e2e.py).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"

@@ -5,13 +5,28 @@
 # two SLOs and shows one rollout admitted and one denied. Everything listens on 127.0.0.1 and is
 # stopped at the end (pass --keep to leave it running and get the commands to explore it).
 #
-#   tests/demo/demo.sh [--keep]
+# --cluster: the same story the way users run budgetgate: its container image built from the
+# Dockerfile (buildah, no Docker), a one-node cluster (tests/scripts/node.sh: containerd,
+# kubelet, kube-proxy, kube-scheduler on the same control plane) and `helm install
+# charts/budgetgate`: two replicas, the webhook called through its Service. Prometheus listens on
+# the node's bridge and is a Service in the cluster; the node is removed at the end and the host
+# left as it was.
+#
+#   tests/demo/demo.sh [--cluster] [--keep]
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 BUILD_DIR="${BUDGETGATE_BUILD_DIR:-$ROOT/build}"
 KEEP=0
-[ "${1:-}" = "--keep" ] && KEEP=1
+CLUSTER=0
+for arg in "$@"; do
+  case "$arg" in
+    --keep) KEEP=1 ;;
+    --cluster) CLUSTER=1 ;;
+    -h|--help) sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "demo.sh: unknown argument '$arg' (use --cluster, --keep or --help)" >&2; exit 2 ;;
+  esac
+done
 WORK="$(mktemp -d /tmp/budgetgate-demo.XXXXXX)"
 STARTED=$(date +%s)
 
@@ -24,25 +39,23 @@ cleanup() {
     kill "$OPERATOR_PID" 2>/dev/null || true
     wait "$OPERATOR_PID" 2>/dev/null || true
   fi
-  "$ROOT/tests/scripts/controlplane.sh" stop "$WORK/controlplane" >/dev/null 2>&1 || true
   BUDGETGATE_CACHE="$WORK/cache" "$ROOT/tests/scripts/prometheus.sh" stop "$WORK/prometheus" >/dev/null 2>&1 || true
+  if [ "$CLUSTER" = 1 ]; then
+    "$ROOT/tests/scripts/node.sh" stop "$WORK/node" || echo "demo: node.sh stop reported a problem (see above)" >&2
+  else
+    "$ROOT/tests/scripts/controlplane.sh" stop "$WORK/controlplane" >/dev/null 2>&1 || true
+  fi
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 
-say "Setting up (Debian packages, control plane binaries, budgetgate build; all cached after the first run)"
-"$ROOT/tests/scripts/setup-deps.sh"
-"$ROOT/tests/scripts/build-controlplane.sh"
-cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-flock /tmp/budgetgate-build.lock cmake --build "$BUILD_DIR" -j2 --target budgetgate
-BG="$BUILD_DIR/budgetgate"
-
-say "Starting Prometheus with 31 days of generated request history (up to now)"
-# checkout: 100 req/s, 0.02 % errors (healthy). payments: 20 req/s and an outage yesterday
-# (100 % errors for 75 minutes), which used up its 99.9 % / 30-day error budget.
-now=$(( $(date +%s) / 60 * 60 ))
-iso() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
-cat >"$WORK/scenario.yaml" <<YAML
+# The scenario: checkout 100 req/s, 0.02 % errors (healthy). payments: 20 req/s and an outage
+# yesterday (100 % errors for 75 minutes), which used up its 99.9 % / 30-day error budget.
+write_scenario() {
+  local now
+  now=$(( $(date +%s) / 60 * 60 ))
+  iso() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
+  cat >"$WORK/scenario.yaml" <<YAML
 name: demo
 start: $(iso $((now - 31 * 86400)))
 end: $(iso $((now + 3 * 3600)))
@@ -54,6 +67,131 @@ services:
     baseErrorRatio: 0.0002
     incidents: [{start: $(iso $((now - 86400))), duration: 75m, errorRatio: 1.0}]
 YAML
+}
+
+apply_slos() {
+  for svc in checkout payments; do
+    sed -e "s/checkout/$svc/g" "$ROOT/crds/samples/slo-checkout.yaml"
+    echo "---"
+  done | kubectl apply -f -
+  for _ in $(seq 1 90); do
+    tiers=$(kubectl get slo -n shop -o jsonpath='{.items[*].status.tier}')
+    [ "$(wc -w <<<"$tiers")" = 2 ] && break
+    sleep 1
+  done
+  run kubectl get slo -n shop
+}
+
+rollouts() {
+  say "A rollout of checkout (healthy budget): admitted"
+  cat >"$WORK/checkout.yaml" <<YAML
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: checkout, namespace: shop, labels: {app: checkout}}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: checkout}}
+  template:
+    metadata: {labels: {app: checkout}}
+    spec: {containers: [{name: checkout, image: $1, imagePullPolicy: IfNotPresent}]}
+YAML
+  run kubectl apply -f "$WORK/checkout.yaml"
+
+  say "A rollout of payments (error budget exhausted): denied"
+  sed -e 's/checkout/payments/g' "$WORK/checkout.yaml" >"$WORK/payments.yaml"
+  if run kubectl apply -f "$WORK/payments.yaml"; then
+    echo "unexpected: the payments rollout was admitted" >&2
+    exit 1
+  fi
+}
+
+# ---------------------------------------------------------------------------------------------
+if [ "$CLUSTER" = 1 ]; then
+  say "Setting up (Debian packages, Kubernetes binaries for a control plane and a node, helm, budgetgate's image; all cached after the first run)"
+  "$ROOT/tests/scripts/setup-deps.sh"
+  "$ROOT/tests/scripts/build-controlplane.sh" --node
+  HELM="$("$ROOT/tests/scripts/setup-helm.sh" --path)"
+  "$ROOT/tests/scripts/build-image.sh" >"$WORK/image.env"
+  # shellcheck disable=SC1091
+  . "$WORK/image.env"
+  echo "image: $BUDGETGATE_IMAGE ($BUDGETGATE_IMAGE_ID)"
+
+  say "Starting a one-node Kubernetes cluster (control plane + containerd, kubelet, kube-proxy, kube-scheduler)"
+  "$ROOT/tests/scripts/node.sh" start "$WORK/node" --image "$BUDGETGATE_IMAGE_ARCHIVE" >/dev/null
+  # shellcheck disable=SC1091
+  . "$WORK/node/env"
+  export KUBECONFIG
+  run kubectl get nodes -o wide
+
+  say "Starting Prometheus with 31 days of generated request history (up to now), as a Service in the cluster"
+  write_scenario
+  PROM_LISTEN_HOST="$NODE_IP" BUDGETGATE_CACHE="$WORK/cache" \
+    "$ROOT/tests/scripts/prometheus.sh" start "$WORK/scenario.yaml" "$WORK/prometheus" >/dev/null
+  # shellcheck disable=SC1091
+  PROM_PORT=$(. "$WORK/prometheus/env" && echo "$PROM_PORT")
+  kubectl apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Namespace
+metadata: {name: monitoring}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: prometheus, namespace: monitoring}
+spec:
+  ports: [{name: http, port: 9090, targetPort: $PROM_PORT}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: prometheus-node, namespace: monitoring, labels: {kubernetes.io/service-name: prometheus}}
+addressType: IPv4
+ports: [{name: http, port: $PROM_PORT, protocol: TCP}]
+endpoints: [{addresses: ["$NODE_IP"], conditions: {ready: true}}]
+YAML
+  PROM_SVC="http://$(kubectl get service -n monitoring prometheus -o jsonpath='{.spec.clusterIP}'):9090"
+  echo "Prometheus: $PROM_SVC (Service monitoring/prometheus -> $NODE_IP:$PROM_PORT)"
+
+  say "helm install budgetgate (2 replicas, webhook TLS bootstrapped by budgetgate, default policy)"
+  run "$HELM" install budgetgate "$ROOT/charts/budgetgate" -n budgetgate --create-namespace \
+    --set image.repository="${BUDGETGATE_IMAGE%:*}" --set image.tag="${BUDGETGATE_IMAGE##*:}" \
+    --set prometheus.url="$PROM_SVC" --set controller.interval=10s --wait --timeout 5m
+  run kubectl get pods -n budgetgate -o wide
+
+  say "Applying two SLOs (99.9 % availability over 30 days, gating the Deployments labelled app=...)"
+  kubectl create namespace shop >/dev/null
+  apply_slos
+  # The operator labels the namespaces that hold a gating SLO; the webhook selects them.
+  for _ in $(seq 1 60); do
+    [ "$(kubectl get namespace shop -o jsonpath='{.metadata.labels.budgetgate\.dev/gated}')" = true ] && break
+    sleep 1
+  done
+  run kubectl get namespace shop -L budgetgate.dev/gated
+  rollouts "$PAUSE_IMAGE"
+  run kubectl rollout status -n shop deployment/checkout --timeout=60s
+
+  say "Done in $(( $(date +%s) - STARTED )) s"
+  if [ "$KEEP" = 1 ]; then
+    cat <<EOT
+Everything is still running. Try:
+  export KUBECONFIG=$KUBECONFIG
+  kubectl get pods -A -o wide;  kubectl get slo -A;  kubectl get lease -n budgetgate
+  kubectl logs -n budgetgate -l app.kubernetes.io/name=budgetgate --tail=20
+  kubectl get events -n shop
+Stop it (and restore the host) with: $ROOT/tests/scripts/node.sh stop $WORK/node; \
+  BUDGETGATE_CACHE=$WORK/cache $ROOT/tests/scripts/prometheus.sh stop $WORK/prometheus
+EOT
+  fi
+  exit 0
+fi
+
+say "Setting up (Debian packages, control plane binaries, budgetgate build; all cached after the first run)"
+"$ROOT/tests/scripts/setup-deps.sh"
+"$ROOT/tests/scripts/build-controlplane.sh"
+cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+flock /tmp/budgetgate-build.lock cmake --build "$BUILD_DIR" -j2 --target budgetgate
+BG="$BUILD_DIR/budgetgate"
+
+say "Starting Prometheus with 31 days of generated request history (up to now)"
+write_scenario
 BUDGETGATE_CACHE="$WORK/cache" "$ROOT/tests/scripts/prometheus.sh" start "$WORK/scenario.yaml" "$WORK/prometheus" >/dev/null
 # shellcheck disable=SC1091
 PROM_URL=$(. "$WORK/prometheus/env" && echo "$PROM_URL")
@@ -113,37 +251,8 @@ YAML
 echo "budgetgate operator running (pid $OPERATOR_PID), webhook on https://127.0.0.1:$WEBHOOK_PORT"
 
 say "Applying two SLOs (99.9 % availability over 30 days, gating the Deployments labelled app=...)"
-for svc in checkout payments; do
-  sed -e "s/checkout/$svc/g" "$ROOT/crds/samples/slo-checkout.yaml"
-  echo "---"
-done | kubectl apply -f -
-for _ in $(seq 1 60); do
-  tiers=$(kubectl get slo -n shop -o jsonpath='{.items[*].status.tier}')
-  [ "$(wc -w <<<"$tiers")" = 2 ] && break
-  sleep 1
-done
-run kubectl get slo -n shop
-
-say "A rollout of checkout (healthy budget): admitted"
-cat >"$WORK/checkout.yaml" <<YAML
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: checkout, namespace: shop, labels: {app: checkout}}
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: checkout}}
-  template:
-    metadata: {labels: {app: checkout}}
-    spec: {containers: [{name: checkout, image: registry.example/checkout:1.5.0}]}
-YAML
-run kubectl apply -f "$WORK/checkout.yaml"
-
-say "A rollout of payments (error budget exhausted): denied"
-sed -e 's/checkout/payments/g' "$WORK/checkout.yaml" >"$WORK/payments.yaml"
-if run kubectl apply -f "$WORK/payments.yaml"; then
-  echo "unexpected: the payments rollout was admitted" >&2
-  exit 1
-fi
+apply_slos
+rollouts registry.example/checkout:1.5.0
 
 say "Done in $(( $(date +%s) - STARTED )) s"
 if [ "$KEEP" = 1 ]; then

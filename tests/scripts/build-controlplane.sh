@@ -1,18 +1,23 @@
 #!/usr/bin/env bash
 # Builds the test control plane's binaries (kube-apiserver, kube-controller-manager, etcd) from
 # the Go module proxy, with the pinned wrapper modules tests/controlplane/go.mod (Kubernetes)
-# and tests/controlplane/etcd/go.mod (etcd).
+# and tests/controlplane/etcd/go.mod (etcd); with --node also a node's (kubelet, kube-proxy,
+# kube-scheduler, for tests/scripts/node.sh) from the same module.
 #
-#   build-controlplane.sh            build if needed (prints one line and exits 0 when cached)
-#   build-controlplane.sh --bin-dir  print the binaries' directory only (builds nothing)
-#   build-controlplane.sh --force    rebuild even when cached
-#   build-controlplane.sh --prune    build if needed, then delete the Go module and build caches
-#                                    (~3.5 GB) and binaries of other pinned versions
+#   build-controlplane.sh [--node]            build if needed (one line and exit 0 when cached)
+#   build-controlplane.sh [--node] --bin-dir  print the binaries' directory only (builds nothing)
+#   build-controlplane.sh [--node] --force    rebuild even when cached
+#   build-controlplane.sh [--node] --prune    build if needed, then delete the Go module and
+#                                             build caches (~3.5 GB) and binaries of other pins
+#   build-controlplane.sh --help
 #
-# Output: ${BUDGETGATE_CACHE:-$HOME/.cache/budgetgate}/controlplane/k8s-<ver>-etcd-<ver>/bin/
-# {kube-apiserver,kube-controller-manager,etcd} plus bin/.stamp (sha256 of the wrapper modules'
-# go.mod/go.sum).  The build is cached when all three binaries and a matching stamp exist.  The Go
-# module and build caches live in .../controlplane/go/{mod,build}, so nothing touches ~/go.
+# Output: ${BUDGETGATE_CACHE:-$HOME/.cache/budgetgate}/controlplane/k8s-<ver>-etcd-<ver>-<hash>/
+# bin/{kube-apiserver,kube-controller-manager,etcd[,kubelet,kube-proxy,kube-scheduler]} plus
+# bin/.stamp (sha256 of the wrapper modules' go.mod/go.sum; <hash> is its first 12 digits, so
+# worktrees with different pins keep their own binaries).  The build is cached when the wanted
+# binaries and a matching stamp exist; --node on a cached control plane builds only the node's
+# three.  The Go module and build caches live in .../controlplane/go/{mod,build}, so nothing
+# touches ~/go.
 # Builds run under flock /tmp/budgetgate-build.lock (shared with the C++ builds on this
 # machine) with -p 2.  Go toolchain: `go` on PATH (override with GO=...), never downloaded
 # (GOTOOLCHAIN=local).
@@ -35,19 +40,24 @@ ETCD_VERSION="$(awk '$1 == "require" && $2 == "go.etcd.io/etcd/server/v3" { prin
 [ -n "$K8S_VERSION" ] || die "no 'require k8s.io/kubernetes VERSION' line in $K8S_MOD/go.mod"
 [ -n "$ETCD_VERSION" ] || die "no 'require go.etcd.io/etcd/server/v3 VERSION' line in $ETCD_MOD/go.mod"
 
-OUT_DIR="$CACHE_ROOT/k8s-$K8S_VERSION-etcd-$ETCD_VERSION"
-BIN_DIR="$OUT_DIR/bin"
-BINARIES=(kube-apiserver kube-controller-manager etcd)
-
 stamp() {
   cat "$K8S_MOD/go.mod" "$K8S_MOD/go.sum" "$ETCD_MOD/go.mod" "$ETCD_MOD/go.sum" | sha256sum | cut -d' ' -f1
 }
 
-is_cached() {
+STAMP="$(stamp)"
+OUT_DIR="$CACHE_ROOT/k8s-$K8S_VERSION-etcd-$ETCD_VERSION-${STAMP:0:12}"
+BIN_DIR="$OUT_DIR/bin"
+CONTROLPLANE_BINARIES=(kube-apiserver kube-controller-manager etcd)
+NODE_BINARIES=(kubelet kube-proxy kube-scheduler)
+BINARIES=("${CONTROLPLANE_BINARIES[@]}")
+
+# have NAME...: every named binary is in BIN_DIR, built from the current pins.
+have() {
   local b
-  for b in "${BINARIES[@]}"; do [ -x "$BIN_DIR/$b" ] || return 1; done
-  [ -f "$BIN_DIR/.stamp" ] && [ "$(cat "$BIN_DIR/.stamp")" = "$(stamp)" ]
+  [ -f "$BIN_DIR/.stamp" ] && [ "$(cat "$BIN_DIR/.stamp")" = "$STAMP" ] || return 1
+  for b in "$@"; do [ -x "$BIN_DIR/$b" ] || return 1; done
 }
+is_cached() { have "${BINARIES[@]}"; }
 
 prune() {
   local d
@@ -60,16 +70,21 @@ prune() {
 
 force=0
 do_prune=0
-case "${1:-}" in
-  --bin-dir) echo "$BIN_DIR"; exit 0 ;;
-  --force) force=1 ;;
-  --prune) do_prune=1 ;;
-  "") ;;
-  *) die "unknown argument '$1' (use --bin-dir, --force or --prune)" ;;
-esac
+print_dir=0
+for arg in "$@"; do
+  case "$arg" in
+    --node) BINARIES+=("${NODE_BINARIES[@]}") ;;
+    --bin-dir) print_dir=1 ;;
+    --force) force=1 ;;
+    --prune) do_prune=1 ;;
+    -h|--help) sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) die "unknown argument '$arg' (use --node, --bin-dir, --force, --prune or --help)" ;;
+  esac
+done
+[ "$print_dir" = 0 ] || { echo "$BIN_DIR"; exit 0; }
 
 if [ "$force" = 0 ] && is_cached; then
-  log "cached: kube-apiserver, kube-controller-manager $K8S_VERSION and etcd $ETCD_VERSION in $BIN_DIR (nothing to do)"
+  log "cached: ${BINARIES[*]} ($K8S_VERSION, etcd $ETCD_VERSION) in $BIN_DIR (nothing to do)"
   [ "$do_prune" = 0 ] || prune
   exit 0
 fi
@@ -141,16 +156,36 @@ log "downloading modules for k8s.io/kubernetes $K8S_VERSION and etcd $ETCD_VERSI
 (cd "$K8S_MOD" && "$GO" mod download) || die "go mod download failed in $K8S_MOD (module proxy reachable?)"
 (cd "$ETCD_MOD" && "$GO" mod download) || die "go mod download failed in $ETCD_MOD (module proxy reachable?)"
 
-go_build etcd "$ETCD_MOD" go.etcd.io/etcd/server/v3 "-s -w" 1
-go_build kube-apiserver "$K8S_MOD" k8s.io/kubernetes/cmd/kube-apiserver "$k8s_ldflags" 4.5
-go_build kube-controller-manager "$K8S_MOD" k8s.io/kubernetes/cmd/kube-controller-manager "$k8s_ldflags" 1.5
+# What to build: everything wanted, or (the control plane cached from these pins) only the node's.
+todo=()
+if [ "$force" = 0 ] && have "${CONTROLPLANE_BINARIES[@]}"; then
+  for b in "${BINARIES[@]}"; do have "$b" || todo+=("$b"); done
+else
+  todo=("${BINARIES[@]}")
+fi
+for b in "${todo[@]}"; do
+  case "$b" in
+    etcd) go_build etcd "$ETCD_MOD" go.etcd.io/etcd/server/v3 "-s -w" 1 ;;
+    kube-apiserver) go_build kube-apiserver "$K8S_MOD" k8s.io/kubernetes/cmd/kube-apiserver "$k8s_ldflags" 4.5 ;;
+    kube-controller-manager) go_build kube-controller-manager "$K8S_MOD" k8s.io/kubernetes/cmd/kube-controller-manager "$k8s_ldflags" 1.5 ;;
+    # kubelet: ~4.5 min cold, ~1 min when the control plane's packages are in the build cache.
+    kubelet) go_build kubelet "$K8S_MOD" k8s.io/kubernetes/cmd/kubelet "$k8s_ldflags" 1.5 ;;
+    kube-proxy) go_build kube-proxy "$K8S_MOD" k8s.io/kubernetes/cmd/kube-proxy "$k8s_ldflags" 0.5 ;;
+    kube-scheduler) go_build kube-scheduler "$K8S_MOD" k8s.io/kubernetes/cmd/kube-scheduler "$k8s_ldflags" 0.5 ;;
+  esac
+  "$STAGE/$b" --version >/dev/null || die "the built $b does not run"
+done
 
-"$STAGE/kube-apiserver" --version >/dev/null || die "the built kube-apiserver does not run"
-"$STAGE/etcd" --version >/dev/null || die "the built etcd does not run"
-stamp > "$STAGE/.stamp"
 chmod 755 "$STAGE"
-rm -rf "$BIN_DIR"
-mv "$STAGE" "$BIN_DIR"
+if [ "${#todo[@]}" -eq "${#BINARIES[@]}" ]; then
+  echo "$STAMP" > "$STAGE/.stamp"
+  rm -rf "$BIN_DIR"
+  mv "$STAGE" "$BIN_DIR"
+else
+  # Added beside the cached control plane, one rename each (readers never see half a file).
+  for b in "${todo[@]}"; do mv "$STAGE/$b" "$BIN_DIR/$b"; done
+  rm -rf "$STAGE"
+fi
 trap - EXIT
-log "done in $((SECONDS - t_all)) s: $BIN_DIR ($("$BIN_DIR/kube-apiserver" --version), etcd $ETCD_VERSION)"
+log "done in $((SECONDS - t_all)) s: ${todo[*]} in $BIN_DIR ($("$BIN_DIR/kube-apiserver" --version), etcd $ETCD_VERSION)"
 [ "$do_prune" = 0 ] || prune

@@ -21,8 +21,11 @@
 # once.  Everything listens on 127.0.0.1 only.
 # Other knobs: CONTROLPLANE_READY_TIMEOUT (s, default 120), CONTROLPLANE_STOP_TIMEOUT (s, 15),
 # CONTROLPLANE_BIN_DIR (default: build-controlplane.sh --bin-dir; built there when missing),
-# CONTROLPLANE_CONTROLLERS (kube-controller-manager --controllers), CONTROLPLANE_APISERVER_ARGS
-# and CONTROLPLANE_KCM_ARGS (extra flags, split on spaces).
+# CONTROLPLANE_CONTROLLERS (kube-controller-manager --controllers), CONTROLPLANE_EXTRA_CONTROLLERS
+# (appended to them: a node adds the endpoint, node-lifecycle and disruption controllers),
+# CONTROLPLANE_APISERVER_ARGS and CONTROLPLANE_KCM_ARGS (extra flags, split on spaces).
+# Kubelets (tests/scripts/node.sh) are reached at their InternalIP with the client certificate
+# pki/apiserver-kubelet-client.crt, and their serving certificates are checked against pki/ca.crt.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -31,6 +34,7 @@ STOP_TIMEOUT="${CONTROLPLANE_STOP_TIMEOUT:-15}"
 SERVICE_CIDR="10.96.0.0/16"
 SERVICE_IP="10.96.0.1" # first address of SERVICE_CIDR: the `kubernetes` Service
 CONTROLLERS="${CONTROLPLANE_CONTROLLERS:-deployment-controller,replicaset-controller,serviceaccount-controller,serviceaccount-token-controller,namespace-controller,garbage-collector-controller,root-ca-certificate-publisher-controller,clusterrole-aggregation-controller}"
+CONTROLLERS="$CONTROLLERS${CONTROLPLANE_EXTRA_CONTROLLERS:+,$CONTROLPLANE_EXTRA_CONTROLLERS}"
 PORT_LOCK="/tmp/budgetgate-controlplane-ports.lock"
 COMPONENTS=(etcd kube-apiserver kube-controller-manager)
 
@@ -174,7 +178,12 @@ leaf() {
 }
 
 make_pki() {
-  [ -f "$DIR/pki/.complete" ] && [ -f "$DIR/pki/front-proxy-client.crt" ] && return 0
+  if [ -f "$DIR/pki/.complete" ] && [ -f "$DIR/pki/front-proxy-client.crt" ]; then
+    # Planes made before kubelets were supported lack only this certificate.
+    [ -f "$DIR/pki/apiserver-kubelet-client.crt" ] ||
+      leaf apiserver-kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client" clientAuth
+    return 0
+  fi
   local t0
   t0=$(now_ms)
   command -v openssl >/dev/null || die "openssl is needed"
@@ -186,6 +195,8 @@ make_pki() {
     "IP:127.0.0.1,DNS:localhost,IP:$SERVICE_IP,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
   leaf admin "/O=system:masters/CN=admin" clientAuth
   leaf kcm "/CN=system:kube-controller-manager" clientAuth
+  # kube-apiserver's identity towards kubelets (logs, exec, port-forward).
+  leaf apiserver-kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client" clientAuth
   # Aggregation-layer front proxy, as in kubeadm clusters: without a request-header CA every
   # delegating component (kube-controller-manager's own authentication) logs errors forever.
   make_ca front-proxy-ca budgetgate-test-front-proxy-ca
@@ -193,7 +204,7 @@ make_pki() {
   openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$DIR/pki/sa.key" 2>/dev/null
   openssl pkey -in "$DIR/pki/sa.key" -pubout -out "$DIR/pki/sa.pub" 2>/dev/null
   touch "$DIR/pki/.complete"
-  log "generated CAs, apiserver/admin/kube-controller-manager/front-proxy certificates and service-account keys in $(since "$t0")s"
+  log "generated CAs, apiserver/admin/kube-controller-manager/kubelet-client/front-proxy certificates and service-account keys in $(since "$t0")s"
 }
 
 b64() { base64 -w0 <"$1"; }
@@ -294,6 +305,10 @@ start_apiserver() {
     --proxy-client-cert-file "$DIR/pki/front-proxy-client.crt" \
     --proxy-client-key-file "$DIR/pki/front-proxy-client.key" \
     --endpoint-reconciler-type none \
+    --kubelet-client-certificate "$DIR/pki/apiserver-kubelet-client.crt" \
+    --kubelet-client-key "$DIR/pki/apiserver-kubelet-client.key" \
+    --kubelet-certificate-authority "$DIR/pki/ca.crt" \
+    --kubelet-preferred-address-types InternalIP \
     --allow-privileged=true \
     --shutdown-send-retry-after=true \
     --profiling=false \

@@ -3,6 +3,8 @@
 #
 #   prometheus.sh load   SCENARIO.yaml            generate + backfill TSDB blocks into the cache (idempotent)
 #   prometheus.sh start  SCENARIO.yaml DIR [PORT] load, then run prometheus on 127.0.0.1 over a copy in DIR
+#                                                 (PROM_LISTEN_HOST=IP: listen there instead, e.g. a
+#                                                 test node's bridge address that Pods can reach)
 #   prometheus.sh stop   DIR                      stop the instance started in DIR
 #   prometheus.sh status DIR                      running / ready / stopped (exit 0 only when ready)
 #   prometheus.sh check  DIR                      run check_history.py against the instance in DIR
@@ -29,6 +31,8 @@ BUILD_LOCK="${BUDGETGATE_BUILD_LOCK:-/tmp/budgetgate-build.lock}"
 PROMETHEUS="${PROMETHEUS_BIN:-/usr/bin/prometheus}"
 PROMTOOL="${PROMTOOL_BIN:-/usr/bin/promtool}"
 READY_TIMEOUT="${PROM_READY_TIMEOUT:-60}"
+# A local address only (loopback, or a bridge a test created): never a public interface.
+HOST="${PROM_LISTEN_HOST:-127.0.0.1}"
 # Blocks of 486 h (20.25 d): the largest range of Prometheus' own compaction ladder
 # (2h x 3^k, capped at 31 d when retention is long), so a backfilled block is never a
 # candidate for further compaction.  Generation is chunked on the same aligned boundaries,
@@ -52,7 +56,7 @@ locked_timed() {
 }
 add() { awk -v a="$1" -v b="$(cat "$2")" 'BEGIN { print a + b }'; }
 
-usage() { sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 scenario_name() { local b; b="$(basename "$1")"; echo "${b%.*}"; }
 scenario_hash() { cat "$1" "$GEN" | sha256sum | cut -c1-12; }
@@ -120,11 +124,11 @@ cmd_load() {
 }
 
 free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+  python3 -c 'import socket, sys; s = socket.socket(); s.bind((sys.argv[1], 0)); print(s.getsockname()[1])' "$HOST"
 }
 
 port_is_free() {
-  python3 -c 'import socket, sys; s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1])))' "$1" 2>/dev/null
+  python3 -c 'import socket, sys; s = socket.socket(); s.bind((sys.argv[2], int(sys.argv[1])))' "$1" "$HOST" 2>/dev/null
 }
 
 # Is PID a prometheus serving DIR/data?  Guards against signalling a recycled PID.
@@ -158,7 +162,7 @@ cmd_start() {
     rm -f "$dir/env"
   fi
   if [ -n "$port" ] && ! port_is_free "$port"; then
-    die "start: 127.0.0.1:$port is already in use"
+    die "start: $HOST:$port is already in use"
   fi
   cmd_load "$scenario"
   local cache start end step
@@ -185,7 +189,7 @@ EOF
       --config.file="$dir/prometheus.yml" \
       --storage.tsdb.path="$dir/data" \
       --storage.tsdb.retention.time=100y \
-      --web.listen-address="127.0.0.1:$port" \
+      --web.listen-address="$HOST:$port" \
       --web.enable-lifecycle \
       --log.level=info \
       </dev/null >>"$dir/prometheus.log" 2>&1 &
@@ -195,7 +199,7 @@ EOF
       if ! kill -0 "$pid" 2>/dev/null; then break; fi
       # Ready means: this process logged readiness (so the port is ours) and answers /-/ready.
       if grep -q "Server is ready to receive web requests" "$dir/prometheus.log" &&
-        http_get "http://127.0.0.1:$port/-/ready" >/dev/null 2>&1; then
+        http_get "http://$HOST:$port/-/ready" >/dev/null 2>&1; then
         ready=1
         break
       fi
@@ -218,7 +222,7 @@ EOF
   done
   kill -0 "$pid" 2>/dev/null || { tail -n 25 "$dir/prometheus.log" >&2; die "start: prometheus exited"; }
 
-  local url="http://127.0.0.1:$port"
+  local url="http://$HOST:$port"
   # Data check: the synthetic series must be visible at the scenario's last instant.
   local deadline=$((SECONDS + READY_TIMEOUT)) n=""
   while [ "$SECONDS" -lt "$deadline" ]; do

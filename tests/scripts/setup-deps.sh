@@ -18,6 +18,10 @@ PACKAGES=(
   procps psmisc jq time apache2-utils
   # lint
   shellcheck yamllint
+  # a real node (tests/scripts/node.sh, build-image.sh): container runtime, CNI plugins,
+  # iptables for kube-proxy, and image building without Docker or a registry
+  containerd runc containernetworking-plugins iptables nftables conntrack buildah mmdebstrap skopeo
+  uidmap
 )
 
 missing=()

@@ -198,6 +198,29 @@ class HttpServer::Impl {
     }
   }
 
+  void beginDrain() { draining_ = true; }
+
+  void drainAndStop(std::chrono::milliseconds timeout) {
+    if (stopped_.load()) return;
+    draining_ = true;
+    asio::post(*contexts_.front(), [this] {
+      ErrorCode ignored;
+      acceptor_.close(ignored);
+      acceptTimer_.cancel();
+    });
+    while (limiter_.shedOldestIdle()) {
+    }
+    const auto until = std::chrono::steady_clock::now() + timeout;
+    while (stats_.openConnections.load() > 0 && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    if (const auto left = stats_.openConnections.load(); left > 0) {
+      spdlog::warn("port {}: {} connection(s) still open after draining for {} ms", port_, left,
+                   timeout.count());
+    }
+    stop();
+  }
+
   void stop() {
     if (stopped_.exchange(true)) return;
     asio::post(*contexts_.front(), [this] {
@@ -535,6 +558,8 @@ class HttpServer::Impl {
         }
       }  // the body is freed and its reservation released here
       conn.extend(options_.requestTimeout);
+      // Draining: the client is to take its next request elsewhere.
+      if (draining_.load(std::memory_order_relaxed)) keepAlive = false;
       ErrorCode wec;
       co_await conn.stream.writeAll(serialize(response, keepAlive), wec);
       if (wec || !keepAlive) co_return;
@@ -553,6 +578,7 @@ class HttpServer::Impl {
   Timer certTimer_;
   std::vector<std::thread> threads_;
   std::atomic<bool> stopped_{false};
+  std::atomic<bool> draining_{false};
   unsigned short port_ = 0;
 };
 
@@ -568,6 +594,12 @@ void HttpServer::start() {
 }
 void HttpServer::stop() {
   impl_->stop();
+}
+void HttpServer::beginDrain() {
+  impl_->beginDrain();
+}
+void HttpServer::drainAndStop(std::chrono::milliseconds timeout) {
+  impl_->drainAndStop(timeout);
 }
 unsigned short HttpServer::port() const {
   return impl_->port_;

@@ -72,6 +72,14 @@ class HttpServer {
   // SIGPIPE to be ignored process-wide (a client that hangs up must not end the process).
   void start();
   void stop();
+  // Graceful shutdown, in two steps, for a replica leaving a load-balanced Service.
+  // beginDrain(): keep accepting and answering, but every response closes its connection
+  // (Connection: close), so clients open new connections, which the Service sends to other
+  // replicas once this one is out of its endpoints.
+  void beginDrain();
+  // Stops accepting, closes the idle connections, waits up to `timeout` for the requests in
+  // progress to be answered (each on a closing connection), then stops as stop() does.
+  void drainAndStop(std::chrono::milliseconds timeout);
   unsigned short port() const;
   // The connection limit in force: maxConnections, or less when RLIMIT_NOFILE is low.
   std::size_t maxConnections() const;

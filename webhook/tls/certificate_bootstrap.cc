@@ -163,7 +163,10 @@ std::string CertificateBootstrap::ensureFiles(const std::string& certPem,
 }
 
 std::string CertificateBootstrap::ensureCaBundle(const std::string& caPem) {
-  if (options_.webhookName.empty()) return {};
+  if (options_.webhookName.empty()) {
+    confirmed_ = true;
+    return {};
+  }
   const kube::Resource webhooks{"admissionregistration.k8s.io", "v1",
                                 "validatingwebhookconfigurations", false};
   const auto path = webhooks.objectPath("", options_.webhookName);
@@ -187,7 +190,13 @@ std::string CertificateBootstrap::ensureCaBundle(const std::string& caPem) {
         changed = true;
       }
     }
-    if (!changed) return {};
+    if (!changed) {
+      if (!confirmed_.exchange(true)) {
+        spdlog::info("caBundle of ValidatingWebhookConfiguration {} confirmed",
+                     options_.webhookName);
+      }
+      return {};
+    }
     auto put = client_.replace(path, json::toString(*doc));
     if (put.ok()) {
       spdlog::info("caBundle of ValidatingWebhookConfiguration {} updated", options_.webhookName);
@@ -211,10 +220,16 @@ std::string CertificateBootstrap::ensure() {
 
 void CertificateBootstrap::startBackground() {
   thread_ = std::jthread([this](std::stop_token stop) {
+    // Quick retries only for a while: a webhook configuration that never appears is retried
+    // (and logged) every 10 s, as any other failure.
+    const auto quickUntil = std::chrono::steady_clock::now() + std::chrono::minutes(2);
     while (!stop.stop_requested()) {
       const auto error = ensure();
       if (!error.empty()) spdlog::warn("webhook TLS bootstrap: {}", error);
-      const auto wait = error.empty() ? options_.checkEvery : std::chrono::seconds(10);
+      std::chrono::milliseconds wait = options_.checkEvery;
+      if (!error.empty()) wait = std::chrono::seconds(10);
+      if (!confirmed_ && std::chrono::steady_clock::now() < quickUntil)
+        wait = options_.startupRetry;
       const auto until = std::chrono::steady_clock::now() + wait;
       while (!stop.stop_requested() && std::chrono::steady_clock::now() < until) {
         std::this_thread::sleep_for(std::chrono::milliseconds(200));

@@ -69,7 +69,11 @@ Names shared between objects and command-line flags.
 {{- end }}
 
 {{- define "budgetgate.tlsSecretName" -}}
+{{- if eq .Values.tls.mode "secret" }}
+{{- .Values.tls.secret.name }}
+{{- else }}
 {{- printf "%s-webhook-tls" (include "budgetgate.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
 {{- end }}
 
 {{- define "budgetgate.certificateName" -}}
@@ -93,8 +97,14 @@ Included by the Deployment template, so they run for every render.
 */}}
 {{- define "budgetgate.validateValues" -}}
 {{- $_ := required "prometheus.url is required: the base URL of the Prometheus HTTP API budgetgate queries, e.g. --set prometheus.url=http://prometheus-operated.monitoring.svc:9090" .Values.prometheus.url }}
-{{- if not (has .Values.tls.mode (list "selfSigned" "certManager")) }}
-{{- fail (printf "tls.mode must be selfSigned or certManager, not %q" .Values.tls.mode) }}
+{{- if not (has .Values.tls.mode (list "selfSigned" "certManager" "secret")) }}
+{{- fail (printf "tls.mode must be selfSigned, certManager or secret, not %q" .Values.tls.mode) }}
+{{- end }}
+{{- if and (eq .Values.tls.mode "secret") (not .Values.tls.secret.name) }}
+{{- fail "tls.mode=secret needs tls.secret.name: an existing Secret in the release namespace with tls.crt and tls.key" }}
+{{- end }}
+{{- if and (eq .Values.tls.mode "secret") (not .Values.tls.secret.caBundle) }}
+{{- fail "tls.mode=secret needs tls.secret.caBundle: the base64 PEM CA that signed the certificate, e.g. --set tls.secret.caBundle=$(base64 -w0 ca.crt)" }}
 {{- end }}
 {{- if not (has .Values.webhook.failurePolicy (list "Fail" "Ignore")) }}
 {{- fail (printf "webhook.failurePolicy must be Fail or Ignore, not %q" .Values.webhook.failurePolicy) }}
@@ -121,7 +131,12 @@ failurePolicy: {{ $root.Values.webhook.failurePolicy }}
 timeoutSeconds: {{ $root.Values.webhook.timeoutSeconds }}
 matchPolicy: Equivalent
 clientConfig:
+  {{- if eq $root.Values.tls.mode "secret" }}
+  # The CA that signed the certificate in Secret {{ $root.Values.tls.secret.name }} (tls.secret.caBundle).
+  caBundle: {{ $root.Values.tls.secret.caBundle | quote }}
+  {{- else }}
   # No caBundle here: {{ if eq $root.Values.tls.mode "selfSigned" }}budgetgate writes its own CA into it (--tls-bootstrap-webhook){{ else }}cert-manager injects it{{ end }}.
+  {{- end }}
   service:
     name: {{ include "budgetgate.fullname" $root }}
     namespace: {{ $root.Release.Namespace }}
