@@ -528,16 +528,34 @@ endpoints: [{{addresses: ["{node_ip}"], conditions: {{ready: true}}}}]
                      *install_args("tls.mode=secret", "tls.secret.name=mounted-tls", f"tls.secret.caBundle={ca_b64}"),
                      "--wait", "--timeout", "5m")
             measured("helm install --wait, tls.mode=secret", round(time.time() - t0, 1), " s")
-            check(len(ready_pods()) == 2, "two Ready replicas")
-            # The served certificate is the mounted one.
-            p = ready_pods()[0]
-            served = ssl.get_server_certificate((p["status"]["podIP"], 8443))
-            want = open(f"{d}/tls.crt").read()
-            check(ssl.PEM_cert_to_DER_cert(served) == ssl.PEM_cert_to_DER_cert(want), "the Pod serves the mounted certificate")
-            (pay, pb), (chk, cb) = gated_requests(api, 0)
-            check(pay == "denied", f"payments: {pay} {pb[:300]}")
-            check(chk == "admitted", f"checkout: {chk} {cb[:300]}")
-            helm_cmd("uninstall", RELEASE, "-n", NS, "--wait", "--timeout", "2m")
+            try:
+                check(len(ready_pods()) == 2, "two Ready replicas")
+                # The served certificate is the mounted one.
+                p = ready_pods()[0]
+                served = ssl.get_server_certificate((p["status"]["podIP"], 8443))
+                want = open(f"{d}/tls.crt").read()
+                check(ssl.PEM_cert_to_DER_cert(served) == ssl.PEM_cert_to_DER_cert(want),
+                      "the Pod serves the mounted certificate")
+                # With a mounted certificate a replica is Ready as soon as its caches are loaded
+                # (there is no caBundle to read back), which can be before kube-proxy routes the
+                # Service to it: the API server's first calls may then fail to connect. Measured,
+                # and documented in the README as the wait after `helm install --wait`.
+                t1 = time.time()
+                first = {}
+
+                def routed():
+                    (pay, pb), (chk, cb) = gated_requests(api, 0)
+                    first.setdefault("outcome", (pay, pb[:200]))
+                    return pay != "failed" and chk != "failed" and ((pay, pb), (chk, cb))
+                (pay, pb), (chk, cb) = wait_until("the Service routes to budgetgate", routed,
+                                                  timeout=30, interval=0.2)
+                measured("tls.mode=secret: Service routed after helm install --wait",
+                         round(time.time() - t1, 1), " s")
+                log(f"first gated request after install: {first['outcome']}")
+                check(pay == "denied", f"payments: {pay} {pb[:300]}")
+                check(chk == "admitted", f"checkout: {chk} {cb[:300]}")
+            finally:
+                helm_cmd("uninstall", RELEASE, "-n", NS, "--wait", "--timeout", "2m")
             check(not kubectl_json("get", "validatingwebhookconfigurations")["items"], "webhook configuration removed")
             wait_until("budgetgate's Pods gone", lambda: not pods(), timeout=60)
 
