@@ -43,17 +43,31 @@ bool parseSampleValue(const Value& v, double& out) {
 }
 
 // [ <unix seconds as number>, "<value>" ]
+// A sample's Unix time in seconds; nothing outside +-3,000 years (an infinite or absurd time
+// would otherwise be rounded to an arbitrary instant).
+std::optional<TimePoint> timestampOf(double seconds) {
+  constexpr double kLimit = 1e11;
+  if (!std::isfinite(seconds) || seconds > kLimit || seconds < -kLimit) return std::nullopt;
+  return TimePoint(Seconds(static_cast<long long>(std::llround(seconds))));
+}
+
 bool parsePoint(const Value& p, TimePoint& t, double& value) {
   if (!p.IsArray() || p.Size() != 2 || !p[0].IsNumber()) return false;
-  t = TimePoint(Seconds(static_cast<long long>(std::llround(p[0].GetDouble()))));
+  const auto time = timestampOf(p[0].GetDouble());
+  if (!time) return false;
+  t = *time;
   return parseSampleValue(p[1], value);
 }
 
-SeriesLabels parseLabels(const Value* metric) {
+// Label values are strings; anything else is not Prometheus talking (and dropping such a label
+// could make two series look like one). A missing "metric" is a series without labels.
+std::optional<SeriesLabels> parseLabels(const Value* metric) {
   SeriesLabels labels;
-  if (metric == nullptr || !metric->IsObject()) return labels;
+  if (metric == nullptr) return labels;
+  if (!metric->IsObject()) return std::nullopt;
   for (const auto& m : metric->GetObject()) {
-    if (m.value.IsString()) labels.emplace(m.name.GetString(), m.value.GetString());
+    if (!m.value.IsString()) return std::nullopt;
+    labels.emplace(m.name.GetString(), m.value.GetString());
   }
   return labels;
 }
@@ -154,7 +168,14 @@ InstantResult parseInstantResponse(int httpStatus, std::string_view body) {
       r.samples.clear();
       return r;
     }
-    s.labels = parseLabels(json::member(&item, "metric"));
+    auto labels = parseLabels(json::member(&item, "metric"));
+    if (!labels) {
+      r.state = QueryState::BadResponse;
+      r.error = "malformed labels in vector result";
+      r.samples.clear();
+      return r;
+    }
+    s.labels = std::move(*labels);
     r.samples.push_back(std::move(s));
   }
   if (r.samples.empty()) r.state = QueryState::Empty;
@@ -199,6 +220,7 @@ class MatrixHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Mat
   }
   bool String(const char* s, rapidjson::SizeType n, bool) {
     const std::string_view v(s, n);
+    if (misplacedScalar()) return fail("malformed series in matrix result");
     if (depth() == 1) {
       const auto& k = stack_.back().key;
       if (k == "status") status = v;
@@ -258,6 +280,10 @@ class MatrixHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Mat
     return depth() == 5 && stack_[0].key == "data" && stack_[1].key == "result" &&
            stack_[3].key == "metric" && stack_[4].kind == Frame::Object;
   }
+  // A series' "metric" must be an object and its "values" an array.
+  bool misplacedScalar() const {
+    return inResultItem() && (stack_.back().key == "metric" || stack_.back().key == "values");
+  }
   bool inValuesPoint() const {
     return depth() == 6 && stack_[0].key == "data" && stack_[1].key == "result" &&
            stack_[3].key == "values" && stack_[4].kind == Frame::Array &&
@@ -265,11 +291,14 @@ class MatrixHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Mat
   }
   bool number(double d) {
     if (inValuesPoint() && stack_.back().index == 0) {
-      pointTime_ = TimePoint(Seconds(static_cast<long long>(std::llround(d))));
+      pointTime_ = timestampOf(d);
+      if (!pointTime_) return fail("malformed timestamp in matrix result");
     }
     return scalar();
   }
   bool scalar() {
+    if (inMetric()) return fail("malformed labels in matrix result");
+    if (misplacedScalar()) return fail("malformed series in matrix result");
     advance();
     return true;
   }
