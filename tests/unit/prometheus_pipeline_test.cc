@@ -311,6 +311,22 @@ TEST(EvaluationPipeline, TheWindowIsExactAtAnyMinuteAndTheHeadIsQueriedAtItsEdge
   EXPECT_TRUE(headAsked);
 }
 
+TEST(EvaluationPipeline, WithoutIncrementalWindowsTheWholeWindowIsOneQueryAndTheSameBudget) {
+  // The benchmarks' "naive" baseline: no buckets, the SLO window queried whole each cycle.
+  ConstantRatePrometheus prom({9.95, 10.0});
+  EvaluatorOptions options;
+  options.planner.shareAcrossSlos = false;
+  options.incrementalWindows = false;
+  SloEvaluator evaluator(prom, options);
+  const auto slo = availabilitySlo();
+  const engine::ErrorBudgetPolicy policy;
+  const auto at = utc(k2026 + 40 * 86400 + 20 * 3600 + 35 * 60);
+  const auto s = evaluator.evaluate({{&slo, &policy, std::nullopt}}, at).front();
+  ASSERT_TRUE(s.errorBudget.has_value()) << s.message;
+  EXPECT_NEAR(s.errorBudget->total, 25'920.0, 1e-6);  // as the hand calculation above
+  EXPECT_NEAR(s.errorBudget->consumed, 129'600.0, 1e-6);
+}
+
 TEST(EvaluationPipeline, BacktestAndLiveEvaluationAgreeOnTheSameInstant) {
   ConstantRatePrometheus prom({9.99, 10.0});
   const auto slo = availabilitySlo();
