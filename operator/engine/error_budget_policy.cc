@@ -67,6 +67,10 @@ bool ErrorBudgetPolicy::isOwner(std::string_view user,
   return owners.admits(user, groups);
 }
 
+bool TieredException::appliesAt(Tier tier) const {
+  return std::find(tiers.begin(), tiers.end(), tier) != tiers.end();
+}
+
 bool Subjects::admits(std::string_view user, const std::vector<std::string>& userGroups) const {
   if (std::find(users.begin(), users.end(), user) != users.end()) return true;
   return std::any_of(userGroups.begin(), userGroups.end(), [&](const std::string& g) {

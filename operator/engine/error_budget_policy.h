@@ -70,10 +70,20 @@ struct DecisionMatrix {
   void set(Tier tier, Risk risk, Verdict v);
 };
 
+// An exception that holds only at some tiers: seed 002 lets bug fixes through at warning and
+// critical, never once the budget is exhausted.
+struct TieredException {
+  Subjects who;                                            // nobody by default
+  std::vector<Tier> tiers{Tier::Warning, Tier::Critical};  // where it applies
+
+  bool appliesAt(Tier tier) const;
+};
+
 struct Exceptions {
   bool rollback = true;     // recognised structurally, never by annotation alone
   Subjects security;        // who may ship release-type "security" past the gate
   Subjects sloImprovement;  // who may ship release-type "slo-improvement"
+  TieredException bugfix;   // who may ship release-type "bugfix", and at which tiers
 };
 
 struct ErrorBudgetPolicy {

@@ -110,6 +110,17 @@ std::optional<std::string> firstLoosening(const ErrorBudgetPolicy& c, const Erro
     return fmt::format("exceptions.sloImprovement {} -> {}", describe(o.exceptions.sloImprovement),
                        describe(c.exceptions.sloImprovement));
   }
+  if (!c.exceptions.bugfix.who.empty()) {
+    if (!subjectsSubset(c.exceptions.bugfix.who, o.exceptions.bugfix.who)) {
+      return fmt::format("exceptions.bugfix {} -> {}", describe(o.exceptions.bugfix.who),
+                         describe(c.exceptions.bugfix.who));
+    }
+    for (Tier t : c.exceptions.bugfix.tiers) {
+      if (!o.exceptions.bugfix.appliesAt(t)) {
+        return fmt::format("exceptions.bugfix.tiers gains {}", tierName(t));
+      }
+    }
+  }
   // What happens without current data: only a move to deny is provably stricter; any other
   // change of these settings is judged by an owner.
   const bool sameMissing = c.onMissingData == o.onMissingData && c.staleAfter == o.staleAfter &&

@@ -33,15 +33,42 @@ void parseThreshold(const Field& f, engine::TierThreshold& t) {
   if (auto v = f.child("exhaustionWithin").duration()) t.exhaustionWithin = *v;
 }
 
-void parseSubjects(const Field& f, engine::Subjects& s) {
-  if (!f.expectMap()) return;
-  f.rejectUnknownKeys({"users", "groups"});
+// users and groups of a map whose other keys the caller has checked.
+void parseSubjectLists(const Field& f, engine::Subjects& s) {
   for (auto [key, target] : {std::pair{"users", &s.users}, std::pair{"groups", &s.groups}}) {
     const Field list = f.child(key);
     if (!list.expectSequence()) continue;
     for (std::size_t i = 0; i < list.size(); ++i) {
       if (auto v = list.item(i).string(true)) target->push_back(*v);
     }
+  }
+}
+
+void parseSubjects(const Field& f, engine::Subjects& s) {
+  if (!f.expectMap()) return;
+  f.rejectUnknownKeys({"users", "groups"});
+  parseSubjectLists(f, s);
+}
+
+// {users, groups, tiers}: tiers replace the default (warning, critical) when given.
+void parseTieredException(const Field& f, engine::TieredException& e) {
+  if (!f.expectMap()) return;
+  f.rejectUnknownKeys({"users", "groups", "tiers"});
+  parseSubjectLists(f, e.who);
+  const Field tiers = f.child("tiers");
+  if (!tiers.present() || !tiers.expectSequence()) return;
+  e.tiers.clear();
+  for (std::size_t i = 0; i < tiers.size(); ++i) {
+    const Field item = tiers.item(i);
+    auto name = item.string();
+    if (!name) continue;
+    const auto tier = engine::tierFromName(*name);
+    if (!tier || *tier == engine::Tier::Unknown) {
+      item.error(fmt::format(
+          "expected healthy, attention, warning, critical or exhausted, got \"{}\"", *name));
+      continue;
+    }
+    e.tiers.push_back(*tier);
   }
 }
 
@@ -155,10 +182,11 @@ std::optional<ErrorBudgetPolicy> parsePolicy(const YAML::Node& doc, Diagnostics&
     }
     const Field exceptions = spec.child("exceptions");
     if (exceptions.expectMap()) {
-      exceptions.rejectUnknownKeys({"rollback", "security", "sloImprovement"});
+      exceptions.rejectUnknownKeys({"rollback", "security", "sloImprovement", "bugfix"});
       if (auto b = exceptions.child("rollback").boolean()) policy.exceptions.rollback = *b;
       parseSubjects(exceptions.child("security"), policy.exceptions.security);
       parseSubjects(exceptions.child("sloImprovement"), policy.exceptions.sloImprovement);
+      parseTieredException(exceptions.child("bugfix"), policy.exceptions.bugfix);
     }
   }
   if (diagnostics.errors().size() != errorsBefore) return std::nullopt;

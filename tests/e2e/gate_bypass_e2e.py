@@ -114,9 +114,11 @@ def main():
   exceptions:
     security: {groups: [sre]}
     sloImprovement: {groups: [sre]}
+    bugfix: {groups: [sre]}
 """) + "---\n" + policy("lenient", "budgetgate", "  mode: warn\n") + "---\n" +
                 policy("default", "frozen", "  restarts: gate\n  staleAfter: 20s\n"
-                       "  lastKnownFor: 1h\n  owners: {groups: [sre]}\n") + "---\n" +
+                       "  lastKnownFor: 1h\n  owners: {groups: [sre]}\n"
+                       "  exceptions: {bugfix: {groups: [sre], tiers: [exhausted]}}\n") + "---\n" +
                 policy("default", "legacy", "  onMissingData: allow-with-warning\n"
                        "  staleAfter: 20s\n"))
             cp.apply(slo("ledger-availability", "shop", "ledger", {"app": "ledger"}) + "---\n" +
@@ -325,6 +327,30 @@ def main():
             # ...and gated where the policy says restarts: gate.
             refused(kubectl_as(BOB, "rollout", "restart", "-n", "frozen", "deployment/ledger"),
                     "denied the restart of deployment frozen/ledger")
+
+        @suite.check("release types: bugfix only for the people and tiers the policy names; unknown types refused")
+        def _():
+            fix = deployment("ledger", "shop", "ledger", "registry.example/ledger:1.0-fix",
+                             {"budgetgate.dev/release-type": "bugfix"})
+            # budgetgate/default: bugfix by sre at warning and critical; shop/ledger is exhausted.
+            refused(kubectl_as(ALICE, "apply", "-f", "-", stdin=fix),
+                    "admits bug fixes at tiers warning, critical only", "tier exhausted")
+            refused(kubectl_as(BOB, "apply", "-f", "-", stdin=fix),
+                    "release-type bugfix not honoured: user bob")
+            # frozen/default lets sre ship bug fixes even when exhausted; bob still may not.
+            frozen_fix = fix.replace("namespace: shop", "namespace: frozen")
+            refused(kubectl_as(BOB, "apply", "-f", "-", stdin=frozen_fix), "not honoured")
+            r = admitted(kubectl_as(ALICE, "apply", "-f", "-", stdin=frozen_fix))
+            check("bugfix exception" in r.stderr, r.stderr)
+            # A release type budgetgate does not know is refused even on a healthy SLO, with the
+            # valid ones; removing it (a feature) goes through.
+            typo = deployment("checkout", "shop", "checkout", "registry.example/checkout:1.1",
+                              {"budgetgate.dev/release-type": "hotfix"})
+            refused(kubectl_as(BOB, "apply", "-f", "-", stdin=typo),
+                    '"hotfix" is not one of feature, bugfix, security, slo-improvement, rollback')
+            admitted(kubectl_as(BOB, "apply", "-f", "-", stdin=deployment(
+                "checkout", "shop", "checkout", "registry.example/checkout:1.1",
+                {"budgetgate.dev/release-type": "feature"})))
 
         @suite.check("reviews the webhook cannot read are refused, never allowed")
         def _():

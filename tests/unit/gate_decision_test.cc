@@ -276,11 +276,55 @@ TEST_F(GateTest, UnknownRiskIsTreatedAsHighWithAWarning) {
   EXPECT_TRUE(anyContains(d.warnings, "\"tiny\" is not low, medium or high"));
 }
 
-TEST_F(GateTest, UnknownReleaseTypeIsAFeature) {
+TEST_F(GateTest, UnknownReleaseTypeIsRefusedWithTheValidOnesEvenWhenHealthy) {
   const auto d = decideOne(rollout("", "hotfix"), Tier::Healthy);
-  EXPECT_EQ(d.releaseType, "feature");
-  EXPECT_TRUE(anyContains(d.warnings, "\"hotfix\""));
+  EXPECT_FALSE(d.allowed);
+  EXPECT_TRUE(contains(d.message,
+                       "\"hotfix\" is not one of feature, bugfix, security, "
+                       "slo-improvement, rollback"))
+      << d.message;
+  EXPECT_TRUE(contains(d.message, "To proceed: set budgetgate.dev/release-type")) << d.message;
+  EXPECT_EQ(audit(d, "decision"), "denied");
   EXPECT_EQ(decideOne(rollout("", "bugfix"), Tier::Healthy).releaseType, "bugfix");
+  // A recognised rollback is still admitted (the annotation may be left on the object).
+  auto back = rollout("", "hotfix");
+  back.newTemplate = "template-v1";
+  const auto b = decideOne(back, Tier::Exhausted);
+  EXPECT_TRUE(b.allowed) << b.message;
+  EXPECT_TRUE(anyContains(b.warnings, "admitted as a rollback"));
+  // A policy in warn mode warns instead.
+  policy.mode = Mode::Warn;
+  const auto w = decideOne(rollout("", "hotfix"), Tier::Healthy);
+  EXPECT_TRUE(w.allowed);
+  EXPECT_TRUE(
+      anyContains(w.warnings, "would be denied in enforce mode: budgetgate.dev/release-type"));
+}
+
+TEST_F(GateTest, BugfixPassesAtTheTiersThePolicyNamesForThePeopleItNames) {
+  policy.exceptions.bugfix.who.groups = {"sre"};  // tiers: warning, critical by default
+  auto r = rollout("", "bugfix");
+  r.user.groups.push_back("sre");
+  for (Tier t : {Tier::Warning, Tier::Critical}) {
+    const auto d = decideOne(r, t);
+    EXPECT_TRUE(d.allowed) << engine::tierName(t) << ": " << d.message;
+    EXPECT_EQ(d.exception, "bugfix");
+    EXPECT_EQ(audit(d, "exception"), "bugfix by dev@example.com");
+  }
+  // Never once the budget is exhausted (seed 002), and the warning says why.
+  const auto exhausted = decideOne(r, Tier::Exhausted);
+  EXPECT_FALSE(exhausted.allowed);
+  EXPECT_TRUE(anyContains(exhausted.warnings, "admits bug fixes at tiers warning, critical only"))
+      << exhausted.message;
+  // Someone the policy does not name: a feature, and told so.
+  const auto other = decideOne(rollout("", "bugfix"), Tier::Critical);
+  EXPECT_FALSE(other.allowed);
+  EXPECT_TRUE(
+      anyContains(other.warnings, "release-type bugfix not honoured: user dev@example.com"));
+  EXPECT_TRUE(contains(other.message, "bugfix by group sre (at tier critical)")) << other.message;
+  // Tiers the policy lists explicitly replace the default.
+  policy.exceptions.bugfix.tiers = {Tier::Exhausted};
+  EXPECT_TRUE(decideOne(r, Tier::Exhausted).allowed);
+  EXPECT_FALSE(decideOne(r, Tier::Critical).allowed);
 }
 
 // --- modes

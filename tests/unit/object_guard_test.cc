@@ -223,7 +223,20 @@ TEST(PolicyStrictness, EachFieldThatCanLoosen) {
       {[](ErrorBudgetPolicy& p) { p.onMissingData = engine::MissingDataAction::AllowWithWarning; },
        "missing-data handling last-known"},
       {[](ErrorBudgetPolicy& p) { p.owners.users.push_back("bob"); }, "owners group sre ->"},
+      {[](ErrorBudgetPolicy& p) { p.exceptions.bugfix.who.groups = {"devs"}; },
+       "exceptions.bugfix nobody -> group devs"},
   };
+  // Widening the tiers of an existing bugfix exception loosens too; narrowing does not.
+  ErrorBudgetPolicy bugfix = base;
+  bugfix.exceptions.bugfix.who.groups = {"sre"};
+  ErrorBudgetPolicy wider = bugfix;
+  wider.exceptions.bugfix.tiers.push_back(Tier::Exhausted);
+  ASSERT_TRUE(engine::firstLoosening(wider, bugfix).has_value());
+  EXPECT_TRUE(
+      contains(*engine::firstLoosening(wider, bugfix), "exceptions.bugfix.tiers gains exhausted"));
+  ErrorBudgetPolicy narrower = bugfix;
+  narrower.exceptions.bugfix.tiers = {Tier::Warning};
+  EXPECT_FALSE(engine::firstLoosening(narrower, bugfix).has_value());
   for (const auto& [edit, expected] : cases) {
     ErrorBudgetPolicy p = base;
     edit(p);

@@ -77,6 +77,8 @@ TEST(PolicyParser, TheSampleSpellsOutTheDefaults) {
   expectDefaults(*p);
   EXPECT_EQ(p->exceptions.security.groups, std::vector<std::string>{"sre"});
   EXPECT_EQ(p->exceptions.sloImprovement.groups, std::vector<std::string>{"sre"});
+  EXPECT_EQ(p->exceptions.bugfix.who.groups, std::vector<std::string>{"sre"});
+  EXPECT_EQ(p->exceptions.bugfix.tiers, (std::vector<Tier>{Tier::Warning, Tier::Critical}));
 }
 
 TEST(PolicyParser, EveryFieldCanBeSet) {
@@ -100,6 +102,7 @@ TEST(PolicyParser, EveryFieldCanBeSet) {
     rollback: false
     security: {users: [sec-bot], groups: [security]}
     sloImprovement: {groups: [sre, oncall]}
+    bugfix: {groups: [oncall], tiers: [attention, warning]}
 )",
                        d);
   ASSERT_TRUE(p.has_value()) << allErrors(d);
@@ -126,6 +129,9 @@ TEST(PolicyParser, EveryFieldCanBeSet) {
   EXPECT_TRUE(p->exceptions.security.admits("x", {"security"}));
   EXPECT_FALSE(p->exceptions.security.admits("x", {"sre"}));
   EXPECT_TRUE(p->exceptions.sloImprovement.admits("x", {"oncall"}));
+  EXPECT_TRUE(p->exceptions.bugfix.who.admits("x", {"oncall"}));
+  EXPECT_TRUE(p->exceptions.bugfix.appliesAt(Tier::Attention));
+  EXPECT_FALSE(p->exceptions.bugfix.appliesAt(Tier::Critical));  // the list replaces the default
 }
 
 struct BadPolicy {
@@ -191,6 +197,10 @@ const BadPolicy kBadPolicies[] = {
     {"GroupNotAString", "spec:\n  exceptions:\n    security:\n      groups: [{name: sre}]\n",
      "spec.exceptions.security.groups[0]", "{name: sre}", "expected a string"},
     {"SpecNotAMap", "spec: [1, 2]\n", "spec", "[1, 2]", "expected a map"},
+    {"BugfixUnknownTier", "spec:\n  exceptions:\n    bugfix:\n      tiers: [warning, red]\n",
+     "spec.exceptions.bugfix.tiers[1]", "red", "expected healthy, attention, warning"},
+    {"BugfixUnknownKey", "spec:\n  exceptions:\n    bugfix:\n      team: [sre]\n",
+     "spec.exceptions.bugfix.team", "team:", "unknown field"},
 };
 
 INSTANTIATE_TEST_SUITE_P(Cases, PolicyParserError, ::testing::ValuesIn(kBadPolicies),

@@ -101,6 +101,12 @@ std::string howToProceed(const SloFinding& f, const GatedSlo& slo, Risk risk, Wo
     ways.push_back(fmt::format("a security fix may be shipped with {}: security by {}",
                                kReleaseTypeAnnotation, joinSubjects(policy.exceptions.security)));
   }
+  if (!policy.exceptions.bugfix.who.empty() && !f.missingData &&
+      policy.exceptions.bugfix.appliesAt(f.tier)) {
+    ways.push_back(fmt::format("a bug fix may be shipped with {}: bugfix by {} (at tier {})",
+                               kReleaseTypeAnnotation, joinSubjects(policy.exceptions.bugfix.who),
+                               engine::tierName(f.tier)));
+  }
   if (!policy.exceptions.sloImprovement.empty()) {
     ways.push_back(fmt::format("a reliability fix may be shipped with {}: slo-improvement by {}",
                                kReleaseTypeAnnotation,

@@ -84,9 +84,21 @@ engine::MissingDataAction missingAction(const engine::ErrorBudgetPolicy& policy)
                                                                       : policy.onMissingData;
 }
 
+std::string tierList(const std::vector<Tier>& tiers) {
+  std::string out;
+  for (Tier t : tiers) out += (out.empty() ? "" : ", ") + std::string(engine::tierName(t));
+  return out.empty() ? std::string("(none)") : out;
+}
+
+// `tier` is the SLO's current tier (Unknown without data: no tiered exception applies).
 std::string exceptionFor(const RolloutRequest& req, const engine::ErrorBudgetPolicy& policy,
-                         bool isRollback, const std::string& releaseType) {
+                         bool isRollback, const std::string& releaseType, Tier tier) {
   if (isRollback && policy.exceptions.rollback) return "rollback";
+  if (releaseType == "bugfix" && tier != Tier::Unknown &&
+      policy.exceptions.bugfix.appliesAt(tier) &&
+      policy.exceptions.bugfix.who.admits(req.user.username, req.user.groups)) {
+    return "bugfix";
+  }
   if (releaseType == "security" &&
       policy.exceptions.security.admits(req.user.username, req.user.groups)) {
     return "security";
@@ -119,6 +131,25 @@ std::string actionSubject(const RolloutRequest& req, GateAction action) {
       return (req.change == Change::Created ? "the creation of " : "the change of ") + object;
   }
   return object;
+}
+
+// A gated request whose release type is not one budgetgate knows: refused whatever the budget
+// says, with the valid values, so that a typo is fixed rather than shipped as a feature.
+GateDecision refuseUnknownReleaseType(GateDecision d, const RolloutRequest& req,
+                                      const std::string& problem) {
+  for (auto& f : d.findings) f.denies = f.mode == Mode::Enforce;
+  d.allowed = false;
+  d.exception.clear();
+  d.rule = "the release type must be one budgetgate knows";
+  d.message = fmt::format(
+      "budgetgate denied {}: {}. To proceed: set {} to one of them (or remove it for a feature "
+      "release)",
+      actionSubject(req, d.action), problem, kReleaseTypeAnnotation);
+  d.auditAnnotations = {{"decision", "denied"},
+                        {"risk", std::string(engine::riskName(d.risk))},
+                        {"release-type", "unknown"},
+                        {"rule", d.rule}};
+  return d;
 }
 
 // Which matched SLOs decide, and as what; nullopt with a reason when the change is not one the
@@ -338,14 +369,13 @@ GateDecision decide(const RolloutRequest& req, const std::vector<GatedSlo>& slos
                                        kRiskAnnotation, it->second));
     }
   }
+  std::optional<std::string> unknownReleaseType;
   if (auto it = req.annotations.find(kReleaseTypeAnnotation); it != req.annotations.end()) {
     const bool known = std::find(std::begin(kReleaseTypes), std::end(kReleaseTypes), it->second) !=
                        std::end(kReleaseTypes);
     if (!known) {
-      d.warnings.push_back(fmt::format(
-          "{}: \"{}\" is not feature, bugfix, security, slo-improvement or rollback; treated as "
-          "feature",
-          kReleaseTypeAnnotation, it->second));
+      // A typo ("secuirty", "hotfix") must not quietly ship as a feature: refused below.
+      unknownReleaseType = it->second;
     } else if (it->second != "feature" && it->second != "rollback" && !claimsReleaseType(req)) {
       // Set for an earlier rollout and left on the object: it is not a claim for this one.
       d.warnings.push_back(fmt::format(
@@ -409,11 +439,21 @@ GateDecision decide(const RolloutRequest& req, const std::vector<GatedSlo>& slos
       }
     }
     if (wouldDeny || needsReview) {
-      f.exception = exceptionFor(req, policy, isRollback, d.releaseType);
+      f.exception = exceptionFor(req, policy, isRollback, d.releaseType,
+                                 f.missingData ? Tier::Unknown : f.tier);
       if (!f.exception.empty()) {
         wouldDeny = false;
         needsReview = false;
-      } else if ((d.releaseType == "security" || d.releaseType == "slo-improvement") &&
+      } else if (d.releaseType == "bugfix" && !unauthorisedExceptionNoted &&
+                 policy.exceptions.bugfix.who.admits(req.user.username, req.user.groups)) {
+        unauthorisedExceptionNoted = true;
+        d.warnings.push_back(fmt::format(
+            "release-type bugfix not honoured: policy {} admits bug fixes at tiers {} only, and "
+            "SLO {} is {}",
+            f.policy, tierList(policy.exceptions.bugfix.tiers), f.slo,
+            f.missingData ? std::string("without data") : std::string(engine::tierName(f.tier))));
+      } else if ((d.releaseType == "security" || d.releaseType == "slo-improvement" ||
+                  d.releaseType == "bugfix") &&
                  !unauthorisedExceptionNoted) {
         unauthorisedExceptionNoted = true;
         d.warnings.push_back(fmt::format(
@@ -463,6 +503,24 @@ GateDecision decide(const RolloutRequest& req, const std::vector<GatedSlo>& slos
   d.allowed = std::none_of(d.findings.begin(), d.findings.end(),
                            [](const SloFinding& f) { return f.denies; });
   d.rule = describeRule(d.findings[deciding], d.risk);
+  if (unknownReleaseType) {
+    const std::string problem =
+        fmt::format("{}: \"{}\" is not one of feature, bugfix, security, slo-improvement, rollback",
+                    kReleaseTypeAnnotation, *unknownReleaseType);
+    const bool enforced = std::any_of(d.findings.begin(), d.findings.end(),
+                                      [](const SloFinding& f) { return f.mode == Mode::Enforce; });
+    // A recognised rollback stays admitted (the way out of a bad release must not depend on an
+    // annotation left on the object).
+    const bool rollback =
+        isRollback && std::all_of(j.deciding.begin(), j.deciding.end(), [](const Match* m) {
+          return m->slo->policy->exceptions.rollback;
+        });
+    if (enforced && !rollback) {
+      return refuseUnknownReleaseType(std::move(d), req, problem);
+    }
+    d.warnings.push_back(rollback ? problem + "; admitted as a rollback"
+                                  : "would be denied in enforce mode: " + problem);
+  }
 
   std::string slosList;
   for (const auto& f : d.findings) {
