@@ -25,7 +25,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "e2e"))
-from harness import (BIN, BUILD, ROOT, Background, ControlPlane, check, free_port, http_get, log,  # noqa: E402
+from harness import (BIN, BUILD, Background, ControlPlane, check, free_port, http_get, log,  # noqa: E402
                      make_certificate, run, wait_until, workspace)
 
 
@@ -200,8 +200,7 @@ def main():
         cp = ControlPlane(work).start()
         procs = []
         try:
-            cp.kubectl("apply", "-f", os.path.join(ROOT, "crds"))
-            cp.kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
+            cp.install_crds()
             cp.kubectl("create", "namespace", "bench")
             cp.apply(SLO)
             now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())

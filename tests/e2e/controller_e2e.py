@@ -12,7 +12,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import (BIN, ROOT, Background, ControlPlane, Prometheus, Suite, check, check_close,  # noqa: E402
+from harness import (BIN, Background, ControlPlane, Prometheus, Suite, check, check_close,  # noqa: E402
                      free_port, http_get, live_scenario, log, metric_value, wait_until, workspace)
 
 OUTAGE_IN = 90  # seconds after the scenario is written: payments starts failing (after the first evaluations)
@@ -92,8 +92,7 @@ def main():
             suite.on_exit(prom.stop)
             cp = ControlPlane(work).start()
             suite.on_exit(cp.stop)
-            cp.kubectl("apply", "-f", os.path.join(ROOT, "crds"))
-            cp.kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
+            cp.install_crds()
             for ns in ("shop", "budgetgate"):
                 cp.kubectl("create", "namespace", ns)
             cp.apply("".join("---\n" + slo(*a) for a in [

@@ -21,7 +21,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import (ROOT, ControlPlane, Prometheus, Suite, check, chart_user_roles,  # noqa: E402
+from harness import (ControlPlane, Prometheus, Suite, check, chart_user_roles,  # noqa: E402
                      chart_webhook_config, http_get, live_scenario, log, metric_value,
                      operator_with_webhook, wait_until, workspace)
 from webhook_e2e import deployment, post  # noqa: E402
@@ -100,8 +100,7 @@ def main():
             suite.on_exit(prom.stop)
             cp = ControlPlane(work).start()
             suite.on_exit(cp.stop)
-            cp.kubectl("apply", "-f", os.path.join(ROOT, "crds"))
-            cp.kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
+            cp.install_crds()
             for ns in ("shop", "budgetgate", "sandbox", "frozen", "legacy"):
                 cp.kubectl("create", "namespace", ns)
             cp.apply(chart_user_roles())

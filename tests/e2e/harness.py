@@ -217,6 +217,11 @@ class ControlPlane:
                               f"{result.stderr.strip()}")
         return result
 
+    def install_crds(self):
+        """budgetgate's CRDs from crds/, applied and Established."""
+        self.kubectl("apply", "-f", os.path.join(ROOT, "crds"))
+        self.kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
+
     def apply(self, manifest, **kwargs):
         return self.kubectl("apply", "-f", "-", stdin=manifest, **kwargs)
 

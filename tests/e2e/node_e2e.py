@@ -254,8 +254,7 @@ endpoints: [{{addresses: ["{node_ip}"], conditions: {{ready: true}}}}]
             prom_ip = cp.get_json("service", "-n", "monitoring", "prometheus")["spec"]["clusterIP"]
             prom_svc_url = f"http://{prom_ip}:9090"
 
-            cp.kubectl("apply", "-f", os.path.join(ROOT, "crds"))
-            cp.kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
+            cp.install_crds()
             # The namespace label the operator keeps on namespaces with gating SLOs, set ahead so
             # that the very first rollout after install is sent to the webhook.
             cp.apply("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n"

@@ -47,7 +47,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import (BIN, ROOT, Background, ControlPlane, Suite, check, free_port, http_get,  # noqa: E402
+from harness import (BIN, Background, ControlPlane, Suite, check, free_port, http_get,  # noqa: E402
                      log, make_certificate, metric_value, wait_until, workspace)
 
 MIB = 1024 * 1024
@@ -343,8 +343,7 @@ def main():
                                    (wanted if hard == resource.RLIM_INFINITY else min(hard, wanted), hard))
             cp = ControlPlane(work).start()
             suite.on_exit(cp.stop)
-            cp.kubectl("apply", "-f", os.path.join(ROOT, "crds"))
-            cp.kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
+            cp.install_crds()
             for ns in ("budgetgate", "shop"):
                 cp.kubectl("create", "namespace", ns)
             tls = make_certificate(work)

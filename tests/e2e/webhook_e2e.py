@@ -18,7 +18,7 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import (BIN, ROOT, Background, ControlPlane, Prometheus, Suite, check, free_port,  # noqa: E402
+from harness import (BIN, Background, ControlPlane, Prometheus, Suite, check, free_port,  # noqa: E402
                      http_get, live_scenario, log, make_certificate, metric_value, run, wait_until,
                      workspace)
 
@@ -142,8 +142,7 @@ def main():
             suite.on_exit(prom.stop)
             cp = ControlPlane(work).start()
             suite.on_exit(cp.stop)
-            cp.kubectl("apply", "-f", os.path.join(ROOT, "crds"))
-            cp.kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
+            cp.install_crds()
             for ns in ("shop", "budgetgate", "staging", "strict"):
                 cp.kubectl("create", "namespace", ns)
             # Developers (group devs) and SREs (group sre) may edit Deployments in shop.
