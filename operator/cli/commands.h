@@ -9,6 +9,7 @@ namespace budgetgate::cli {
 void addCalcCommand(CLI::App& app, int& exitCode);
 void addValidateCommand(CLI::App& app, int& exitCode);
 void addImportCommand(CLI::App& app, int& exitCode);
+void addApproveCommand(CLI::App& app, int& exitCode);
 void addGateCommand(CLI::App& app, int& exitCode);
 void addEvaluateCommand(CLI::App& app, int& exitCode);
 void addRulesCommand(CLI::App& app, int& exitCode);

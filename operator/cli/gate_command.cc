@@ -12,6 +12,7 @@
 #include "operator/cli/commands.h"
 #include "operator/common/json.h"
 #include "operator/model/policy_parser.h"
+#include "operator/model/rollout_approval.h"
 #include "operator/model/slo_parser.h"
 #include "webhook/gate/deployment_view.h"
 #include "webhook/gate/gate_decision.h"
@@ -28,6 +29,7 @@ struct GateOptions {
   std::string user = "kubectl-user";
   std::vector<std::string> groups;
   std::string now;
+  std::vector<std::string> approvals;
 };
 
 int fail(const std::string& message) {
@@ -92,6 +94,7 @@ int runGate(const GateOptions& o) {
   request.identity = {next.labels, next.templateLabels};
   request.annotations = next.annotations;
   request.newTemplate = next.templateFingerprint;
+  request.templateImages = next.images;
   request.user = {o.user, o.groups};
   std::string ownerUid;  // only revisions owned by this object (by UID) count, as in the webhook
   if (!o.old.empty()) {
@@ -182,6 +185,22 @@ int runGate(const GateOptions& o) {
   } else {
     context.now = newest.value_or(nowSeconds());
   }
+  std::vector<model::RolloutApproval> approvals;
+  for (const auto& file : o.approvals) {
+    std::vector<Document> docs;
+    if (!loadDocuments(file, docs, &error)) return fail(error);
+    for (const auto& doc : docs) {
+      model::Diagnostics diag(doc.source);
+      auto a = model::parseRolloutApproval(doc.node, diag);
+      if (!a) {
+        std::cerr << diag.format();
+        return kExitBadInput;
+      }
+      if (a->ns.empty()) a->ns = "default";
+      approvals.push_back(std::move(*a));
+    }
+  }
+  context.approvals = &approvals;
   const auto d = gate::decide(request, slos, context);
 
   rapidjson::Document out(rapidjson::kObjectType);
@@ -203,6 +222,13 @@ int runGate(const GateOptions& o) {
     out.AddMember("exception", json::str(d.exception, a), a);
   }
   out.AddMember("rule", json::str(d.rule, a), a);
+  // What a RolloutApproval names (budgetgate approve --template-hash).
+  out.AddMember("podTemplateHash", json::str(request.newTemplate.value_or(""), a), a);
+  if (d.approval.empty()) {
+    out.AddMember("approval", rapidjson::Value(rapidjson::kNullType), a);
+  } else {
+    out.AddMember("approval", json::str(d.approval, a), a);
+  }
   out.AddMember("message", json::str(d.message, a), a);
   rapidjson::Value warnings(rapidjson::kArrayType);
   for (const auto& w : d.warnings) warnings.PushBack(json::str(w, a), a);
@@ -235,6 +261,9 @@ void addGateCommand(CLI::App& app, int& exitCode) {
   cmd->add_option("--replicaset", o->replicaSets,
                   "the Deployment's ReplicaSets (`kubectl get rs -o yaml`) for rollback "
                   "recognition; repeatable");
+  cmd->add_option("--approval", o->approvals,
+                  "RolloutApproval manifests that may admit a review (or defer) rollout; "
+                  "repeatable");
   cmd->add_option("--user", o->user, "requesting user (default kubectl-user)");
   cmd->add_option("--group", o->groups, "requesting user's groups; repeatable");
   cmd->add_option("--now", o->now,

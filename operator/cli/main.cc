@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
   addValidateCommand(app, exitCode);
   addImportCommand(app, exitCode);
   addGateCommand(app, exitCode);
+  addApproveCommand(app, exitCode);
   addEvaluateCommand(app, exitCode);
   addRulesCommand(app, exitCode);
   addBacktestCommand(app, exitCode);

@@ -86,6 +86,15 @@ struct Exceptions {
   TieredException bugfix;   // who may ship release-type "bugfix", and at which tiers
 };
 
+// RolloutApprovals: created by one of the policy's approvers, they admit a rollout the
+// matrix sends to review (under require-approval) and, with approveDefer, to defer. Never block.
+struct ApprovalRules {
+  bool approveDefer = false;
+  // An approval that lasts longer (expires - creation) does not count: approvals are for one
+  // rollout, not a standing pass.
+  Seconds maxDuration = Seconds(24 * 3600);
+};
+
 struct ErrorBudgetPolicy {
   std::string name = "default";
   std::string ns;  // empty for the built-in default
@@ -94,7 +103,8 @@ struct ErrorBudgetPolicy {
   Hysteresis hysteresis;
   DecisionMatrix matrix;
   ReviewAction review = ReviewAction::Warn;
-  Subjects approvers;  // with RequireApproval: requesters whose "review" rollouts pass
+  Subjects approvers;  // their own review rollouts pass (require-approval); they approve others
+  ApprovalRules approvals;
   Exceptions exceptions;
   MissingDataAction onMissingData = MissingDataAction::LastKnown;
   Seconds staleAfter = Seconds(10 * 60);  // status older than this counts as missing

@@ -92,12 +92,22 @@ std::optional<std::string> firstLoosening(const ErrorBudgetPolicy& c, const Erro
     return fmt::format("hysteresis.maxHold {} -> {}", formatDuration(o.hysteresis.maxHold),
                        formatDuration(c.hysteresis.maxHold));
   }
-  if (o.review == ReviewAction::RequireApproval) {
-    if (c.review != ReviewAction::RequireApproval)
-      return std::string("review.action require-approval -> warn");
-    if (!subjectsSubset(c.approvers, o.approvers)) {
-      return fmt::format("review.approvers {} -> {}", describe(o.approvers), describe(c.approvers));
-    }
+  if (o.review == ReviewAction::RequireApproval && c.review != ReviewAction::RequireApproval) {
+    return std::string("review.action require-approval -> warn");
+  }
+  // Approvers let rollouts through wherever approvals count: review under require-approval,
+  // defer under approveDefer.
+  if ((c.review == ReviewAction::RequireApproval || c.approvals.approveDefer) &&
+      !subjectsSubset(c.approvers, o.approvers)) {
+    return fmt::format("review.approvers {} -> {}", describe(o.approvers), describe(c.approvers));
+  }
+  if (c.approvals.approveDefer && !o.approvals.approveDefer) {
+    return std::string("review.approveDefer false -> true");
+  }
+  if (c.approvals.maxDuration > o.approvals.maxDuration) {
+    return fmt::format("review.maxApprovalDuration {} -> {}",
+                       formatDuration(o.approvals.maxDuration),
+                       formatDuration(c.approvals.maxDuration));
   }
   if (c.exceptions.rollback && !o.exceptions.rollback) {
     return std::string("exceptions.rollback false -> true");

@@ -139,6 +139,7 @@ class Client::Impl {
       req.set_body(r.body, r.contentType.empty() ? std::string("application/json") : r.contentType);
     }
     for (const auto& [k, v] : r.headers) req.headers().add(k, v);
+    for (const auto& [k, v] : options_.headers) req.headers().add(k, v);
     if (!options_.bearerTokenFile.empty()) {
       std::string token;
       try {

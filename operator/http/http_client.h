@@ -29,6 +29,8 @@ struct ClientOptions {
   std::string bearerTokenFile;
   std::string username;
   std::string password;
+  // Sent with every request (kubectl's --as: Impersonate-User / Impersonate-Group).
+  std::vector<std::pair<std::string, std::string>> headers;
 };
 
 enum class Transport { Ok, Timeout, Unreachable, TlsError, Cancelled };

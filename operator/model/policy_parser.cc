@@ -172,12 +172,23 @@ std::optional<ErrorBudgetPolicy> parsePolicy(const YAML::Node& doc, Diagnostics&
     }
     const Field review = spec.child("review");
     if (review.expectMap()) {
-      review.rejectUnknownKeys({"action", "approvers"});
+      review.rejectUnknownKeys({"action", "approvers", "approveDefer", "maxApprovalDuration"});
       parseEnum(review.child("action"), policy.review, engine::reviewActionFromName,
                 "warn or require-approval");
       parseSubjects(review.child("approvers"), policy.approvers);
       if (policy.review == engine::ReviewAction::RequireApproval && policy.approvers.empty()) {
         review.child("approvers").error("require-approval needs at least one user or group");
+      }
+      if (auto b = review.child("approveDefer").boolean()) policy.approvals.approveDefer = *b;
+      if (policy.approvals.approveDefer && policy.approvers.empty()) {
+        review.child("approvers").error("approveDefer needs at least one approver user or group");
+      }
+      if (auto d = review.child("maxApprovalDuration").duration()) {
+        if (d->count() <= 0) {
+          review.child("maxApprovalDuration").error("expected a positive duration");
+        } else {
+          policy.approvals.maxDuration = *d;
+        }
       }
     }
     const Field exceptions = spec.child("exceptions");

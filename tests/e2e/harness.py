@@ -487,9 +487,9 @@ def chart_webhook_config(base_url, ca_pem, *sets, name="budgetgate"):
 
 
 def chart_user_roles():
-    """The chart's ClusterRoles for users (aggregated to view/edit/admin, and policy-admin)."""
+    """The chart's ClusterRoles for users (aggregated to view/edit/admin, policy-admin and approver)."""
     import yaml
     docs = render_chart(show_only="templates/rbac.yaml")
     roles = [d for d in docs if d["kind"] == "ClusterRole" and
-             d["metadata"]["name"].rsplit("-", 1)[-1] in ("view", "edit", "admin")]
+             d["metadata"]["name"].rsplit("-", 1)[-1] in ("view", "edit", "admin", "approver")]
     return yaml.safe_dump_all(roles)

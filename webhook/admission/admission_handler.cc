@@ -8,9 +8,12 @@
 #include "operator/common/json.h"
 #include "operator/common/yaml_json.h"
 #include "operator/model/policy_parser.h"
+#include "operator/model/rollout_approval.h"
 #include "operator/model/slo_parser.h"
 #include "operator/prometheus/slo_signals.h"
 #include "webhook/admission/admission_review.h"
+#include "webhook/gate/approval_guard.h"
+#include "webhook/gate/approval_match.h"
 #include "webhook/gate/object_guard.h"
 
 namespace budgetgate::admission {
@@ -174,6 +177,8 @@ server::HttpResponse AdmissionHandler::handle(const server::HttpRequest& request
     if (review->reviewed == ReviewedKind::ServiceLevelObjective ||
         review->reviewed == ReviewedKind::ErrorBudgetPolicy) {
       answer = judgeGateObject(*review, *snapshot);
+    } else if (review->reviewed == ReviewedKind::RolloutApproval) {
+      answer = judgeApproval(*review, *snapshot);
     } else {
       answer = judgeWorkload(*review, *snapshot, ready);
     }
@@ -221,20 +226,32 @@ AdmissionHandler::Answer AdmissionHandler::judgeWorkload(ParsedReview& review,
     return std::any_of(rollout.related.begin(), rollout.related.end(),
                        [&](const gate::RelatedWorkload& r) { return selectsAny(s, r.identity); });
   });
+  const auto approvals = snapshot.approvalsByNamespace.find(rollout.ns);
   if (selected) {
     rollout.change = review.change();
     if (rollout.kind == gate::WorkloadKind::Deployment &&
-        rollout.change == gate::Change::Template) {
+        (rollout.change == gate::Change::Template || rollout.change == gate::Change::Created ||
+         rollout.change == gate::Change::RestartOnly)) {
       if (auto it = snapshot.revisionsByOwnerUid.find(review.objectUid);
           !review.objectUid.empty() && it != snapshot.revisionsByOwnerUid.end()) {
         rollout.previousTemplates = it->second;
-        rollout.newTemplate = review.newTemplateFingerprint();
+      }
+      // For rollback recognition, RolloutApprovals and the denial message (which tells the
+      // hash to approve): a few microseconds, only for rollouts an SLO gates.
+      rollout.newTemplate = review.newTemplateFingerprint();
+      if (approvals != snapshot.approvalsByNamespace.end() &&
+          std::any_of(approvals->second.begin(), approvals->second.end(),
+                      [&](const model::RolloutApproval& a) {
+                        return !a.images.empty() && gate::approvalNamesWorkload(a, rollout);
+                      })) {
+        rollout.templateImages = review.newTemplateImages();
       }
     }
   }
   gate::GateContext ctx;
   ctx.now = nowSeconds();
   ctx.exemptNamespaces = options_.exemptNamespaces;
+  if (approvals != snapshot.approvalsByNamespace.end()) ctx.approvals = &approvals->second;
   const auto d = gate::decide(rollout, *candidates, ctx);
 
   Answer a;
@@ -259,8 +276,9 @@ AdmissionHandler::Answer AdmissionHandler::judgeWorkload(ParsedReview& review,
   const auto kind = std::string(gate::workloadKindName(rollout.kind));
   // Denials and exceptions are what operators look for; routine admissions stay at debug so
   // that a busy cluster does not log every rollout twice.
-  const auto level =
-      !d.allowed || !d.exception.empty() ? spdlog::level::info : spdlog::level::debug;
+  const auto level = !d.allowed || !d.exception.empty() || !d.approval.empty()
+                         ? spdlog::level::info
+                         : spdlog::level::debug;
   spdlog::log(level, "{} {} {} {} {}/{} by {}: {}{}", d.allowed ? "admitted" : "denied",
               gate::gateActionName(d.action),
               rollout.operation == gate::Operation::Create ? "CREATE" : "UPDATE", kind, rollout.ns,
@@ -270,6 +288,11 @@ AdmissionHandler::Answer AdmissionHandler::judgeWorkload(ParsedReview& review,
   const std::string kindName = rollout.kind == gate::WorkloadKind::Pod          ? "Pod"
                                : rollout.kind == gate::WorkloadKind::ReplicaSet ? "ReplicaSet"
                                                                                 : "Deployment";
+  if (!d.approval.empty()) {
+    emit({apiVersion, kindName, rollout.ns, rollout.name, "Normal", "RolloutApprovalUsed",
+          fmt::format("{} by {} admitted with RolloutApproval {}: {}",
+                      gate::gateActionName(d.action), rollout.user.username, d.approval, d.rule)});
+  }
   if (!d.exception.empty()) {
     emit({apiVersion, kindName, rollout.ns, rollout.name, "Normal", "BudgetExceptionUsed",
           fmt::format("{} admitted as a {} exception by {}: {}", gate::gateActionName(d.action),
@@ -372,6 +395,70 @@ AdmissionHandler::Answer AdmissionHandler::judgeGateObject(ParsedReview& review,
       emit({"slo.budgetgate.dev/v1alpha1", kind, r.ns, r.name, d.allowed ? "Normal" : "Warning",
             d.allowed ? "GateLoosenedByOwner" : "GateLooseningDenied", d.message});
     }
+  }
+  return a;
+}
+
+AdmissionHandler::Answer AdmissionHandler::judgeApproval(ParsedReview& review,
+                                                         const cache::GateSnapshot& snapshot) {
+  const auto& r = review.rollout;
+  Answer a;
+  // Deleting an approval only takes a pass away; status and other subresources carry no spec.
+  if (!r.subResource.empty() || r.operation == gate::Operation::Delete ||
+      r.operation == gate::Operation::Connect) {
+    return a;
+  }
+  std::string problem;
+  const auto doc = json::parse(review.objectJson(), &problem);
+  if (r.operation == gate::Operation::Update && doc) {
+    auto old = json::parse(review.oldObjectJson(), nullptr);
+    const auto* spec = json::member(&*doc, "spec");
+    const auto* oldSpec = old ? json::member(&*old, "spec") : nullptr;
+    if (spec && oldSpec && json::canonical(*spec) == json::canonical(*oldSpec)) {
+      return a;  // labels, annotations, finalizers: nothing the gate reads
+    }
+  }
+  const std::string what = fmt::format("RolloutApproval {}/{}", r.ns, r.name);
+  model::Diagnostics diag(what);
+  std::optional<model::RolloutApproval> approval;
+  if (doc) approval = model::parseRolloutApproval(jsonToYaml(*doc), diag);
+  if (approval && approval->ns.empty()) approval->ns = r.ns;
+  gate::ApprovalWriteDecision d;
+  if (!approval) {
+    d.allowed = false;
+    d.code = 422;
+    d.message = fmt::format("budgetgate: {} is invalid: {}", what, doc ? diag.format() : problem);
+    while (!d.message.empty() && d.message.back() == '\n') d.message.pop_back();
+  } else {
+    static const std::vector<gate::GatedSlo> kNoSlos;
+    static const std::vector<gate::KnownWorkload> kNoWorkloads;
+    const auto slos = snapshot.slosByNamespace.find(r.ns);
+    const auto workloads = snapshot.workloadsByNamespace.find(r.ns);
+    const auto fallback =
+        model::resolvePolicy(snapshot.policies, cache_.lookup(), r.ns, "", snapshot.fallback);
+    const auto policies = gate::policiesForApproval(
+        *approval, slos == snapshot.slosByNamespace.end() ? kNoSlos : slos->second,
+        workloads == snapshot.workloadsByNamespace.end() ? kNoWorkloads : workloads->second,
+        fallback.get());
+    d = gate::guardApprovalWrite(*approval, r.user, policies, nowSeconds());
+  }
+  a.response.allowed = d.allowed;
+  a.response.auditAnnotations = d.auditAnnotations;
+  a.outcome = d.allowed ? Outcome::Warned : Outcome::Denied;
+  if (!d.allowed) {
+    a.response.code = d.code;
+    a.response.reason = d.code == 403 ? "Forbidden" : "Invalid";
+    a.response.message = d.message;
+    spdlog::info("denied {} {} by {}: {}",
+                 r.operation == gate::Operation::Create ? "CREATE" : "UPDATE", what,
+                 r.user.username, d.message);
+    return a;
+  }
+  a.response.warnings.push_back("budgetgate: " + d.message);
+  spdlog::info("admitted {}", d.message);
+  if (!r.dryRun) {
+    emit({"slo.budgetgate.dev/v1alpha1", "RolloutApproval", r.ns, r.name, "Normal",
+          "RolloutApproved", d.message});
   }
   return a;
 }

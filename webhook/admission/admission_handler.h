@@ -44,6 +44,7 @@ class AdmissionHandler {
   struct Answer;
   Answer judgeWorkload(class ParsedReview& review, const cache::GateSnapshot& snapshot, bool ready);
   Answer judgeGateObject(class ParsedReview& review, const cache::GateSnapshot& snapshot);
+  Answer judgeApproval(class ParsedReview& review, const cache::GateSnapshot& snapshot);
   void emit(AdmissionEvent event);
 
   cache::GateCache& cache_;

@@ -86,6 +86,12 @@ std::optional<std::string> ParsedReview::newTemplateFingerprint() const {
   return gate::templateFingerprint(*doc);
 }
 
+std::vector<std::string> ParsedReview::newTemplateImages() const {
+  if (!parsed_ || !parsed_->newTemplate || reviewed == ReviewedKind::Pod) return {};
+  auto doc = json::parse(simdjson::minify(*parsed_->newTemplate), nullptr);
+  return doc ? gate::templateImages(*doc) : std::vector<std::string>();
+}
+
 std::string ParsedReview::objectJson() const {
   return parsed_ && parsed_->object ? simdjson::minify(*parsed_->object) : std::string();
 }
@@ -104,6 +110,8 @@ ReviewedKind reviewedKind(std::string_view group, std::string_view kind) {
     return ReviewedKind::ServiceLevelObjective;
   if (group == "slo.budgetgate.dev" && kind == "ErrorBudgetPolicy")
     return ReviewedKind::ErrorBudgetPolicy;
+  if (group == "slo.budgetgate.dev" && kind == "RolloutApproval")
+    return ReviewedKind::RolloutApproval;
   return ReviewedKind::Other;
 }
 
@@ -287,7 +295,8 @@ std::optional<ParsedReview> parseReview(std::string_view body, JsonParserPool& p
     }
   }
   if (r.reviewed == ReviewedKind::ServiceLevelObjective ||
-      r.reviewed == ReviewedKind::ErrorBudgetPolicy) {
+      r.reviewed == ReviewedKind::ErrorBudgetPolicy ||
+      r.reviewed == ReviewedKind::RolloutApproval) {
     const auto object = hasObject ? parsed.object : parsed.oldObject;
     if (rollout.name.empty()) rollout.name = stringOr(path(object, {"metadata", "name"}));
     return r;

@@ -29,6 +29,7 @@ enum class ReviewedKind {
   Pod,
   ServiceLevelObjective,
   ErrorBudgetPolicy,
+  RolloutApproval,
   Other,  // a kind the webhook is not registered for: answered, with a warning
 };
 
@@ -60,6 +61,8 @@ class ParsedReview {
   gate::Change change() const;
   // The fingerprint (pod_template.h) of object.spec.template, to recognise a rollback.
   std::optional<std::string> newTemplateFingerprint() const;
+  // The container images of object.spec.template (matched against RolloutApprovals by image).
+  std::vector<std::string> newTemplateImages() const;
   // The gate's own objects: the object and the old object as JSON text (empty when absent).
   std::string objectJson() const;
   std::string oldObjectJson() const;

@@ -20,8 +20,9 @@ class WebhookMetrics {
   void record(engine::Tier tier, Outcome outcome, double seconds, bool dryRun);
   // Reviews received by request.kind (kKindNames below), to see which kinds reach the webhook.
   void recordKind(std::size_t kindIndex);
-  static constexpr std::array<const char*, 6> kKindNames = {
-      "Deployment", "ReplicaSet", "Pod", "ServiceLevelObjective", "ErrorBudgetPolicy", "other"};
+  static constexpr std::array<const char*, 7> kKindNames = {
+      "Deployment",        "ReplicaSet",      "Pod",  "ServiceLevelObjective",
+      "ErrorBudgetPolicy", "RolloutApproval", "other"};
   void render(std::string& out, double cacheAgeSeconds, bool ready) const;
 
  private:

@@ -52,6 +52,14 @@ void GateCache::start(const kube::KubeConfig& config) {
             [this](const std::string& ns, const std::string& n) { deleteDeployment(ns, n); },
             [this] { markDirty(); }}));
   }
+  if (options_.watchApprovals) {
+    informers_.push_back(std::make_unique<kube::Informer>(
+        config, "webhook-approvals", kube::kApprovalResource.collectionPath(),
+        kube::InformerHandlers{
+            [this](const rapidjson::Value& o) { upsertApproval(o); },
+            [this](const std::string& ns, const std::string& n) { deleteApproval(ns, n); },
+            [this] { markDirty(); }}));
+  }
   if (options_.watchReplicaSets) {
     informers_.push_back(std::make_unique<kube::Informer>(
         config, "webhook-replicasets", kube::kReplicaSetResource.collectionPath(),
@@ -231,6 +239,33 @@ void GateCache::deleteDeployment(const std::string& ns, const std::string& name)
   markDirty();
 }
 
+void GateCache::upsertApproval(const rapidjson::Value& object) {
+  auto [ns, name] = identity(object);
+  model::Diagnostics diag(keyOf(ns, name));
+  auto approval = model::parseRolloutApproval(jsonToYaml(object), diag);
+  {
+    std::lock_guard lock(mutex_);
+    if (approval) {
+      approvals_[keyOf(ns, name)] = std::move(*approval);
+    } else {
+      // The webhook validates approvals on the way in; one written while it was away (by a
+      // cluster admin) and unreadable approves nothing.
+      spdlog::error("RolloutApproval {} is invalid and ignored:\n{}", keyOf(ns, name),
+                    diag.format());
+      approvals_.erase(keyOf(ns, name));
+    }
+  }
+  markDirty();
+}
+
+void GateCache::deleteApproval(const std::string& ns, const std::string& name) {
+  {
+    std::lock_guard lock(mutex_);
+    approvals_.erase(keyOf(ns, name));
+  }
+  markDirty();
+}
+
 void GateCache::rebuild() {
   // Read "synced" before copying: everything an informer listed before it reported synced is
   // then in the copy, so readiness never covers a partial list.
@@ -259,6 +294,8 @@ void GateCache::rebuild() {
     for (const auto& [key, entry] : workloads_) {
       next->workloadsByNamespace[entry.first].push_back(entry.second);
     }
+    for (const auto& [key, a] : approvals_) next->approvalsByNamespace[a.ns].push_back(a);
+    next->approvalCount = approvals_.size();
     next->sloCount = slos_.size();
     next->policyCount = policies_.size();
     next->replicaSetCount = replicaSets_.size();

@@ -27,6 +27,7 @@
 #include "operator/engine/error_budget_policy.h"
 #include "operator/kube/informer.h"
 #include "operator/model/policy_resolution.h"
+#include "operator/model/rollout_approval.h"
 #include "webhook/gate/gate_decision.h"
 #include "webhook/gate/known_workload.h"
 
@@ -40,10 +41,13 @@ struct GateSnapshot {
   // Pod-template fingerprints of each Deployment's revisions, by the Deployment's UID.
   std::map<std::string, std::vector<std::string>, std::less<>> revisionsByOwnerUid;
   std::map<std::string, std::vector<gate::KnownWorkload>, std::less<>> workloadsByNamespace;
+  // Valid RolloutApprovals (expired ones too: the gate says why one does not count).
+  std::map<std::string, std::vector<model::RolloutApproval>, std::less<>> approvalsByNamespace;
   std::size_t sloCount = 0;
   std::size_t policyCount = 0;
   std::size_t replicaSetCount = 0;
   std::size_t workloadCount = 0;
+  std::size_t approvalCount = 0;
 };
 
 struct GateCacheOptions {
@@ -53,6 +57,7 @@ struct GateCacheOptions {
   engine::ErrorBudgetPolicy fallbackPolicy;
   bool watchReplicaSets = true;
   bool watchDeployments = true;
+  bool watchApprovals = true;
 };
 
 class GateCache {
@@ -79,6 +84,8 @@ class GateCache {
   void deleteReplicaSet(const std::string& ns, const std::string& name);
   void upsertDeployment(const rapidjson::Value& object);
   void deleteDeployment(const std::string& ns, const std::string& name);
+  void upsertApproval(const rapidjson::Value& object);
+  void deleteApproval(const std::string& ns, const std::string& name);
   // Builds a snapshot now (tests; the background thread does it otherwise).
   void rebuild();
   model::PolicyLookup lookup() const {
@@ -106,6 +113,7 @@ class GateCache {
   model::PolicyMap policies_;
   std::map<std::string, ReplicaSetEntry> replicaSets_;
   std::map<std::string, std::pair<std::string, gate::KnownWorkload>> workloads_;  // key -> (ns, w)
+  std::map<std::string, model::RolloutApproval> approvals_;
   std::shared_ptr<const engine::ErrorBudgetPolicy> fallback_;
 
   mutable std::mutex snapshotMutex_;

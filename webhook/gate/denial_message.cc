@@ -13,8 +13,10 @@ using engine::Risk;
 using engine::Tier;
 using engine::Verdict;
 
-bool admits(Verdict v) {
-  return v == Verdict::Approve || v == Verdict::Review;
+// Whether a verdict lets an ordinary requester through: review does only when it merely warns.
+bool admits(Verdict v, const engine::ErrorBudgetPolicy& policy) {
+  return v == Verdict::Approve ||
+         (v == Verdict::Review && policy.review == engine::ReviewAction::Warn);
 }
 
 std::string joinSubjects(const engine::Subjects& s) {
@@ -69,9 +71,31 @@ std::string describeRule(const SloFinding& f, Risk risk) {
                      engine::riskName(risk), f.verdict ? engine::verdictName(*f.verdict) : "?");
 }
 
-std::string howToProceed(const SloFinding& f, const GatedSlo& slo, Risk risk, WorkloadKind kind) {
+std::string howToProceed(const SloFinding& f, const GatedSlo& slo, Risk risk,
+                         const RolloutRequest& request) {
   const auto& policy = *slo.policy;
+  const WorkloadKind kind = request.kind;
   std::vector<std::string> ways;
+  // Approve stands for "no verdict" (missing data): neither review, defer nor block.
+  const Verdict verdict = !f.missingData && f.verdict ? *f.verdict : Verdict::Approve;
+  const bool approvable =
+      kind == WorkloadKind::Deployment && !policy.approvers.empty() &&
+      ((verdict == Verdict::Review && policy.review == engine::ReviewAction::RequireApproval) ||
+       (verdict == Verdict::Defer && policy.approvals.approveDefer));
+  if (approvable) {
+    ways.push_back(fmt::format(
+        "ask an approver ({}) for a RolloutApproval of this pod template, valid for at most {}: "
+        "budgetgate approve --deployment {}/{} --template-hash {} --for 4h --reason \"...\" "
+        "--apply",
+        joinSubjects(policy.approvers), formatDuration(policy.approvals.maxDuration), request.ns,
+        request.name.empty() ? std::string("NAME") : request.name,
+        request.newTemplate ? *request.newTemplate : std::string("HASH")));
+  } else if (verdict == Verdict::Block) {
+    ways.push_back("a block is not overridden by a RolloutApproval");
+  } else if (verdict == Verdict::Defer && kind == WorkloadKind::Deployment) {
+    ways.push_back(
+        fmt::format("a defer is not approvable under policy {} (review.approveDefer)", f.policy));
+  }
   if (kind != WorkloadKind::Deployment) {
     // A hand-made Pod or ReplicaSet has no revisions to roll back to, and ships around the
     // Deployment; the way forward is the Deployment.
@@ -84,7 +108,7 @@ std::string howToProceed(const SloFinding& f, const GatedSlo& slo, Risk risk, Wo
     for (Risk lower : engine::kRisks) {
       if (static_cast<int>(lower) >= static_cast<int>(risk)) break;
       const Verdict v = policy.matrix.at(f.tier, lower);
-      if (admits(v)) {
+      if (admits(v, policy)) {
         ways.push_back(
             fmt::format("if the change really is {} risk, annotate {}: {} ({} at tier {})",
                         engine::riskName(lower), kRiskAnnotation, engine::riskName(lower),
@@ -120,18 +144,20 @@ std::string howToProceed(const SloFinding& f, const GatedSlo& slo, Risk risk, Wo
     // The worst tier at which this risk would still be admitted, and what it takes to get there.
     std::optional<Tier> admitted;
     for (Tier t : {Tier::Healthy, Tier::Attention, Tier::Warning, Tier::Critical}) {
-      if (admits(policy.matrix.at(t, risk))) admitted = t;
+      if (admits(policy.matrix.at(t, risk), policy)) admitted = t;
     }
     const engine::TierThreshold* next = nullptr;
     if (admitted == Tier::Healthy) next = &policy.tiers.attention;
     if (admitted == Tier::Attention) next = &policy.tiers.warning;
     if (admitted == Tier::Warning) next = &policy.tiers.critical;
     std::string wait;
+    // A defer waits for a better tier by design: say so first, with the projection below.
+    const std::string lead = verdict == Verdict::Defer ? "deferred, so wait" : "or wait";
     if (admitted && next) {
-      wait = fmt::format("or wait until the SLO is {} or better ({})", engine::tierName(*admitted),
+      wait = fmt::format("{} until the SLO is {} or better ({})", lead, engine::tierName(*admitted),
                          conditionsBetterThan(*next));
     } else if (admitted) {
-      wait = fmt::format("or wait until the SLO is {} or better", engine::tierName(*admitted));
+      wait = fmt::format("{} until the SLO is {} or better", lead, engine::tierName(*admitted));
     }
     if (!wait.empty() && slo.status && slo.status->tierHold) {
       // Hysteresis: the tier stays at the hold until budget is restored or the hold expires.
@@ -155,6 +181,8 @@ std::string howToProceed(const SloFinding& f, const GatedSlo& slo, Risk risk, Wo
       } else if (slo.status->projectedRecovery) {
         wait += fmt::format("; with no new errors the budget is fully restored by {}",
                             formatTime(*slo.status->projectedRecovery));
+      } else if (verdict == Verdict::Defer) {
+        wait += "; no projected time (the window holds too little traffic to project from)";
       }
     }
     if (!wait.empty()) ways.push_back(wait);

@@ -15,8 +15,10 @@ std::string describeSlo(const SloFinding& finding, const GatedSlo& slo);
 // The rule clause: "policy default: tier critical x risk medium = block".
 std::string describeRule(const SloFinding& finding, engine::Risk risk);
 
-// Ways forward for a denied rollout of a workload of this kind under this SLO's policy.
+// Ways forward for a denied request under this SLO's policy: lower risk, rollback, the
+// exceptions, a RolloutApproval (review, and defer where the policy allows it; never block),
+// and for defer and block when the SLO is projected to be back at a tier that admits it.
 std::string howToProceed(const SloFinding& finding, const GatedSlo& slo, engine::Risk risk,
-                         WorkloadKind kind = WorkloadKind::Deployment);
+                         const RolloutRequest& request);
 
 }  // namespace budgetgate::gate

@@ -36,6 +36,7 @@ std::optional<DeploymentView> readDeployment(const rapidjson::Value& object, std
   if (const auto* tpl = json::path(&object, {"spec", "template"})) {
     v.templateLabels = readStringMap(json::path(tpl, {"metadata", "labels"}));
     v.templateFingerprint = templateFingerprint(*tpl);
+    v.images = templateImages(*tpl);
     if (tpl->IsObject()) {
       rapidjson::Document copy;
       copy.CopyFrom(*tpl, copy.GetAllocator());

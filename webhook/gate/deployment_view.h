@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "webhook/gate/rollout_request.h"
 
@@ -21,6 +22,7 @@ struct DeploymentView {
   // The same without the restartedAt annotation: equal for two templates that differ only by
   // a `kubectl rollout restart`.
   std::optional<std::string> restartlessFingerprint;
+  std::vector<std::string> images;  // of the template's containers (pod_template.h)
 };
 
 // nullopt (and *error) when the value is not an object or lacks metadata.

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "operator/common/duration.h"
+#include "webhook/gate/approval_match.h"
 #include "webhook/gate/denial_message.h"
 
 namespace budgetgate::gate {
@@ -150,6 +151,31 @@ GateDecision refuseUnknownReleaseType(GateDecision d, const RolloutRequest& req,
                         {"release-type", "unknown"},
                         {"rule", d.rule}};
   return d;
+}
+
+// Whether a RolloutApproval may turn this finding's denial into an admission: review under
+// require-approval, defer under approveDefer; never block, missing data or a label change.
+bool approvable(const SloFinding& f, const engine::ErrorBudgetPolicy& policy,
+                const RolloutRequest& req, GateAction action) {
+  if (!f.verdict || f.missingData || req.kind != WorkloadKind::Deployment) return false;
+  if (action != GateAction::Rollout && action != GateAction::Restart) return false;
+  return (*f.verdict == Verdict::Review &&
+          policy.review == engine::ReviewAction::RequireApproval) ||
+         (*f.verdict == Verdict::Defer && policy.approvals.approveDefer);
+}
+
+// The first approval of the workload that admits it under `policy`; the others' reasons go to
+// *unused ("shop/x by alice: it expired at ...").
+std::string useApproval(const RolloutRequest& req, const engine::ErrorBudgetPolicy& policy,
+                        const GateContext& ctx, std::set<std::string>* unused) {
+  if (ctx.approvals == nullptr) return {};
+  for (const auto& a : *ctx.approvals) {
+    if (!approvalNamesWorkload(a, req)) continue;
+    const auto why = approvalMismatch(a, req, policy, ctx.now);
+    if (why.empty()) return describeApproval(a);
+    unused->insert(fmt::format("RolloutApproval {} not used: {}", describeApproval(a), why));
+  }
+  return {};
 }
 
 // Which matched SLOs decide, and as what; nullopt with a reason when the change is not one the
@@ -400,6 +426,7 @@ GateDecision decide(const RolloutRequest& req, const std::vector<GatedSlo>& slos
   d.findings.reserve(j.deciding.size());
   std::size_t deciding = 0;
   bool unauthorisedExceptionNoted = false;
+  std::set<std::string> unusedApprovals;
   for (const Match* match : j.deciding) {
     const GatedSlo* slo = match->slo;
     const auto& policy = *slo->policy;
@@ -461,6 +488,10 @@ GateDecision decide(const RolloutRequest& req, const std::vector<GatedSlo>& slos
             d.releaseType, req.user.username, f.policy));
       }
     }
+    if (wouldDeny && f.exception.empty() && approvable(f, policy, req, d.action)) {
+      f.approval = useApproval(req, policy, ctx, &unusedApprovals);
+      if (!f.approval.empty()) wouldDeny = false;
+    }
     if (wouldDeny && policy.mode != Mode::Enforce) {
       f.downgraded = true;
       wouldDeny = false;
@@ -481,6 +512,11 @@ GateDecision decide(const RolloutRequest& req, const std::vector<GatedSlo>& slos
       d.warnings.push_back(
           fmt::format("admitted as a {} exception despite {}", f.exception, describeSlo(f, *slo)));
       if (d.exception.empty()) d.exception = f.exception;
+    }
+    if (!f.approval.empty()) {
+      d.warnings.push_back(fmt::format("admitted with RolloutApproval {} despite {} ({})",
+                                       f.approval, describeSlo(f, *slo), describeRule(f, d.risk)));
+      if (d.approval.empty()) d.approval = f.approval;
     }
     if (!f.missingData &&
         (d.tier == Tier::Unknown || engine::tierSeverity(f.tier) > engine::tierSeverity(d.tier))) {
@@ -503,6 +539,10 @@ GateDecision decide(const RolloutRequest& req, const std::vector<GatedSlo>& slos
   d.allowed = std::none_of(d.findings.begin(), d.findings.end(),
                            [](const SloFinding& f) { return f.denies; });
   d.rule = describeRule(d.findings[deciding], d.risk);
+  if (!d.allowed) {
+    // An approval that exists but does not count is the first thing its holder will ask about.
+    for (const auto& note : unusedApprovals) d.warnings.push_back(note);
+  }
   if (unknownReleaseType) {
     const std::string problem =
         fmt::format("{}: \"{}\" is not one of feature, bugfix, security, slo-improvement, rollback",
@@ -543,6 +583,7 @@ GateDecision decide(const RolloutRequest& req, const std::vector<GatedSlo>& slos
     d.auditAnnotations.emplace_back("exception",
                                     fmt::format("{} by {}", d.exception, req.user.username));
   }
+  if (!d.approval.empty()) d.auditAnnotations.emplace_back("approval", d.approval);
 
   std::string membership;
   if (d.action == GateAction::Unselect || d.action == GateAction::Join) {
@@ -572,13 +613,15 @@ GateDecision decide(const RolloutRequest& req, const std::vector<GatedSlo>& slos
     if (const auto others = admittingSlos(); !others.empty()) {
       reasons += fmt::format(" (also matching: {})", others);
     }
-    d.message = fmt::format(
-        "budgetgate denied {}: {}. To proceed: {}.", subject, reasons,
-        howToProceed(d.findings[deciding], *j.deciding[deciding]->slo, d.risk, req.kind));
+    for (const auto& note : unusedApprovals) reasons += fmt::format(" ({})", note);
+    d.message =
+        fmt::format("budgetgate denied {}: {}. To proceed: {}.", subject, reasons,
+                    howToProceed(d.findings[deciding], *j.deciding[deciding]->slo, d.risk, req));
   } else {
     d.message =
         fmt::format("budgetgate admitted {}: {}", subject,
                     !d.exception.empty()      ? d.exception + " exception"
+                    : !d.approval.empty()     ? "approved by RolloutApproval " + d.approval
                     : d.tier == Tier::Unknown ? std::string("no current budget status")
                                               : "tier " + std::string(engine::tierName(d.tier)));
     if (d.findings.size() > 1) d.message += fmt::format(" (matching SLOs: {})", admittingSlos());

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "operator/engine/error_budget_policy.h"
+#include "operator/model/rollout_approval.h"
 #include "operator/model/slo_status.h"
 #include "webhook/gate/rollout_request.h"
 
@@ -44,6 +45,7 @@ struct SloFinding {
   bool denies = false;                     // this SLO alone would refuse the rollout
   bool downgraded = false;                 // a denial turned into a warning by warn/audit mode
   std::string exception;                   // the exception that admitted it, if any
+  std::string approval;                    // the RolloutApproval that admitted it ("ns/name by u")
   double remainingPercent = 0;
   double burnRate1h = 0;
 };
@@ -68,6 +70,7 @@ struct GateDecision {
   engine::Tier tier = engine::Tier::Unknown;  // worst tier among matching SLOs with data
   std::optional<engine::Verdict> verdict;     // worst verdict among matching SLOs
   std::string exception;                      // rollback | security | slo-improvement
+  std::string approval;                       // the RolloutApproval used ("ns/name by user")
   std::string rule;                           // "tier critical x risk medium = block"
   std::string message;
   std::vector<std::string> warnings;
@@ -78,6 +81,8 @@ struct GateDecision {
 struct GateContext {
   TimePoint now{};
   std::set<std::string, std::less<>> exemptNamespaces{"kube-system"};
+  // The RolloutApprovals of the request's namespace (nullptr: none).
+  const std::vector<model::RolloutApproval>* approvals = nullptr;
 };
 
 // `slos` are the candidate SLOs (typically those in the request's namespace); the gate

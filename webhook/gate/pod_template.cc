@@ -42,4 +42,17 @@ std::optional<std::string> templateFingerprint(const rapidjson::Value& podTempla
   return sha256Hex(json::canonical(copy));
 }
 
+std::vector<std::string> templateImages(const rapidjson::Value& podTemplate) {
+  std::vector<std::string> out;
+  for (const char* list : {"initContainers", "containers", "ephemeralContainers"}) {
+    const auto* containers = json::path(&podTemplate, {"spec", list});
+    if (containers == nullptr || !containers->IsArray()) continue;
+    for (const auto& c : containers->GetArray()) {
+      const auto* image = json::member(&c, "image");
+      if (image != nullptr && image->IsString()) out.emplace_back(image->GetString());
+    }
+  }
+  return out;
+}
+
 }  // namespace budgetgate::gate

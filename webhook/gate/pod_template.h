@@ -8,11 +8,15 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace budgetgate::gate {
 
 // SHA-256 (hex) of the template's canonical JSON (sorted keys, pod-template-hash removed).
 // nullopt when the value is not an object.
 std::optional<std::string> templateFingerprint(const rapidjson::Value& podTemplate);
+
+// Every container image of the template (init, app and ephemeral containers), in order.
+std::vector<std::string> templateImages(const rapidjson::Value& podTemplate);
 
 }  // namespace budgetgate::gate

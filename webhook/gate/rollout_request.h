@@ -73,6 +73,9 @@ struct RolloutRequest {
   // Fingerprint (pod_template.h) of the new template, to recognise a rollback; the webhook
   // only computes it when the Deployment has revisions to compare with.
   std::optional<std::string> newTemplate;
+  // Container images of the new template; filled in only when a RolloutApproval by images
+  // names the workload.
+  std::vector<std::string> templateImages;
   UserInfo user;
   // The requester is a workload controller (the deployment or replicaset controller...): the
   // Pods and ReplicaSets it writes are the consequence of a rollout already gated.
