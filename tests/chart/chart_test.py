@@ -141,6 +141,9 @@ DEFAULT_CLUSTER_RULES = {
     ("slo.budgetgate.dev", "errorbudgetpolicies", "get", None),
     ("slo.budgetgate.dev", "errorbudgetpolicies", "list", None),
     ("slo.budgetgate.dev", "errorbudgetpolicies", "watch", None),
+    ("slo.budgetgate.dev", "rolloutapprovals", "get", None),
+    ("slo.budgetgate.dev", "rolloutapprovals", "list", None),
+    ("slo.budgetgate.dev", "rolloutapprovals", "watch", None),
     ("slo.budgetgate.dev", "servicelevelobjectives/status", "get", None),
     ("slo.budgetgate.dev", "servicelevelobjectives/status", "patch", None),
     ("slo.budgetgate.dev", "servicelevelobjectives/status", "update", None),
@@ -206,7 +209,8 @@ class Crds(unittest.TestCase):
         docs = render(extra=("--include-crds",))
         names = {d["metadata"]["name"] for d in find(docs, "CustomResourceDefinition")}
         self.assertEqual(names, {"servicelevelobjectives.slo.budgetgate.dev",
-                                 "errorbudgetpolicies.slo.budgetgate.dev"})
+                                 "errorbudgetpolicies.slo.budgetgate.dev",
+                                 "rolloutapprovals.slo.budgetgate.dev"})
 
 
 class Defaults(unittest.TestCase):
@@ -219,7 +223,7 @@ class Defaults(unittest.TestCase):
         self.assertEqual(kinds, sorted([
             "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "Service",
             "Deployment", "PodDisruptionBudget", "ErrorBudgetPolicy", "ValidatingWebhookConfiguration",
-            "ClusterRole", "ClusterRole", "ClusterRole"]))
+            "ClusterRole", "ClusterRole", "ClusterRole", "ClusterRole"]))
 
     def test_user_roles(self):
         view = one(self.docs, "ClusterRole", "budgetgate-view")
@@ -235,6 +239,14 @@ class Defaults(unittest.TestCase):
         self.assertFalse(any(k.startswith("rbac.authorization.k8s.io/aggregate")
                              for k in admin["metadata"]["labels"]), "bound explicitly, never aggregated")
         self.assertIn(("slo.budgetgate.dev", "errorbudgetpolicies", "create", None), rule_set(admin["rules"]))
+        # Approvers write RolloutApprovals (and dry-run PodTemplates for --template-from);
+        # bound explicitly: an editor approving their own rollout is what approvals prevent.
+        approver = one(self.docs, "ClusterRole", "budgetgate-approver")
+        self.assertFalse(any(k.startswith("rbac.authorization.k8s.io/aggregate")
+                             for k in approver["metadata"]["labels"]), "bound explicitly, never aggregated")
+        self.assertEqual({(r[1], r[2]) for r in rule_set(approver["rules"]) if r[2] == "create"},
+                         {("rolloutapprovals", "create"), ("podtemplates", "create")})
+        self.assertNotIn("rolloutapprovals", {r[1] for r in rule_set(edit["rules"])})
 
     def test_labels_and_namespaces(self):
         for d in self.docs:
@@ -263,7 +275,7 @@ class Defaults(unittest.TestCase):
         self.assertEqual(resources["pods.budgetgate.dev"], [([""], ["pods"], ["CREATE", "UPDATE"])])
         self.assertEqual(resources["replicasets.budgetgate.dev"], [(["apps"], ["replicasets"], ["CREATE", "UPDATE"])])
         self.assertEqual(resources["gate-objects.budgetgate.dev"], [
-            (["slo.budgetgate.dev"], ["servicelevelobjectives", "errorbudgetpolicies"],
+            (["slo.budgetgate.dev"], ["servicelevelobjectives", "errorbudgetpolicies", "rolloutapprovals"],
              ["CREATE", "UPDATE", "DELETE"])])
         workload_namespaces = {
             "matchLabels": {"budgetgate.dev/gated": "true"},

@@ -90,11 +90,14 @@ std::string howToProceed(const SloFinding& f, const GatedSlo& slo, Risk risk,
         joinSubjects(policy.approvers), formatDuration(policy.approvals.maxDuration), request.ns,
         request.name.empty() ? std::string("NAME") : request.name,
         request.newTemplate ? *request.newTemplate : std::string("HASH")));
-  } else if (verdict == Verdict::Block) {
-    ways.push_back("a block is not overridden by a RolloutApproval");
-  } else if (verdict == Verdict::Defer && kind == WorkloadKind::Deployment) {
-    ways.push_back(
-        fmt::format("a defer is not approvable under policy {} (review.approveDefer)", f.policy));
+  }
+  // Said last: what does not help, so that nobody goes looking for an approver in vain.
+  std::string notApprovable;
+  if (!approvable && verdict == Verdict::Block) {
+    notApprovable = "a block is not overridden by a RolloutApproval";
+  } else if (!approvable && verdict == Verdict::Defer && kind == WorkloadKind::Deployment) {
+    notApprovable =
+        fmt::format("a defer is not approvable under policy {} (review.approveDefer)", f.policy);
   }
   if (kind != WorkloadKind::Deployment) {
     // A hand-made Pod or ReplicaSet has no revisions to roll back to, and ships around the
@@ -187,6 +190,7 @@ std::string howToProceed(const SloFinding& f, const GatedSlo& slo, Risk risk,
     }
     if (!wait.empty()) ways.push_back(wait);
   }
+  if (!notApprovable.empty()) ways.push_back(notApprovable);
   std::string out;
   for (const auto& w : ways) out += (out.empty() ? "" : "; ") + w;
   return out;

@@ -613,7 +613,16 @@ GateDecision decide(const RolloutRequest& req, const std::vector<GatedSlo>& slos
     if (const auto others = admittingSlos(); !others.empty()) {
       reasons += fmt::format(" (also matching: {})", others);
     }
-    for (const auto& note : unusedApprovals) reasons += fmt::format(" ({})", note);
+    // At most three (the warnings list them all): a message must stay readable.
+    std::size_t listed = 0;
+    for (const auto& note : unusedApprovals) {
+      if (++listed > 3) {
+        reasons +=
+            fmt::format(" (and {} more unused RolloutApprovals)", unusedApprovals.size() - 3);
+        break;
+      }
+      reasons += fmt::format(" ({})", note);
+    }
     d.message =
         fmt::format("budgetgate denied {}: {}. To proceed: {}.", subject, reasons,
                     howToProceed(d.findings[deciding], *j.deciding[deciding]->slo, d.risk, req));
