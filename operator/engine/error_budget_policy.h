@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "operator/common/duration.h"
+#include "operator/engine/freeze_limit.h"
 #include "operator/engine/status_tier.h"
 
 namespace budgetgate::engine {
@@ -101,6 +102,7 @@ struct ErrorBudgetPolicy {
   Mode mode = Mode::Enforce;
   TierThresholds tiers;
   Hysteresis hysteresis;
+  FreezeLimits freeze;  // off by default: a spent budget freezes until it is back
   DecisionMatrix matrix;
   ReviewAction review = ReviewAction::Warn;
   Subjects approvers;  // their own review rollouts pass (require-approval); they approve others

@@ -92,6 +92,28 @@ std::optional<std::string> firstLoosening(const ErrorBudgetPolicy& c, const Erro
     return fmt::format("hysteresis.maxHold {} -> {}", formatDuration(o.hysteresis.maxHold),
                        formatDuration(c.hysteresis.maxHold));
   }
+  // Freeze limits let an exhausted SLO's rollouts through: any that relax sooner or further.
+  if (c.freeze.enabled()) {
+    if (c.freeze.maxDuration &&
+        (!o.freeze.maxDuration || *c.freeze.maxDuration < *o.freeze.maxDuration)) {
+      return fmt::format("freeze.maxDuration {} -> {}",
+                         o.freeze.maxDuration ? formatDuration(*o.freeze.maxDuration) : "(none)",
+                         formatDuration(*c.freeze.maxDuration));
+    }
+    if (c.freeze.restoredPercent &&
+        (!o.freeze.restoredPercent || *c.freeze.restoredPercent < *o.freeze.restoredPercent)) {
+      return fmt::format("freeze.restoredPercent {} -> {:g}",
+                         o.freeze.restoredPercent ? fmt::format("{:g}", *o.freeze.restoredPercent)
+                                                  : std::string("(none)"),
+                         *c.freeze.restoredPercent);
+    }
+    if (o.freeze.enabled() &&
+        static_cast<int>(c.freeze.relaxTo) < static_cast<int>(o.freeze.relaxTo)) {
+      return fmt::format("freeze.relaxTo {} -> {}", verdictName(o.freeze.relaxTo),
+                         verdictName(c.freeze.relaxTo));
+    }
+    if (!o.freeze.enabled()) return std::string("freeze limits added");
+  }
   if (o.review == ReviewAction::RequireApproval && c.review != ReviewAction::RequireApproval) {
     return std::string("review.action require-approval -> warn");
   }

@@ -17,8 +17,14 @@ Assessment assess(const AssessmentInput& input, const ErrorBudgetPolicy& policy)
   a.rawTier = classifyTier(signals, policy.tiers);
   a.tier = applyHysteresis(a.rawTier, input.budget.remainingPercentRaw(), input.now,
                            input.previousHold, policy.hysteresis);
+  a.freeze = trackFreeze(a.tier.effective, input.budget.remainingPercentRaw(), input.now,
+                         input.previousFreeze);
+  a.freezeRelief =
+      freezeRelief(policy.freeze, a.freeze, input.budget.remainingPercentRaw(), input.now);
   for (auto risk : kRisks) {
-    a.decisionsByRisk[static_cast<std::size_t>(risk)] = policy.matrix.at(a.tier.effective, risk);
+    Verdict v = policy.matrix.at(a.tier.effective, risk);
+    if (a.freezeRelief.relaxed) v = relaxedVerdict(v, policy.freeze);
+    a.decisionsByRisk[static_cast<std::size_t>(risk)] = v;
   }
   return a;
 }

@@ -24,6 +24,7 @@ struct AssessmentInput {
   std::vector<AlertOverride> alertOverrides;
   TimePoint now{};
   std::optional<TierHold> previousHold;
+  std::optional<FreezeState> previousFreeze;
 };
 
 struct Assessment {
@@ -34,7 +35,9 @@ struct Assessment {
   std::optional<Seconds> exhaustionIn;  // nullopt: not burning
   Tier rawTier = Tier::Healthy;
   TierOutcome tier;
-  std::array<Verdict, 3> decisionsByRisk{};
+  std::optional<FreezeState> freeze;
+  FreezeRelief freezeRelief;
+  std::array<Verdict, 3> decisionsByRisk{};  // after freeze limits
 };
 
 Assessment assess(const AssessmentInput& input, const ErrorBudgetPolicy& policy);

@@ -110,7 +110,7 @@ std::optional<ErrorBudgetPolicy> parsePolicy(const YAML::Node& doc, Diagnostics&
   if (spec.present() && spec.expectMap()) {
     spec.rejectUnknownKeys({"mode", "onMissingData", "staleAfter", "lastKnownFor",
                             "missingDataFallback", "restarts", "owners", "tiers", "hysteresis",
-                            "decisions", "review", "exceptions"});
+                            "freeze", "decisions", "review", "exceptions"});
     parseEnum(spec.child("mode"), policy.mode, engine::modeFromName, "enforce, warn or audit");
     parseEnum(spec.child("onMissingData"), policy.onMissingData, engine::missingDataActionFromName,
               "last-known, allow-with-warning or deny");
@@ -153,6 +153,32 @@ std::optional<ErrorBudgetPolicy> parsePolicy(const YAML::Node& doc, Diagnostics&
         }
       }
       if (auto d = hysteresis.child("maxHold").duration()) policy.hysteresis.maxHold = *d;
+    }
+    const Field freeze = spec.child("freeze");
+    if (freeze.expectMap()) {
+      freeze.rejectUnknownKeys({"maxDuration", "restoredPercent", "relaxTo"});
+      if (auto d = freeze.child("maxDuration").duration()) {
+        if (d->count() <= 0) {
+          freeze.child("maxDuration").error("expected a positive duration");
+        } else {
+          policy.freeze.maxDuration = *d;
+        }
+      }
+      if (auto v = freeze.child("restoredPercent").number()) {
+        if (*v <= 0 || *v > 100) {
+          freeze.child("restoredPercent").error("expected a percentage in (0, 100]");
+        } else {
+          policy.freeze.restoredPercent = *v;
+        }
+      }
+      parseEnum(freeze.child("relaxTo"), policy.freeze.relaxTo, engine::verdictFromName,
+                "approve, review or defer");
+      if (policy.freeze.relaxTo == engine::Verdict::Block) {
+        freeze.child("relaxTo").error("block relaxes nothing: expected approve, review or defer");
+      }
+      if (!policy.freeze.enabled()) {
+        freeze.error("set maxDuration and/or restoredPercent (or leave freeze out)");
+      }
     }
     const Field decisions = spec.child("decisions");
     if (decisions.expectMap()) {

@@ -135,6 +135,13 @@ void statusToValue(const SloStatus& s, Value& out, Allocator& a) {
     addNumber(hold, "lowestRemainingPercent", s.tierHold->lowestRemainingPercent, a);
     out.AddMember("tierHold", hold, a);
   }
+  if (s.freeze) {
+    Value freeze(rapidjson::kObjectType);
+    addString(freeze, "since", formatTime(s.freeze->since), a);
+    addNumber(freeze, "lowestRemainingPercent", s.freeze->lowestRemainingPercent, a);
+    if (!s.freezeRelaxed.empty()) addString(freeze, "relaxed", s.freezeRelaxed, a);
+    out.AddMember("freeze", freeze, a);
+  }
   Value gate(rapidjson::kObjectType);
   if (!s.policy.empty()) addString(gate, "policy", s.policy, a);
   if (!s.policyShadows.empty()) addString(gate, "policyShadows", s.policyShadows, a);
@@ -302,6 +309,16 @@ SloStatus statusFromJson(const Value& v, std::vector<std::string>* problems) {
       s.tierHold = engine::TierHold{*tier, *since, *lowest};
     } else {
       note("tierHold is incomplete and was ignored");
+    }
+  }
+  if (const auto* freeze = json::member(&v, "freeze"); freeze && freeze->IsObject()) {
+    auto since = parseTime(json::stringOr(json::member(freeze, "since")));
+    auto lowest = json::asNumber(json::member(freeze, "lowestRemainingPercent"));
+    if (since && lowest) {
+      s.freeze = engine::FreezeState{*since, *lowest};
+      s.freezeRelaxed = json::stringOr(json::member(freeze, "relaxed"));
+    } else {
+      note("freeze is incomplete and was ignored");
     }
   }
   if (const auto* gate = json::member(&v, "gate"); gate && gate->IsObject()) {

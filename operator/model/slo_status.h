@@ -61,6 +61,10 @@ struct SloStatus {
   std::vector<std::pair<engine::Tier, TimePoint>> recoveryByTier;
   engine::Tier tier = engine::Tier::Unknown;
   std::optional<engine::TierHold> tierHold;
+  // While exhausted: since when, and the lowest remaining (carried across evaluations); and
+  // why the policy's freeze limits relax the gate now (empty: they do not).
+  std::optional<engine::FreezeState> freeze;
+  std::string freezeRelaxed;
   std::string policy;
   // The policy in budgetgate's namespace that `policy` (a same-named one in the SLO's own
   // namespace) takes precedence over, so that the takeover is visible.

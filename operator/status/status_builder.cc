@@ -116,6 +116,7 @@ model::SloStatus buildStatus(const model::ServiceLevelObjective& slo,
     input.now = at;
     // A composite's hold belongs to the composite, not to its parts.
     if (!slo.composite()) input.previousHold = previousHold;
+    if (!slo.composite() && previous) input.previousFreeze = previous->freeze;
     evaluated.push_back({i, engine::assess(input, policy)});
   }
 
@@ -136,6 +137,7 @@ model::SloStatus buildStatus(const model::ServiceLevelObjective& slo,
     s.target = objective.target;
     s.tier = engine::Tier::Unknown;
     s.tierHold = previousHold;
+    if (previous) s.freeze = previous->freeze;
     s.burnRates = o.burnRates;
     s.message = fmt::format("no data: {}", o.noDataDetail);
     s.setCondition(condition("Ready", true, "Evaluated", "evaluated", at, gen));
@@ -162,6 +164,7 @@ model::SloStatus buildStatus(const model::ServiceLevelObjective& slo,
     input.alertOverrides = slo.gate.alerts;
     input.now = at;
     input.previousHold = previousHold;
+    if (previous) input.previousFreeze = previous->freeze;
     a = engine::assess(input, policy);
     s.objective = "composite";
   } else {
@@ -200,6 +203,8 @@ model::SloStatus buildStatus(const model::ServiceLevelObjective& slo,
   }
   s.tier = a.tier.effective;
   s.tierHold = a.tier.hold;
+  s.freeze = a.freeze;
+  s.freezeRelaxed = a.freezeRelief.relaxed ? a.freezeRelief.reason : std::string();
   s.decisionsByRisk = a.decisionsByRisk;
   if (slo.objectives.size() > 1) {
     for (const auto& e : evaluated) {
@@ -233,6 +238,10 @@ model::SloStatus buildStatus(const model::ServiceLevelObjective& slo,
   if (a.tier.heldBack) {
     s.message += fmt::format("; tier held at {} since {} (hysteresis)",
                              engine::tierName(a.tier.effective), formatTime(a.tier.hold->since));
+  }
+  if (a.freezeRelief.relaxed) {
+    s.message += fmt::format("; freeze relaxed to {}: {}",
+                             engine::verdictName(policy.freeze.relaxTo), a.freezeRelief.reason);
   }
   if (!firing.empty()) s.message += "; firing: " + firing;
 

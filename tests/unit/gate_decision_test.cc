@@ -657,12 +657,17 @@ TEST_F(GateTest, DenialMessageForAnOverspentBudget) {
   EXPECT_TRUE(contains(m, "0.0% of the error budget left (146.0% consumed)")) << m;
   EXPECT_FALSE(contains(m, "projected exhaustion")) << m;          // it is already exhausted
   EXPECT_FALSE(contains(m, "annotate budgetgate.dev/risk")) << m;  // no lower risk passes
-  // Low risk is admitted from "warning" up: say what that takes, how long the hold lasts and
-  // when the budget is back.
+  // Low risk is admitted from "warning" up: say what that takes and when the budget is back.
   EXPECT_TRUE(contains(m, "wait until the SLO is warning or better (more than 10% budget left"))
       << m;
-  EXPECT_TRUE(contains(m, "held at exhausted until the remaining budget has risen 10 points")) << m;
-  EXPECT_TRUE(contains(m, "2026-02-06T04:00:00Z")) << m;  // since + 7 d
+  // The hold ends on 2026-02-06 (since + 7 d), but a spent budget is exhausted whatever the
+  // hold: promising "until 2026-02-06" would be a promise the gate does not keep (issue 15).
+  EXPECT_FALSE(contains(m, "held at exhausted")) << m;
+  EXPECT_FALSE(contains(m, "2026-02-06T04:00:00Z")) << m;
+  EXPECT_TRUE(contains(m,
+                       "the budget is spent, so the SLO stays exhausted until it is back above "
+                       "0% (policy default sets no freeze limit)"))
+      << m;
   EXPECT_TRUE(contains(m, "fully restored by 2026-03-02T00:00:00Z")) << m;
 }
 

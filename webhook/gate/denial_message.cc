@@ -67,6 +67,12 @@ std::string describeRule(const SloFinding& f, Risk risk) {
     return fmt::format("policy {}: onMissingData = {}", f.policy,
                        f.denies || f.downgraded ? "deny" : "allow-with-warning");
   }
+  if (f.matrixVerdict && f.verdict && *f.matrixVerdict != *f.verdict) {
+    return fmt::format("policy {}: tier {} x risk {} = {}, relaxed to {}: {}", f.policy,
+                       engine::tierName(f.tier), engine::riskName(risk),
+                       engine::verdictName(*f.matrixVerdict), engine::verdictName(*f.verdict),
+                       f.freeze.reason);
+  }
   return fmt::format("policy {}: tier {} x risk {} = {}", f.policy, engine::tierName(f.tier),
                      engine::riskName(risk), f.verdict ? engine::verdictName(*f.verdict) : "?");
 }
@@ -162,14 +168,44 @@ std::string howToProceed(const SloFinding& f, const GatedSlo& slo, Risk risk,
     } else if (admitted) {
       wait = fmt::format("{} until the SLO is {} or better", lead, engine::tierName(*admitted));
     }
-    if (!wait.empty() && slo.status && slo.status->tierHold) {
-      // Hysteresis: the tier stays at the hold until budget is restored or the hold expires.
+    const bool spent = slo.status && slo.status->errorBudget &&
+                       slo.status->errorBudget->remainingPercentRaw() <= 0;
+    if (!wait.empty() && slo.status && slo.status->tierHold && !spent) {
+      // Hysteresis: the tier stays at the hold until budget is restored or the hold expires;
+      // then it follows the signals again (a spent budget is exhausted whatever the hold says,
+      // so no promise is made for one).
       const auto& hold = *slo.status->tierHold;
       wait += fmt::format(
           "; it is held at {} until the remaining budget has risen {:g} points above its low of "
-          "{:.1f}%, or until {}",
+          "{:.1f}%, or until {}, and then follows the budget",
           engine::tierName(hold.tier), policy.hysteresis.restorePercent,
           hold.lowestRemainingPercent, formatTime(hold.since + policy.hysteresis.maxHold));
+    }
+    if (f.tier == Tier::Exhausted && spent) {
+      // What the policy will actually do about a spent budget, and nothing more.
+      const auto relaxed = engine::relaxedVerdict(policy.matrix.at(f.tier, risk), policy.freeze);
+      if (!policy.freeze.enabled()) {
+        wait += fmt::format(
+            "; the budget is spent, so the SLO stays exhausted until it is back above 0% (policy "
+            "{} sets no freeze limit)",
+            f.policy);
+      } else if (!f.freeze.relaxed && relaxed != policy.matrix.at(f.tier, risk)) {
+        std::vector<std::string> when;
+        if (f.freeze.relaxesAt) {
+          when.push_back(fmt::format("at {} (freeze.maxDuration {})",
+                                     formatTime(*f.freeze.relaxesAt),
+                                     formatDuration(*policy.freeze.maxDuration)));
+        }
+        if (f.freeze.relaxesAtRemainingPercent) {
+          when.push_back(fmt::format(
+              "once {:.1f}% of the budget is left (freeze.restoredPercent {:g} above its low)",
+              *f.freeze.relaxesAtRemainingPercent, *policy.freeze.restoredPercent));
+        }
+        std::string whenText;
+        for (const auto& w : when) whenText += (whenText.empty() ? "" : ", or ") + w;
+        wait += fmt::format("; the freeze relaxes this rollout to {} {}",
+                            engine::verdictName(relaxed), whenText);
+      }
     }
     if (!wait.empty() && slo.status) {
       // When old errors will have aged out enough (or the calendar period ends), if no new

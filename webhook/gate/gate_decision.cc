@@ -448,6 +448,17 @@ GateDecision decide(const RolloutRequest& req, const std::vector<GatedSlo>& slos
           slo->status->errorBudget ? slo->status->errorBudget->remainingPercent() : 0.0;
       f.burnRate1h = slo->status->burnRates.orZero(engine::BurnRateWindow::H1);
       f.verdict = policy.matrix.at(f.tier, d.risk);
+      if (f.tier == Tier::Exhausted && policy.freeze.enabled()) {
+        // Decided with the request's clock, not the controller's: a limit that passes between
+        // two evaluations takes effect at once.
+        const double remaining =
+            slo->status->errorBudget ? slo->status->errorBudget->remainingPercentRaw() : 0.0;
+        f.freeze = engine::freezeRelief(policy.freeze, slo->status->freeze, remaining, ctx.now);
+        if (f.freeze.relaxed) {
+          f.matrixVerdict = f.verdict;
+          f.verdict = engine::relaxedVerdict(*f.verdict, policy.freeze);
+        }
+      }
       if (*f.verdict == Verdict::Defer || *f.verdict == Verdict::Block) {
         wouldDeny = true;
       } else if (*f.verdict == Verdict::Review) {

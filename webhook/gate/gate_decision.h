@@ -41,11 +41,15 @@ struct SloFinding {
   // Decided on the last good status although it is stale (onMissingData: last-known); the
   // status' age, e.g. "2h5m".
   std::string lastKnownAge;
-  std::optional<engine::Verdict> verdict;  // nullopt when data is missing
-  bool denies = false;                     // this SLO alone would refuse the rollout
-  bool downgraded = false;                 // a denial turned into a warning by warn/audit mode
-  std::string exception;                   // the exception that admitted it, if any
-  std::string approval;                    // the RolloutApproval that admitted it ("ns/name by u")
+  std::optional<engine::Verdict> verdict;  // nullopt when data is missing; after freeze limits
+  // Exhausted under a policy with freeze limits: whether they relax the matrix's verdict now
+  // (and what would), and the verdict the matrix gave.
+  engine::FreezeRelief freeze;
+  std::optional<engine::Verdict> matrixVerdict;
+  bool denies = false;      // this SLO alone would refuse the rollout
+  bool downgraded = false;  // a denial turned into a warning by warn/audit mode
+  std::string exception;    // the exception that admitted it, if any
+  std::string approval;     // the RolloutApproval that admitted it ("ns/name by u")
   double remainingPercent = 0;
   double burnRate1h = 0;
 };
