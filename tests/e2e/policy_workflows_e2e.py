@@ -18,6 +18,7 @@ passes; expiry and maxApprovalDuration hold; bob cannot rewrite alice's approval
 unauthenticated reviews of approvals does not stop the webhook.
 """
 
+import calendar
 import json
 import os
 import re
@@ -34,6 +35,8 @@ from webhook_e2e import deployment, post  # noqa: E402
 BOB = dict(user="bob", groups=["devs"])
 ALICE = dict(user="alice", groups=["sre"])
 DAVE = dict(user="dave", groups=["devs-elsewhere"])  # an editor without the approver role
+CAROL = dict(user="carol", groups=["policy-admins"])  # may write policies in thaw, owns none
+FREEZE_LIMIT = 40  # seconds: thaw/default's freeze.maxDuration
 
 
 def approval(name, ns, workload, approver, groups, expires, hash_=None, images=None, reason="INC-7"):
@@ -67,11 +70,14 @@ def main():
             cp = ControlPlane(work).start()
             suite.on_exit(cp.stop)
             cp.install_crds()
-            for ns in ("shop", "budgetgate"):
+            for ns in ("shop", "budgetgate", "thaw"):
                 cp.kubectl("create", "namespace", ns)
             cp.apply(chart_user_roles())
             cp.kubectl("create", "rolebinding", "edit", "-n", "shop", "--clusterrole=edit",
                        "--group=devs", "--group=sre", "--group=devs-elsewhere")
+            cp.kubectl("create", "rolebinding", "edit", "-n", "thaw", "--clusterrole=edit", "--group=devs")
+            cp.kubectl("create", "rolebinding", "policy-admin", "-n", "thaw",
+                       "--clusterrole=budgetgate-policy-admin", "--group=policy-admins")
             # The approver role: alice's group, and bob's (the webhook must hold without RBAC).
             cp.kubectl("create", "rolebinding", "approver", "-n", "shop",
                        "--clusterrole=budgetgate-approver", "--group=sre", "--group=devs")
@@ -84,17 +90,24 @@ def main():
   decisions:
     healthy: {low: approve, medium: review, high: defer}
 """))
+            # thaw: seed 003's freeze limit, shortened to seconds so that the test can wait for it.
+            cp.apply(policy("default", "thaw", f"""  owners: {{groups: [sre]}}
+  freeze: {{maxDuration: {FREEZE_LIMIT}s, restoredPercent: 10, relaxTo: review}}
+"""))
             cp.apply(slo("checkout-availability", "shop", "checkout", {"app": "checkout"}) + "---\n" +
-                     slo("ledger-availability", "shop", "ledger", {"app": "ledger"}))
+                     slo("ledger-availability", "shop", "ledger", {"app": "ledger"}) + "---\n" +
+                     slo("ledger-availability", "thaw", "ledger", {"app": "ledger"}))
+            cp.apply(deployment("ledger", "thaw", "ledger", "registry.example/ledger:1.0"))
             cp.apply(deployment("checkout", "shop", "checkout", "registry.example/checkout:1.0"))
             cp.apply(deployment("ledger", "shop", "ledger", "registry.example/ledger:1.0"))
             op, base, ca_pem, _ = operator_with_webhook(suite, cp, prom, work)
 
             def tiers():
-                return {i["metadata"]["name"]: i.get("status", {}).get("tier")
-                        for i in cp.get_json("slo", "-n", "shop")["items"]}
-            wait_until("SLO statuses", lambda: tiers() == {"checkout-availability": "healthy",
-                                                           "ledger-availability": "exhausted"},
+                return {f'{i["metadata"]["namespace"]}/{i["metadata"]["name"]}': i.get("status", {}).get("tier")
+                        for i in cp.get_json("slo", "-A")["items"]}
+            wait_until("SLO statuses", lambda: tiers() == {"shop/checkout-availability": "healthy",
+                                                           "shop/ledger-availability": "exhausted",
+                                                           "thaw/ledger-availability": "exhausted"},
                        timeout=90)
             cp.apply(chart_webhook_config(base, ca_pem))
             time.sleep(1)
@@ -246,6 +259,47 @@ def main():
             time.sleep(6)
             refused(kubectl_as(BOB, "apply", "-f", "-", stdin=v5),
                     "RolloutApproval shop/short by alice not used: it expired at")
+
+        @suite.check("freeze limits: the denial's promised instant is kept, and status says why")
+        def _():
+            st = cp.get_json("slo", "-n", "thaw", "ledger-availability")["status"]
+            since = st["freeze"]["since"]
+            log(f"thaw/ledger frozen since {since}: {st['message']}")
+            r = kubectl_as(BOB, "set", "image", "-n", "thaw", "deployment/ledger",
+                           "app=registry.example/ledger:2.0")
+            refused(r, "tier exhausted x risk medium = block", "the freeze relaxes this rollout to review at",
+                    f"(freeze.maxDuration {FREEZE_LIMIT}s)", "(freeze.restoredPercent 10 above its low)")
+            promised = re.search(r"relaxes this rollout to review at (\S+) ", r.stderr).group(1)
+            t_since = calendar.timegm(time.strptime(since, "%Y-%m-%dT%H:%M:%SZ"))
+            t_promised = calendar.timegm(time.strptime(promised, "%Y-%m-%dT%H:%M:%SZ"))
+            check(t_promised - t_since == FREEZE_LIMIT, f"promised {promised} = since {since} + {FREEZE_LIMIT}s")
+            # A policy admin who is no owner cannot bring the limit forward while it denies.
+            refused(kubectl_as(CAROL, "apply", "-f", "-", stdin=policy("default", "thaw", """  owners: {groups: [sre]}
+  freeze: {maxDuration: 1s, restoredPercent: 10, relaxTo: review}
+""")), f"freeze.maxDuration {FREEZE_LIMIT}s -> 1s")
+            # Until the promised instant: still denied. From it on: relaxed to review (a warning).
+            wait_s = t_promised - time.time() + 1
+            if wait_s > 3:
+                time.sleep(wait_s - 3)
+                refused(kubectl_as(BOB, "set", "image", "-n", "thaw", "deployment/ledger",
+                                   "app=registry.example/ledger:2.0"), "relaxes this rollout to review at")
+                time.sleep(3)
+            else:
+                time.sleep(max(wait_s, 0))
+            r = admitted(kubectl_as(BOB, "set", "image", "-n", "thaw", "deployment/ledger",
+                                    "app=registry.example/ledger:2.0"))
+            check("= block, relaxed to review: frozen since" in r.stderr, r.stderr)
+            st = wait_until("status.freeze.relaxed", lambda: cp.get_json(
+                "slo", "-n", "thaw", "ledger-availability")["status"].get("freeze", {}).get("relaxed")
+                and cp.get_json("slo", "-n", "thaw", "ledger-availability")["status"], timeout=30)
+            check(st["tier"] == "exhausted", "still exhausted: the budget is spent")
+            check("freeze relaxed to review" in st["message"], st["message"])
+            check(st["gate"]["decisionsByRisk"]["medium"] == "review", st["gate"])
+            # Without limits (shop/ledger under budgetgate/default) nothing relaxes, and nothing
+            # is promised.
+            r = kubectl_as(BOB, "set", "image", "-n", "shop", "deployment/ledger",
+                           "app=registry.example/ledger:3.0")
+            refused(r, "stays exhausted until it is back above 0% (policy budgetgate/default sets no freeze limit)")
 
         @suite.check("unauthenticated floods of approval reviews do not stop the webhook")
         def _():
