@@ -95,6 +95,7 @@ int runGate(const GateOptions& o) {
   request.annotations = next.annotations;
   request.newTemplate = next.templateFingerprint;
   request.templateImages = next.images;
+  request.strategy = next.strategy;
   request.user = {o.user, o.groups};
   std::string ownerUid;  // only revisions owned by this object (by UID) count, as in the webhook
   if (!o.old.empty()) {

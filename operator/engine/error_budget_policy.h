@@ -96,6 +96,24 @@ struct ApprovalRules {
   Seconds maxDuration = Seconds(24 * 3600);
 };
 
+// What a rollout must carry at a tier (seed 002 asks for a rollback plan, a postmortem...):
+// annotations on the Deployment, and rollout-strategy constraints. A rollout that lacks one is
+// denied with what to add; rollbacks never are (the way out stays open).
+struct AnnotationRequirement {
+  std::string name;
+  bool url = false;  // the value must be an http(s) URL
+};
+struct RolloutRequirements {
+  std::vector<AnnotationRequirement> annotations;
+  std::optional<std::string> strategyType;    // RollingUpdate or Recreate
+  std::optional<std::string> maxUnavailable;  // at most: an integer or a percentage of replicas
+  std::optional<std::string> maxSurge;        // at most
+
+  bool empty() const {
+    return annotations.empty() && !strategyType && !maxUnavailable && !maxSurge;
+  }
+};
+
 struct ErrorBudgetPolicy {
   std::string name = "default";
   std::string ns;  // empty for the built-in default
@@ -104,6 +122,7 @@ struct ErrorBudgetPolicy {
   Hysteresis hysteresis;
   FreezeLimits freeze;  // off by default: a spent budget freezes until it is back
   DecisionMatrix matrix;
+  std::array<RolloutRequirements, kRankedTierCount> requirements;  // by tier, Healthy first
   ReviewAction review = ReviewAction::Warn;
   Subjects approvers;  // their own review rollouts pass (require-approval); they approve others
   ApprovalRules approvals;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <tuple>
 
 namespace budgetgate::engine {
 namespace {
@@ -91,6 +92,38 @@ std::optional<std::string> firstLoosening(const ErrorBudgetPolicy& c, const Erro
   if (c.hysteresis.maxHold < o.hysteresis.maxHold) {
     return fmt::format("hysteresis.maxHold {} -> {}", formatDuration(o.hysteresis.maxHold),
                        formatDuration(c.hysteresis.maxHold));
+  }
+  // Requirements: dropping one, or widening a strategy bound, lets rollouts through.
+  for (Tier t : {Tier::Healthy, Tier::Attention, Tier::Warning, Tier::Critical, Tier::Exhausted}) {
+    const auto& was = o.requirements[static_cast<std::size_t>(t)];
+    const auto& now = c.requirements[static_cast<std::size_t>(t)];
+    for (const auto& a : was.annotations) {
+      const auto it =
+          std::find_if(now.annotations.begin(), now.annotations.end(),
+                       [&](const AnnotationRequirement& x) { return x.name == a.name; });
+      if (it == now.annotations.end() || (a.url && !it->url)) {
+        return fmt::format("requirements.{} drops annotation {}{}", tierName(t), a.name,
+                           it == now.annotations.end() ? "" : " as a URL");
+      }
+    }
+    if (was.strategyType && now.strategyType != was.strategyType) {
+      return fmt::format("requirements.{}.strategy.type {} dropped or changed", tierName(t),
+                         *was.strategyType);
+    }
+    // Bounds are compared as written: a change of unit (2 -> 10%) counts as loosening.
+    for (auto [name, before, after] :
+         {std::tuple{"maxUnavailable", &was.maxUnavailable, &now.maxUnavailable},
+          std::tuple{"maxSurge", &was.maxSurge, &now.maxSurge}}) {
+      if (!*before) continue;
+      const auto number = [](const std::string& s) {
+        return std::stod(s.back() == '%' ? s.substr(0, s.size() - 1) : s);
+      };
+      if (!*after || ((*before)->back() == '%') != ((*after)->back() == '%') ||
+          number(**after) > number(**before)) {
+        return fmt::format("requirements.{}.strategy.{} {} -> {}", tierName(t), name, **before,
+                           *after ? **after : std::string("(none)"));
+      }
+    }
   }
   // Freeze limits let an exhausted SLO's rollouts through: any that relax sooner or further.
   if (c.freeze.enabled()) {

@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cctype>
+
 #include "operator/common/duration.h"
 #include "operator/model/field.h"
 #include "operator/model/slo.h"
@@ -72,6 +75,55 @@ void parseTieredException(const Field& f, engine::TieredException& e) {
   }
 }
 
+// "0", "2", "25%": what Kubernetes accepts for maxUnavailable and maxSurge.
+bool isIntOrPercent(const std::string& s) {
+  if (s.empty()) return false;
+  const std::size_t digits = s.back() == '%' ? s.size() - 1 : s.size();
+  if (digits == 0) return false;
+  return std::all_of(s.begin(), s.begin() + static_cast<std::ptrdiff_t>(digits),
+                     [](unsigned char c) { return std::isdigit(c) != 0; });
+}
+
+void parseRequirements(const Field& f, engine::RolloutRequirements& r) {
+  if (!f.expectMap()) return;
+  f.rejectUnknownKeys({"annotations", "strategy"});
+  const Field annotations = f.child("annotations");
+  if (annotations.present() && annotations.expectSequence()) {
+    for (std::size_t i = 0; i < annotations.size(); ++i) {
+      const Field item = annotations.item(i);
+      if (!item.expectMap()) continue;
+      item.rejectUnknownKeys({"name", "url"});
+      engine::AnnotationRequirement a;
+      a.name = item.child("name").string(true).value_or("");
+      if (auto u = item.child("url").boolean()) a.url = *u;
+      if (!a.name.empty()) r.annotations.push_back(std::move(a));
+    }
+  }
+  const Field strategy = f.child("strategy");
+  if (strategy.present() && strategy.expectMap()) {
+    strategy.rejectUnknownKeys({"type", "maxUnavailable", "maxSurge"});
+    if (auto t = strategy.child("type").string()) {
+      if (*t != "RollingUpdate" && *t != "Recreate") {
+        strategy.child("type").error(
+            fmt::format("expected RollingUpdate or Recreate, got \"{}\"", *t));
+      } else {
+        r.strategyType = *t;
+      }
+    }
+    for (auto [key, target] :
+         {std::pair{"maxUnavailable", &r.maxUnavailable}, std::pair{"maxSurge", &r.maxSurge}}) {
+      const Field v = strategy.child(key);
+      if (!v.present()) continue;
+      auto text = v.string();
+      if (text && isIntOrPercent(*text)) {
+        *target = *text;
+      } else if (text) {
+        v.error(fmt::format("expected an integer or a percentage such as 25%, got \"{}\"", *text));
+      }
+    }
+  }
+}
+
 template <typename Enum, typename FromName>
 void parseEnum(const Field& f, Enum& out, FromName fromName, std::string_view expected) {
   auto s = f.string();
@@ -110,7 +162,7 @@ std::optional<ErrorBudgetPolicy> parsePolicy(const YAML::Node& doc, Diagnostics&
   if (spec.present() && spec.expectMap()) {
     spec.rejectUnknownKeys({"mode", "onMissingData", "staleAfter", "lastKnownFor",
                             "missingDataFallback", "restarts", "owners", "tiers", "hysteresis",
-                            "freeze", "decisions", "review", "exceptions"});
+                            "freeze", "decisions", "requirements", "review", "exceptions"});
     parseEnum(spec.child("mode"), policy.mode, engine::modeFromName, "enforce, warn or audit");
     parseEnum(spec.child("onMissingData"), policy.onMissingData, engine::missingDataActionFromName,
               "last-known, allow-with-warning or deny");
@@ -178,6 +230,17 @@ std::optional<ErrorBudgetPolicy> parsePolicy(const YAML::Node& doc, Diagnostics&
       }
       if (!policy.freeze.enabled()) {
         freeze.error("set maxDuration and/or restoredPercent (or leave freeze out)");
+      }
+    }
+    const Field requirements = spec.child("requirements");
+    if (requirements.expectMap()) {
+      requirements.rejectUnknownKeys({"healthy", "attention", "warning", "critical", "exhausted"});
+      for (Tier tier :
+           {Tier::Healthy, Tier::Attention, Tier::Warning, Tier::Critical, Tier::Exhausted}) {
+        const Field row = requirements.child(engine::tierName(tier));
+        if (row.present()) {
+          parseRequirements(row, policy.requirements[static_cast<std::size_t>(tier)]);
+        }
       }
     }
     const Field decisions = spec.child("decisions");

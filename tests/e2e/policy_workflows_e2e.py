@@ -37,6 +37,14 @@ ALICE = dict(user="alice", groups=["sre"])
 DAVE = dict(user="dave", groups=["devs-elsewhere"])  # an editor without the approver role
 CAROL = dict(user="carol", groups=["policy-admins"])  # may write policies in thaw, owns none
 FREEZE_LIMIT = 40  # seconds: thaw/default's freeze.maxDuration
+# Seed 003's freeze limit (shortened to seconds so that the test can wait for it) and seed 002's
+# requirement of a postmortem for rollouts while the budget is spent.
+THAW_POLICY = """  owners: {{groups: [sre]}}
+  freeze: {{maxDuration: {limit}, restoredPercent: 10, relaxTo: review}}
+  requirements:
+    exhausted:
+      annotations: [{{name: budgetgate.dev/postmortem, url: true}}]
+"""
 
 
 def approval(name, ns, workload, approver, groups, expires, hash_=None, images=None, reason="INC-7"):
@@ -91,9 +99,7 @@ def main():
     healthy: {low: approve, medium: review, high: defer}
 """))
             # thaw: seed 003's freeze limit, shortened to seconds so that the test can wait for it.
-            cp.apply(policy("default", "thaw", f"""  owners: {{groups: [sre]}}
-  freeze: {{maxDuration: {FREEZE_LIMIT}s, restoredPercent: 10, relaxTo: review}}
-"""))
+            cp.apply(policy("default", "thaw", THAW_POLICY.format(limit=f"{FREEZE_LIMIT}s")))
             cp.apply(slo("checkout-availability", "shop", "checkout", {"app": "checkout"}) + "---\n" +
                      slo("ledger-availability", "shop", "ledger", {"app": "ledger"}) + "---\n" +
                      slo("ledger-availability", "thaw", "ledger", {"app": "ledger"}))
@@ -260,7 +266,8 @@ def main():
             refused(kubectl_as(BOB, "apply", "-f", "-", stdin=v5),
                     "RolloutApproval shop/short by alice not used: it expired at")
 
-        @suite.check("freeze limits: the denial's promised instant is kept, and status says why")
+        @suite.check("freeze limits and requirements: the promised instant is kept, status says why, "
+                     "and a relaxed rollout still needs its postmortem")
         def _():
             st = cp.get_json("slo", "-n", "thaw", "ledger-availability")["status"]
             since = st["freeze"]["since"]
@@ -274,9 +281,11 @@ def main():
             t_promised = calendar.timegm(time.strptime(promised, "%Y-%m-%dT%H:%M:%SZ"))
             check(t_promised - t_since == FREEZE_LIMIT, f"promised {promised} = since {since} + {FREEZE_LIMIT}s")
             # A policy admin who is no owner cannot bring the limit forward while it denies.
-            refused(kubectl_as(CAROL, "apply", "-f", "-", stdin=policy("default", "thaw", """  owners: {groups: [sre]}
-  freeze: {maxDuration: 1s, restoredPercent: 10, relaxTo: review}
-""")), f"freeze.maxDuration {FREEZE_LIMIT}s -> 1s")
+            refused(kubectl_as(CAROL, "apply", "-f", "-", stdin=policy("default", "thaw", THAW_POLICY.format(
+                limit="1s"))), f"freeze.maxDuration {FREEZE_LIMIT}s -> 1s")
+            refused(kubectl_as(CAROL, "apply", "-f", "-", stdin=policy("default", "thaw", THAW_POLICY.format(
+                limit=f"{FREEZE_LIMIT}s").replace(", url: true", ""))),
+                "requirements.exhausted drops annotation budgetgate.dev/postmortem as a URL")
             # Until the promised instant: still denied. From it on: relaxed to review (a warning).
             wait_s = t_promised - time.time() + 1
             if wait_s > 3:
@@ -286,6 +295,18 @@ def main():
                 time.sleep(3)
             else:
                 time.sleep(max(wait_s, 0))
+            # Relaxed to review, but seed 002's requirement holds: a postmortem URL first.
+            refused(kubectl_as(BOB, "set", "image", "-n", "thaw", "deployment/ledger",
+                               "app=registry.example/ledger:2.0"),
+                    "relaxed to review: frozen since",
+                    "a rollout needs annotation budgetgate.dev/postmortem (an http(s) URL)",
+                    "To proceed: add annotation budgetgate.dev/postmortem (an http(s) URL) to the Deployment")
+            admitted(kubectl_as(BOB, "annotate", "-n", "thaw", "deployment/ledger",
+                                "budgetgate.dev/postmortem=INC-7"))
+            refused(kubectl_as(BOB, "set", "image", "-n", "thaw", "deployment/ledger",
+                               "app=registry.example/ledger:2.0"), "as an http(s) URL (is \"INC-7\")")
+            admitted(kubectl_as(BOB, "annotate", "-n", "thaw", "deployment/ledger", "--overwrite",
+                                "budgetgate.dev/postmortem=https://incidents.example/7"))
             r = admitted(kubectl_as(BOB, "set", "image", "-n", "thaw", "deployment/ledger",
                                     "app=registry.example/ledger:2.0"))
             check("= block, relaxed to review: frozen since" in r.stderr, r.stderr)

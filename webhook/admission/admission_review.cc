@@ -311,6 +311,17 @@ std::optional<ParsedReview> parseReview(std::string_view body, JsonParserPool& p
   }
   rollout.identity = std::move(current->identity);
   rollout.annotations = std::move(current->annotations);
+  if (r.reviewed == ReviewedKind::Deployment) {
+    using review_json::intOrString;
+    gate::RolloutStrategy st;
+    const auto strategy = path(parsed.object, {"spec", "strategy"});
+    st.type = stringOr(member(strategy, "type"), st.type);
+    const auto rolling = member(strategy, "rollingUpdate");
+    st.maxUnavailable = intOrString(member(rolling, "maxUnavailable"), st.maxUnavailable);
+    st.maxSurge = intOrString(member(rolling, "maxSurge"), st.maxSurge);
+    st.replicas = review_json::asInt(path(parsed.object, {"spec", "replicas"})).value_or(1);
+    rollout.strategy = st;
+  }
   parsed.newTemplate = current->podTemplate;
   if (rollout.name.empty()) rollout.name = stringOr(path(parsed.object, {"metadata", "name"}));
   r.objectUid = stringOr(path(parsed.object, {"metadata", "uid"}));

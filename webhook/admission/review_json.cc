@@ -180,6 +180,19 @@ std::optional<bool> asBool(std::optional<Element> v) {
   return b;
 }
 
+std::optional<long long> asInt(std::optional<Element> v) {
+  std::int64_t i = 0;
+  if (!v || v->get_int64().get(i)) return std::nullopt;
+  return i;
+}
+
+std::string intOrString(std::optional<Element> v, std::string_view fallback) {
+  if (auto i = asInt(v)) return std::to_string(*i);
+  std::string_view s;
+  if (v && !v->get_string().get(s)) return std::string(s);
+  return std::string(fallback);
+}
+
 model::Labels stringMap(std::optional<Element> v) {
   model::Labels out;
   simdjson::dom::object object;

@@ -23,6 +23,9 @@ std::optional<Element> path(std::optional<Element> v, std::initializer_list<std:
 
 std::string stringOr(std::optional<Element> v, std::string_view fallback = {});
 std::optional<bool> asBool(std::optional<Element> v);
+std::optional<long long> asInt(std::optional<Element> v);
+// An IntOrString field (maxSurge: 1 or "25%") as text; `fallback` when absent or another type.
+std::string intOrString(std::optional<Element> v, std::string_view fallback);
 // String-valued members of an object (labels, annotations); other members are skipped.
 model::Labels stringMap(std::optional<Element> v);
 // A label or annotation map as Kubernetes defines it: absent or null is empty; anything but an

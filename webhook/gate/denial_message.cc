@@ -67,14 +67,20 @@ std::string describeRule(const SloFinding& f, Risk risk) {
     return fmt::format("policy {}: onMissingData = {}", f.policy,
                        f.denies || f.downgraded ? "deny" : "allow-with-warning");
   }
+  std::string rule = fmt::format("policy {}: tier {} x risk {} = ", f.policy,
+                                 engine::tierName(f.tier), engine::riskName(risk));
   if (f.matrixVerdict && f.verdict && *f.matrixVerdict != *f.verdict) {
-    return fmt::format("policy {}: tier {} x risk {} = {}, relaxed to {}: {}", f.policy,
-                       engine::tierName(f.tier), engine::riskName(risk),
-                       engine::verdictName(*f.matrixVerdict), engine::verdictName(*f.verdict),
-                       f.freeze.reason);
+    rule += fmt::format("{}, relaxed to {}: {}", engine::verdictName(*f.matrixVerdict),
+                        engine::verdictName(*f.verdict), f.freeze.reason);
+  } else {
+    rule += f.verdict ? engine::verdictName(*f.verdict) : "?";
   }
-  return fmt::format("policy {}: tier {} x risk {} = {}", f.policy, engine::tierName(f.tier),
-                     engine::riskName(risk), f.verdict ? engine::verdictName(*f.verdict) : "?");
+  if (!f.unmet.empty()) {
+    std::string unmet;
+    for (const auto& u : f.unmet) unmet += (unmet.empty() ? "" : ", ") + u;
+    rule += fmt::format(", but at tier {} a rollout needs {}", engine::tierName(f.tier), unmet);
+  }
+  return rule;
 }
 
 std::string howToProceed(const SloFinding& f, const GatedSlo& slo, Risk risk,
@@ -84,6 +90,13 @@ std::string howToProceed(const SloFinding& f, const GatedSlo& slo, Risk risk,
   std::vector<std::string> ways;
   // Approve stands for "no verdict" (missing data): neither review, defer nor block.
   const Verdict verdict = !f.missingData && f.verdict ? *f.verdict : Verdict::Approve;
+  if (!f.unmet.empty()) {
+    // The tier admits it: what is missing is all that stands in the way.
+    std::string unmet;
+    for (const auto& u : f.unmet) unmet += (unmet.empty() ? "" : ", ") + u;
+    return fmt::format("add {} to the Deployment (policy {}, requirements.{}), or roll back", unmet,
+                       f.policy, engine::tierName(f.tier));
+  }
   const bool approvable =
       kind == WorkloadKind::Deployment && !policy.approvers.empty() &&
       ((verdict == Verdict::Review && policy.review == engine::ReviewAction::RequireApproval) ||

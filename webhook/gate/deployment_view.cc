@@ -33,6 +33,20 @@ std::optional<DeploymentView> readDeployment(const rapidjson::Value& object, std
   v.uid = json::stringOr(json::member(meta, "uid"));
   v.labels = readStringMap(json::member(meta, "labels"));
   v.annotations = readStringMap(json::member(meta, "annotations"));
+  const auto intOrString = [](const rapidjson::Value* x, const std::string& fallback) {
+    if (x != nullptr && x->IsInt64()) return std::to_string(x->GetInt64());
+    return x != nullptr && x->IsString() ? std::string(x->GetString()) : fallback;
+  };
+  const auto* strategy = json::path(&object, {"spec", "strategy"});
+  v.strategy.type = json::stringOr(json::member(strategy, "type"), v.strategy.type);
+  const auto* rolling = json::member(strategy, "rollingUpdate");
+  v.strategy.maxUnavailable =
+      intOrString(json::member(rolling, "maxUnavailable"), v.strategy.maxUnavailable);
+  v.strategy.maxSurge = intOrString(json::member(rolling, "maxSurge"), v.strategy.maxSurge);
+  if (const auto* replicas = json::path(&object, {"spec", "replicas"});
+      replicas && replicas->IsInt64()) {
+    v.strategy.replicas = replicas->GetInt64();
+  }
   if (const auto* tpl = json::path(&object, {"spec", "template"})) {
     v.templateLabels = readStringMap(json::path(tpl, {"metadata", "labels"}));
     v.templateFingerprint = templateFingerprint(*tpl);

@@ -22,7 +22,9 @@ struct DeploymentView {
   // The same without the restartedAt annotation: equal for two templates that differ only by
   // a `kubectl rollout restart`.
   std::optional<std::string> restartlessFingerprint;
-  std::vector<std::string> images;  // of the template's containers (pod_template.h)
+  std::vector<std::string> images;
+  RolloutStrategy strategy;  // spec.strategy and spec.replicas, Kubernetes' defaults when absent //
+                             // of the template's containers (pod_template.h)
 };
 
 // nullopt (and *error) when the value is not an object or lacks metadata.

@@ -7,6 +7,7 @@
 #include "operator/common/duration.h"
 #include "webhook/gate/approval_match.h"
 #include "webhook/gate/denial_message.h"
+#include "webhook/gate/rollout_requirements.h"
 
 namespace budgetgate::gate {
 namespace {
@@ -502,6 +503,16 @@ GateDecision decide(const RolloutRequest& req, const std::vector<GatedSlo>& slos
     if (wouldDeny && f.exception.empty() && approvable(f, policy, req, d.action)) {
       f.approval = useApproval(req, policy, ctx, &unusedApprovals);
       if (!f.approval.empty()) wouldDeny = false;
+    }
+    if (!wouldDeny && !f.missingData && req.kind == WorkloadKind::Deployment &&
+        d.action == GateAction::Rollout && f.exception != "rollback") {
+      // Requirements hold for every rollout the tier lets through, exceptions included; a
+      // rollback is exempt (the way out must stay open).
+      f.unmet = unmetRequirements(policy.requirements[static_cast<std::size_t>(f.tier)], req);
+      if (!f.unmet.empty()) {
+        wouldDeny = true;
+        needsReview = false;
+      }
     }
     if (wouldDeny && policy.mode != Mode::Enforce) {
       f.downgraded = true;

@@ -46,10 +46,11 @@ struct SloFinding {
   // (and what would), and the verdict the matrix gave.
   engine::FreezeRelief freeze;
   std::optional<engine::Verdict> matrixVerdict;
-  bool denies = false;      // this SLO alone would refuse the rollout
-  bool downgraded = false;  // a denial turned into a warning by warn/audit mode
-  std::string exception;    // the exception that admitted it, if any
-  std::string approval;     // the RolloutApproval that admitted it ("ns/name by u")
+  bool denies = false;             // this SLO alone would refuse the rollout
+  bool downgraded = false;         // a denial turned into a warning by warn/audit mode
+  std::string exception;           // the exception that admitted it, if any
+  std::string approval;            // the RolloutApproval that admitted it ("ns/name by u")
+  std::vector<std::string> unmet;  // policy requirements at this tier the rollout lacks
   double remainingPercent = 0;
   double burnRate1h = 0;
 };

@@ -58,6 +58,15 @@ struct RelatedWorkload {
   bool relatedBefore = false;
 };
 
+// A Deployment's rollout strategy as the API server holds it (defaults applied: RollingUpdate,
+// 25 %/25 %, 1 replica), for the policy's requirements.
+struct RolloutStrategy {
+  std::string type = "RollingUpdate";
+  std::string maxUnavailable = "25%";  // an integer or a percentage, as Kubernetes writes it
+  std::string maxSurge = "25%";
+  long long replicas = 1;
+};
+
 struct RolloutRequest {
   Operation operation = Operation::Create;
   std::string subResource;  // "scale", "status" or empty
@@ -76,6 +85,7 @@ struct RolloutRequest {
   // Container images of the new template; filled in only when a RolloutApproval by images
   // names the workload.
   std::vector<std::string> templateImages;
+  std::optional<RolloutStrategy> strategy;  // Deployments
   UserInfo user;
   // The requester is a workload controller (the deployment or replicaset controller...): the
   // Pods and ReplicaSets it writes are the consequence of a rollout already gated.
