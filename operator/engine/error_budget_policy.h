@@ -121,6 +121,10 @@ struct ErrorBudgetPolicy {
   TierThresholds tiers;
   Hysteresis hysteresis;
   FreezeLimits freeze;  // off by default: a spent budget freezes until it is back
+  // Burn-rate windows that counted fewer events than this neither fire alerts nor drive the
+  // tier (a handful of requests makes any burn rate; Pyrra users ask for this). 0: off. The
+  // SLO window's budget still counts: a budget spent is spent.
+  double minEvents = 0;
   DecisionMatrix matrix;
   std::array<RolloutRequirements, kRankedTierCount> requirements;  // by tier, Healthy first
   ReviewAction review = ReviewAction::Warn;

@@ -93,6 +93,9 @@ std::optional<std::string> firstLoosening(const ErrorBudgetPolicy& c, const Erro
     return fmt::format("hysteresis.maxHold {} -> {}", formatDuration(o.hysteresis.maxHold),
                        formatDuration(c.hysteresis.maxHold));
   }
+  if (c.minEvents > o.minEvents) {
+    return fmt::format("minEvents {:g} -> {:g}", o.minEvents, c.minEvents);
+  }
   // Requirements: dropping one, or widening a strategy bound, lets rollouts through.
   for (Tier t : {Tier::Healthy, Tier::Attention, Tier::Warning, Tier::Critical, Tier::Exhausted}) {
     const auto& was = o.requirements[static_cast<std::size_t>(t)];

@@ -162,7 +162,8 @@ std::optional<ErrorBudgetPolicy> parsePolicy(const YAML::Node& doc, Diagnostics&
   if (spec.present() && spec.expectMap()) {
     spec.rejectUnknownKeys({"mode", "onMissingData", "staleAfter", "lastKnownFor",
                             "missingDataFallback", "restarts", "owners", "tiers", "hysteresis",
-                            "freeze", "decisions", "requirements", "review", "exceptions"});
+                            "freeze", "minEvents", "decisions", "requirements", "review",
+                            "exceptions"});
     parseEnum(spec.child("mode"), policy.mode, engine::modeFromName, "enforce, warn or audit");
     parseEnum(spec.child("onMissingData"), policy.onMissingData, engine::missingDataActionFromName,
               "last-known, allow-with-warning or deny");
@@ -205,6 +206,14 @@ std::optional<ErrorBudgetPolicy> parsePolicy(const YAML::Node& doc, Diagnostics&
         }
       }
       if (auto d = hysteresis.child("maxHold").duration()) policy.hysteresis.maxHold = *d;
+    }
+    if (auto v = spec.child("minEvents").number()) {
+      if (*v < 0) {
+        spec.child("minEvents")
+            .error(fmt::format("expected a number of events >= 0, got {:g}", *v));
+      } else {
+        policy.minEvents = *v;
+      }
     }
     const Field freeze = spec.child("freeze");
     if (freeze.expectMap()) {

@@ -106,6 +106,11 @@ void statusToValue(const SloStatus& s, Value& out, Allocator& a) {
   }
   out.AddMember("burnRates", burn, a);
   out.AddMember("noDataWindows", noData, a);
+  if (!s.lowTrafficWindows.empty()) {
+    Value low(rapidjson::kArrayType);
+    for (const auto& w : s.lowTrafficWindows) low.PushBack(json::str(w, a), a);
+    out.AddMember("lowTrafficWindows", low, a);
+  }
   Value alerts(rapidjson::kArrayType);
   for (const auto& st : s.alerts) {
     Value alert(rapidjson::kObjectType);
@@ -248,6 +253,11 @@ SloStatus statusFromJson(const Value& v, std::vector<std::string>* problems) {
   if (const auto* nd = json::member(&v, "noDataWindows"); nd && nd->IsArray()) {
     for (const auto& e : nd->GetArray()) {
       if (e.IsString()) noData.emplace_back(e.GetString());
+    }
+  }
+  if (const auto* low = json::member(&v, "lowTrafficWindows"); low && low->IsArray()) {
+    for (const auto& e : low->GetArray()) {
+      if (e.IsString()) s.lowTrafficWindows.emplace_back(e.GetString());
     }
   }
   if (const auto* burn = json::member(&v, "burnRates"); burn && burn->IsObject()) {

@@ -64,6 +64,9 @@ struct SloStatus {
   // While exhausted: since when, and the lowest remaining (carried across evaluations); and
   // why the policy's freeze limits relax the gate now (empty: they do not).
   std::optional<engine::FreezeState> freeze;
+  // Burn-rate windows with fewer events than the policy's minEvents: measured (burnRates), but
+  // neither alerting nor driving the tier.
+  std::vector<std::string> lowTrafficWindows;
   std::string freezeRelaxed;
   std::string policy;
   // The policy in budgetgate's namespace that `policy` (a same-named one in the SLO's own

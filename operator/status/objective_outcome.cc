@@ -39,6 +39,7 @@ ObjectiveOutcome measureObjective(const ObjectiveKind& kind, const ObjectiveData
     if (occurrences) {
       const auto& t = data.total[i];
       const auto& n = data.numerator[i];
+      if (t.hasValue()) out.windowEvents[i] = std::max(0.0, t.value);
       if (t.hasValue() && t.value > 0 && n.kind != Measurement::Kind::NotANumber) {
         // An empty numerator next to real traffic means zero good (or zero bad) events.
         const double bad =

@@ -47,6 +47,8 @@ struct ObjectiveOutcome {
   engine::ErrorBudget budget;
   std::optional<double> sli;
   engine::BurnRates burnRates;
+  // Occurrences: the events each burn-rate window counted (for the policy's minEvents).
+  std::array<std::optional<double>, engine::kBurnRateWindows.size()> windowEvents{};
   // Occurrences over a rolling window with budget spent, when hourly buckets are kept: bad and
   // total events per bucket, for the recovery projection (set by the live evaluator).
   std::optional<engine::WindowHistory> history;

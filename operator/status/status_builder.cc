@@ -95,6 +95,23 @@ model::SloStatus buildStatus(const model::ServiceLevelObjective& slo,
 
   std::optional<engine::TierHold> previousHold;
   if (previous) previousHold = previous->tierHold;
+  // minEvents: windows that counted too few events are measured but do not alert or drive the
+  // tier; they are named in status.lowTrafficWindows.
+  std::vector<std::string> lowTraffic;
+  const auto countedBurnRates = [&](const ObjectiveOutcome& o) {
+    engine::BurnRates b = o.burnRates;
+    if (policy.minEvents <= 0) return b;
+    for (std::size_t i = 0; i < engine::kBurnRateWindows.size(); ++i) {
+      const auto w = engine::kBurnRateWindows[i];
+      if (!o.windowEvents[i] || !b.at(w) || *o.windowEvents[i] >= policy.minEvents) continue;
+      b.set(w, std::nullopt);
+      const std::string name(engine::windowName(w));
+      if (std::find(lowTraffic.begin(), lowTraffic.end(), name) == lowTraffic.end()) {
+        lowTraffic.push_back(name);
+      }
+    }
+    return b;
+  };
 
   struct Evaluated {
     std::size_t index;
@@ -111,7 +128,7 @@ model::SloStatus buildStatus(const model::ServiceLevelObjective& slo,
     input.target = slo.objectives[i].target;
     input.windowLength = bounds.length;
     input.budget = outcomes[i].budget;
-    input.burnRates = outcomes[i].burnRates;
+    input.burnRates = countedBurnRates(outcomes[i]);
     input.alertOverrides = slo.gate.alerts;
     input.now = at;
     // A composite's hold belongs to the composite, not to its parts.
@@ -186,8 +203,10 @@ model::SloStatus buildStatus(const model::ServiceLevelObjective& slo,
   // own, so it falls back to "one window from now" (rolling) or the period's end (calendar).
   const ObjectiveOutcome* o = worst ? &outcomes[worst->index] : nullptr;
   s.errorBudget = a.budget;
-  s.burnRates = a.burnRates;
+  // Measured burn rates are shown as measured (a window left out by minEvents still has one).
+  s.burnRates = o ? o->burnRates : a.burnRates;
   s.alerts = a.alerts;
+  s.lowTrafficWindows = lowTraffic;
   if (a.exhaustionIn) s.projectedExhaustion = at + *a.exhaustionIn;
   if (a.budget.consumed > 0) {
     s.projectedRecovery = slo.window.isRolling ? at + bounds.length : bounds.start + bounds.length;
@@ -233,7 +252,7 @@ model::SloStatus buildStatus(const model::ServiceLevelObjective& slo,
   s.message =
       fmt::format("{}{:.1f}% of the error budget left ({:.1f}% consumed); 1h burn rate {:.2f}x",
                   slo.composite() ? "composite: " : "", a.budget.remainingPercent(),
-                  a.budget.consumedPercent, a.burnRates.orZero(engine::BurnRateWindow::H1));
+                  a.budget.consumedPercent, s.burnRates.orZero(engine::BurnRateWindow::H1));
   if (noTraffic) s.message += "; no traffic in the window";
   if (a.tier.heldBack) {
     s.message += fmt::format("; tier held at {} since {} (hysteresis)",
@@ -243,6 +262,15 @@ model::SloStatus buildStatus(const model::ServiceLevelObjective& slo,
     s.message += fmt::format("; freeze relaxed to {}: {}",
                              engine::verdictName(policy.freeze.relaxTo), a.freezeRelief.reason);
   }
+  if (!lowTraffic.empty()) {
+    std::string names;
+    for (const auto& w : lowTraffic) names += (names.empty() ? "" : ", ") + w;
+    s.message += fmt::format(
+        "; fewer than {:g} events in the {} window{} (policy minEvents): no alerts or tier from "
+        "{}",
+        policy.minEvents, names, lowTraffic.size() == 1 ? "" : "s",
+        lowTraffic.size() == 1 ? "it" : "them");
+  }
   if (!firing.empty()) s.message += "; firing: " + firing;
 
   const bool exhausted = a.budget.remainingPercentRaw() <= 0;
@@ -250,7 +278,7 @@ model::SloStatus buildStatus(const model::ServiceLevelObjective& slo,
   // a window without traffic is data, not missing data, and is named.
   std::string quietWindows;
   for (auto w : engine::kBurnRateWindows) {
-    if (!a.burnRates.at(w))
+    if (!s.burnRates.at(w))
       quietWindows += (quietWindows.empty() ? "" : ", ") + std::string(engine::windowName(w));
   }
   std::string reason = "DataPresent";

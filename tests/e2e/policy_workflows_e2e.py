@@ -72,13 +72,16 @@ def main():
                 {"name": "checkout", "rps": 100, "baseErrorRatio": 0},
                 {"name": "ledger", "rps": 10, "baseErrorRatio": 0.0002,
                  "incidents": [{"startIn": -2 * 86400, "duration": "2h", "errorRatio": 0.5}]},
+                # A handful of requests: 3 per 5 minutes, half of them failing for the last 30 min.
+                {"name": "quiet", "rps": 0.01, "baseErrorRatio": 0,
+                 "incidents": [{"startIn": -1800, "duration": "2h", "errorRatio": 0.5}]},
             ])
             prom = Prometheus(work, scenario, private_cache=True).start()
             suite.on_exit(prom.stop)
             cp = ControlPlane(work).start()
             suite.on_exit(cp.stop)
             cp.install_crds()
-            for ns in ("shop", "budgetgate", "thaw"):
+            for ns in ("shop", "budgetgate", "thaw", "quiet"):
                 cp.kubectl("create", "namespace", ns)
             cp.apply(chart_user_roles())
             cp.kubectl("create", "rolebinding", "edit", "-n", "shop", "--clusterrole=edit",
@@ -100,7 +103,10 @@ def main():
 """))
             # thaw: seed 003's freeze limit, shortened to seconds so that the test can wait for it.
             cp.apply(policy("default", "thaw", THAW_POLICY.format(limit=f"{FREEZE_LIMIT}s")))
-            cp.apply(slo("checkout-availability", "shop", "checkout", {"app": "checkout"}) + "---\n" +
+            cp.apply(policy("default", "quiet", "  owners: {groups: [sre]}\n  minEvents: 50\n"))
+            cp.apply(slo("quiet-availability", "quiet", "quiet", {"app": "quiet"}) + "---\n" +
+                     slo("quiet-availability", "shop", "quiet", {"app": "quiet"}) + "---\n" +
+                     slo("checkout-availability", "shop", "checkout", {"app": "checkout"}) + "---\n" +
                      slo("ledger-availability", "shop", "ledger", {"app": "ledger"}) + "---\n" +
                      slo("ledger-availability", "thaw", "ledger", {"app": "ledger"}))
             cp.apply(deployment("ledger", "thaw", "ledger", "registry.example/ledger:1.0"))
@@ -112,6 +118,8 @@ def main():
                 return {f'{i["metadata"]["namespace"]}/{i["metadata"]["name"]}': i.get("status", {}).get("tier")
                         for i in cp.get_json("slo", "-A")["items"]}
             wait_until("SLO statuses", lambda: tiers() == {"shop/checkout-availability": "healthy",
+                                                           "shop/quiet-availability": "critical",
+                                                           "quiet/quiet-availability": "healthy",
                                                            "shop/ledger-availability": "exhausted",
                                                            "thaw/ledger-availability": "exhausted"},
                        timeout=90)
@@ -321,6 +329,29 @@ def main():
             r = kubectl_as(BOB, "set", "image", "-n", "shop", "deployment/ledger",
                            "app=registry.example/ledger:3.0")
             refused(r, "stays exhausted until it is back above 0% (policy budgetgate/default sets no freeze limit)")
+
+        @suite.check("minEvents: a few requests neither alert nor drive the tier; the status says so")
+        def _():
+            loud = cp.get_json("slo", "-n", "shop", "quiet-availability")["status"]
+            calm = cp.get_json("slo", "-n", "quiet", "quiet-availability")["status"]
+            log(f"without minEvents: {loud['tier']}: {loud['message']}")
+            log(f"with minEvents 50: {calm['tier']}: {calm['message']}")
+            check(any(a.get("firing") for a in loud.get("alerts", [])), f"alerts fire without it: {loud['alerts']}")
+            low = set(calm.get("lowTrafficWindows", []))
+            check({"5m", "30m", "1h"} <= low, low)
+            # An alert with a window that counted too few events does not fire; one whose two
+            # windows both counted enough (2h: 72 events, 1d) still does: that burn is real.
+            for a in calm["alerts"]:
+                starved = a["longWindow"] in low or a["shortWindow"] in low
+                check(not (starved and a.get("firing")), f"{a['name']} fires on too few events: {a}")
+            check(any(a.get("firing") for a in calm["alerts"] if a["shortWindow"] not in low
+                      and a["longWindow"] not in low), f"well-fed windows still alert: {calm['alerts']}")
+            check(calm["burnRates"]["1h"] == loud["burnRates"]["1h"] and calm["burnRates"]["1h"] > 10,
+                  f"the burn rate is still shown as measured: {calm['burnRates']}")
+            check("(policy minEvents): no alerts or tier from them" in calm["message"], calm["message"])
+            # An editor cannot raise minEvents to hide the burn (policies are not editors').
+            r = kubectl_as(BOB, "apply", "-f", "-", stdin=policy("default", "quiet", "  minEvents: 100000\n"))
+            check(r.returncode != 0 and "forbidden" in r.stderr.lower(), r.stderr)
 
         @suite.check("unauthenticated floods of approval reviews do not stop the webhook")
         def _():

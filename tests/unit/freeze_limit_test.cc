@@ -1,5 +1,5 @@
-// Freeze limits and the promises denial messages make. Each walk runs an SLO hour by hour
-// through the real engine (assess: tier, hysteresis, freeze; carried from step to step as the
+// Freeze limits, minEvents, and the promises denial messages make. Each walk runs an SLO hour by
+// hour through the real engine (assess: tier, hysteresis, freeze; carried from step to step as the
 // controller carries them in status) and the real gate, reads the promise in each denial
 // ("relaxes this rollout to review at T", "held at critical ... or until T, and then follows
 // the budget") and checks it against the decisions that follow — the gate's and the status'
@@ -9,12 +9,15 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <functional>
 #include <regex>
 
+#include "operator/common/json.h"
 #include "operator/engine/policy_strictness.h"
 #include "operator/engine/slo_assessment.h"
 #include "operator/model/policy_parser.h"
+#include "operator/status/status_builder.h"
 #include "webhook/gate/gate_decision.h"
 
 namespace budgetgate {
@@ -304,6 +307,66 @@ TEST(FreezePromises, AHysteresisHoldEndsWhenItSays) {
     }
   }
   EXPECT_TRUE(released);
+}
+
+}  // namespace
+}  // namespace budgetgate
+
+namespace budgetgate {
+namespace {
+
+// minEvents: a burn-rate window that counted a handful of events neither alerts nor drives
+// the tier; the status keeps the measured burn rate and names the window.
+TEST(MinEvents, FewEventsNeitherAlertNorDriveTheTier) {
+  model::ServiceLevelObjective slo;
+  slo.name = "quiet";
+  slo.ns = "shop";
+  slo.window.text = "30d";
+  slo.window.duration = Seconds(30 * 86400);
+  slo.window.isRolling = true;
+  model::Objective objective;
+  objective.target = 0.999;
+  slo.objectives.push_back(objective);
+  status::ObjectiveOutcome o;
+  o.budget = engine::occurrencesBudget(0.999, 20, 100'000);  // 20 % spent over the month
+  o.sli = 1 - 20.0 / 100'000;
+  // 3 requests in the last 5 minutes, 2 of them failed; 30 in the last hour, 20 failed.
+  const auto set = [&](engine::BurnRateWindow w, double events, double bad) {
+    for (std::size_t i = 0; i < engine::kBurnRateWindows.size(); ++i) {
+      if (engine::kBurnRateWindows[i] == w) o.windowEvents[i] = events;
+    }
+    o.burnRates.set(w, engine::burnRateFromCounts(bad, events, 0.999));
+  };
+  for (auto w : engine::kBurnRateWindows) set(w, 5000, 0);  // long windows: plenty, all good
+  set(engine::BurnRateWindow::M5, 3, 2);
+  set(engine::BurnRateWindow::H1, 30, 20);
+  const model::WindowBounds bounds{kStart - slo.window.duration, kStart, slo.window.duration};
+
+  engine::ErrorBudgetPolicy off;
+  const auto loud = status::buildStatus(slo, {o}, bounds, off, std::nullopt, kStart);
+  EXPECT_EQ(loud.tier, Tier::Critical);  // 1h burn 666x confirmed by 5m: critical at 20 % spent
+  EXPECT_TRUE(std::any_of(loud.alerts.begin(), loud.alerts.end(),
+                          [](const engine::AlertState& a) { return a.firing; }));
+
+  engine::ErrorBudgetPolicy quiet;
+  quiet.minEvents = 100;
+  const auto s = status::buildStatus(slo, {o}, bounds, quiet, std::nullopt, kStart);
+  EXPECT_EQ(s.tier, Tier::Healthy) << s.message;  // 80 % left, no counted burn
+  EXPECT_TRUE(std::none_of(s.alerts.begin(), s.alerts.end(),
+                           [](const engine::AlertState& a) { return a.firing; }));
+  EXPECT_EQ(s.lowTrafficWindows, (std::vector<std::string>{"5m", "1h"}));
+  EXPECT_NEAR(*s.burnRates.at(engine::BurnRateWindow::H1), 666.67, 0.01);  // still shown
+  EXPECT_TRUE(contains(s.message,
+                       "fewer than 100 events in the 5m, 1h windows (policy "
+                       "minEvents): no alerts or tier from them"))
+      << s.message;
+  // The status round-trips (the gate and the next evaluation read it back).
+  std::vector<std::string> problems;
+  const auto back = model::statusFromJson(*json::parse(model::statusToJson(s), nullptr), &problems);
+  EXPECT_EQ(back.lowTrafficWindows, s.lowTrafficWindows);
+  // Raising minEvents hides more burn: loosening.
+  EXPECT_TRUE(engine::firstLoosening(quiet, off).has_value());
+  EXPECT_FALSE(engine::firstLoosening(off, quiet).has_value());
 }
 
 }  // namespace
