@@ -148,6 +148,15 @@ int runBacktest(const BacktestCliOptions& o) {
         rapidjson::Value firing(rapidjson::kArrayType);
         for (const auto& f : firingAlerts(s)) firing.PushBack(json::str(f, a), a);
         row.AddMember("firing", firing, a);
+        // Why the policy's limits changed what the matrix alone would say.
+        if (!s.freezeRelaxed.empty()) {
+          row.AddMember("freezeRelaxed", json::str(s.freezeRelaxed, a), a);
+        }
+        if (!s.lowTrafficWindows.empty()) {
+          rapidjson::Value low(rapidjson::kArrayType);
+          for (const auto& w : s.lowTrafficWindows) low.PushBack(json::str(w, a), a);
+          row.AddMember("lowTrafficWindows", low, a);
+        }
         steps.PushBack(row, a);
       }
       item.AddMember("steps", steps, a);

@@ -324,6 +324,30 @@ def main():
             check(st["tier"] == "exhausted", "still exhausted: the budget is spent")
             check("freeze relaxed to review" in st["message"], st["message"])
             check(st["gate"]["decisionsByRisk"]["medium"] == "review", st["gate"])
+            # backtest replays the same engine over the incident two days ago: with a 6h limit the
+            # medium-risk verdict is block for the first 6 hours of the freeze, review after.
+            slo_file = os.path.join(work, "thaw-ledger.yaml")
+            with open(slo_file, "w") as f:
+                f.write(slo("ledger-availability", "thaw", "ledger", {"app": "ledger"}))
+            policy_file = os.path.join(work, "thaw-6h.yaml")
+            with open(policy_file, "w") as f:
+                f.write(policy("default", "thaw", THAW_POLICY.format(limit="6h")))
+            now = time.time()
+            r = budgetgate("backtest", "-f", slo_file, "--policy", policy_file, "--prometheus", prom.url,
+                           "--from", time.strftime("%Y-%m-%dT%H:00:00Z", time.gmtime(now - 3 * 86400)),
+                           "--to", time.strftime("%Y-%m-%dT%H:00:00Z", time.gmtime(now)), "-o", "json")
+            check(r.returncode == 0, r.stderr)
+            steps = json.loads(r.stdout)[0]["steps"]
+            frozen = [s for s in steps if s["tier"] == "exhausted"]
+            check(frozen, "the replay reaches exhausted")
+            start = calendar.timegm(time.strptime(frozen[0]["time"], "%Y-%m-%dT%H:%M:%SZ"))
+            for s in frozen:
+                t = calendar.timegm(time.strptime(s["time"], "%Y-%m-%dT%H:%M:%SZ"))
+                want = "review" if t - start >= 6 * 3600 else "block"
+                check(s["decisions"]["medium"] == want, f"{s['time']}: {s['decisions']} (frozen since {frozen[0]['time']})")
+                check(("freezeRelaxed" in s) == (want == "review"), s)
+            log(f"backtest: frozen from {frozen[0]['time']}, relaxed from the 7th hour on "
+                f"({sum(1 for s in frozen if s['decisions']['medium'] == 'review')} of {len(frozen)} exhausted steps)")
             # Without limits (shop/ledger under budgetgate/default) nothing relaxes, and nothing
             # is promised.
             r = kubectl_as(BOB, "set", "image", "-n", "shop", "deployment/ledger",
