@@ -131,7 +131,7 @@ void emitCompositeRecords(YAML::Emitter& out, const model::ServiceLevelObjective
 
 }  // namespace
 
-std::string generateRules(const std::vector<model::ServiceLevelObjective>& slos) {
+std::string generateRules(const std::vector<model::ServiceLevelObjective>& slos, double minEvents) {
   YAML::Emitter out;
   out << YAML::BeginMap << YAML::Key << "groups" << YAML::Value << YAML::BeginSeq;
   for (const auto& slo : slos) {
@@ -200,18 +200,29 @@ std::string generateRules(const std::vector<model::ServiceLevelObjective>& slos)
         alertLabels.push_back(objectiveLabel(slo, o));
       }
     }
-    for (const auto& label : alertLabels) {
+    for (std::size_t l = 0; l < alertLabels.size(); ++l) {
+      const auto& label = alertLabels[l];
+      // minEvents: only for an objective that counts events (not a composite's mix).
+      const ObjectiveSignals* counted =
+          minEvents > 0 && !slo.composite() && signals[l].total ? &signals[l] : nullptr;
       int rank = 0;
       for (const auto& rule : engine::deriveAlertRules(windowLength, slo.gate.alerts)) {
         ++rank;
         const auto threshold = promNumber(rule.threshold);
+        std::string expr = fmt::format(
+            "{rec}:{long}{{{sel}}} >= {t} and {rec}:{short}{{{sel}}} >= {t}",
+            fmt::arg("rec", kBurnRateRecord), fmt::arg("long", engine::windowName(rule.longWindow)),
+            fmt::arg("short", engine::windowName(rule.shortWindow)),
+            fmt::arg("sel", selectorFor(slo, label)), fmt::arg("t", threshold));
+        if (counted) {
+          for (auto w : {rule.longWindow, rule.shortWindow}) {
+            expr +=
+                fmt::format(" and on() ({}) >= {}", counted->total->expr(engine::windowLength(w)),
+                            promNumber(minEvents));
+          }
+        }
         out << YAML::BeginMap << YAML::Key << "alert" << YAML::Value << "BudgetgateErrorBudgetBurn";
-        out << YAML::Key << "expr" << YAML::Value
-            << fmt::format("{rec}:{long}{{{sel}}} >= {t} and {rec}:{short}{{{sel}}} >= {t}",
-                           fmt::arg("rec", kBurnRateRecord),
-                           fmt::arg("long", engine::windowName(rule.longWindow)),
-                           fmt::arg("short", engine::windowName(rule.shortWindow)),
-                           fmt::arg("sel", selectorFor(slo, label)), fmt::arg("t", threshold));
+        out << YAML::Key << "expr" << YAML::Value << expr;
         out << YAML::Key << "labels" << YAML::Value << YAML::BeginMap;
         out << YAML::Key << "severity" << YAML::Value << rule.severity;
         out << YAML::Key << "budgetgate_alert" << YAML::Value << rule.name;

@@ -18,7 +18,10 @@ inline constexpr std::string_view kRemainingRecord = "budgetgate:slo_error_budge
 
 // A rule-groups YAML document for the SLOs: every objective of each, told apart by the label
 // `objective` (its displayName, or its position). Throws
-// std::invalid_argument for an SLO whose queries cannot be turned into rules.
-std::string generateRules(const std::vector<model::ServiceLevelObjective>& slos);
+// std::invalid_argument for an SLO whose queries cannot be turned into rules. With minEvents
+// (the policy's), a burn-rate alert of an occurrences objective also needs both its windows to
+// have counted at least that many events, as the controller's status alerts do.
+std::string generateRules(const std::vector<model::ServiceLevelObjective>& slos,
+                          double minEvents = 0);
 
 }  // namespace budgetgate::prometheus

@@ -24,12 +24,15 @@ import os
 import re
 import sys
 import time
+import urllib.parse
+
+import yaml
 
 sys.path.insert(0, os.path.dirname(__file__))
 from gate_bypass_e2e import policy, slo  # noqa: E402
 from harness import (ControlPlane, Prometheus, Suite, budgetgate, check,  # noqa: E402
-                     chart_user_roles, chart_webhook_config, live_scenario, log,
-                     operator_with_webhook, wait_until, workspace)
+                     chart_user_roles, chart_webhook_config, http_get, live_scenario, log,
+                     operator_with_webhook, run, wait_until, workspace)
 from webhook_e2e import deployment, post  # noqa: E402
 
 BOB = dict(user="bob", groups=["devs"])
@@ -373,6 +376,44 @@ def main():
             check(calm["burnRates"]["1h"] == loud["burnRates"]["1h"] and calm["burnRates"]["1h"] > 10,
                   f"the burn rate is still shown as measured: {calm['burnRates']}")
             check("(policy minEvents): no alerts or tier from them" in calm["message"], calm["message"])
+            # `budgetgate rules --policy` gives Prometheus the same rule: each generated alert
+            # expression evaluated by the real Prometheus now.
+            slo_file = os.path.join(work, "quiet.yaml")
+            with open(slo_file, "w") as f:
+                f.write(slo("quiet-availability", "quiet", "quiet", {"app": "quiet"}))
+            policy_file = os.path.join(work, "quiet-policy.yaml")
+            with open(policy_file, "w") as f:
+                f.write(policy("default", "quiet", "  minEvents: 50\n"))
+
+            def firing_rules(*extra):
+                r = budgetgate("rules", "-f", slo_file, *extra)
+                check(r.returncode == 0, r.stderr)
+                path = os.path.join(work, "rules.yaml")
+                with open(path, "w") as f:
+                    f.write(r.stdout)
+                check(run(["promtool", "check", "rules", path]).returncode == 0, "promtool check rules")
+                out = set()
+                groups = yaml.safe_load(r.stdout)["groups"]
+                # The alerts read the recording rules, which this Prometheus does not run:
+                # inline each one's expression (one objective, so one per name).
+                records = {rule["record"]: rule["expr"] for g in groups for rule in g["rules"]
+                           if "record" in rule}
+                for group in groups:
+                    for rule in group["rules"]:
+                        if rule.get("alert") != "BudgetgateErrorBudgetBurn":
+                            continue
+                        expr = re.sub(r"(budgetgate:slo_burn_rate:\w+)\{[^}]*\}",
+                                      lambda m: f"({records[m.group(1)]})", rule["expr"])
+                        query = urllib.parse.urlencode({"query": expr})
+                        _, body = http_get(f"{prom.url}/api/v1/query?{query}")
+                        if json.loads(body)["data"]["result"]:
+                            out.add(rule["labels"]["budgetgate_alert"])
+                return out
+            plain, gated = firing_rules(), firing_rules("--policy", policy_file)
+            log(f"Prometheus alerts firing: without minEvents {sorted(plain)}, with {sorted(gated)}")
+            check({"page-1h", "page-6h"} <= plain, plain)
+            check(gated == {a["name"] for a in calm["alerts"] if a.get("firing")},
+                  f"Prometheus {gated} = status {calm['alerts']}")
             # An editor cannot raise minEvents to hide the burn (policies are not editors').
             r = kubectl_as(BOB, "apply", "-f", "-", stdin=policy("default", "quiet", "  minEvents: 100000\n"))
             check(r.returncode != 0 and "forbidden" in r.stderr.lower(), r.stderr)
