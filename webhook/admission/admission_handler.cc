@@ -232,27 +232,38 @@ AdmissionHandler::Answer AdmissionHandler::judgeWorkload(ParsedReview& review,
     if (rollout.kind == gate::WorkloadKind::Deployment &&
         (rollout.change == gate::Change::Template || rollout.change == gate::Change::Created ||
          rollout.change == gate::Change::RestartOnly)) {
+      bool fingerprint = false;
       if (auto it = snapshot.revisionsByOwnerUid.find(review.objectUid);
           !review.objectUid.empty() && it != snapshot.revisionsByOwnerUid.end()) {
         rollout.previousTemplates = it->second;
+        fingerprint = true;  // rollback recognition
       }
-      // For rollback recognition, RolloutApprovals and the denial message (which tells the
-      // hash to approve): a few microseconds, only for rollouts an SLO gates.
-      rollout.newTemplate = review.newTemplateFingerprint();
-      if (approvals != snapshot.approvalsByNamespace.end() &&
-          std::any_of(approvals->second.begin(), approvals->second.end(),
-                      [&](const model::RolloutApproval& a) {
-                        return !a.images.empty() && gate::approvalNamesWorkload(a, rollout);
-                      })) {
-        rollout.templateImages = review.newTemplateImages();
+      if (approvals != snapshot.approvalsByNamespace.end()) {
+        for (const auto& a : approvals->second) {
+          if (!gate::approvalNamesWorkload(a, rollout)) continue;
+          fingerprint = fingerprint || !a.podTemplateHash.empty();
+          if (!a.images.empty() && rollout.templateImages.empty()) {
+            rollout.templateImages = review.newTemplateImages();
+          }
+        }
       }
+      // A few microseconds: only when something compares with it (a denial asks again below).
+      if (fingerprint) rollout.newTemplate = review.newTemplateFingerprint();
     }
   }
   gate::GateContext ctx;
   ctx.now = nowSeconds();
   ctx.exemptNamespaces = options_.exemptNamespaces;
   if (approvals != snapshot.approvalsByNamespace.end()) ctx.approvals = &approvals->second;
-  const auto d = gate::decide(rollout, *candidates, ctx);
+  auto d = gate::decide(rollout, *candidates, ctx);
+  if (!d.allowed && !rollout.newTemplate && rollout.kind == gate::WorkloadKind::Deployment &&
+      (rollout.change == gate::Change::Template || rollout.change == gate::Change::Created ||
+       rollout.change == gate::Change::RestartOnly)) {
+    // The denial tells the pod template's hash to approve; denials are the rare path, so the
+    // fingerprint is taken only now and the (pure, cheap) decision made again with it.
+    rollout.newTemplate = review.newTemplateFingerprint();
+    d = gate::decide(rollout, *candidates, ctx);
+  }
 
   Answer a;
   auto& response = a.response;
