@@ -6,19 +6,13 @@
 #include <algorithm>
 
 #include "operator/common/duration.h"
+#include "webhook/gate/denial_message.h"
 
 namespace budgetgate::gate {
 namespace {
 
-std::string policyName(const engine::ErrorBudgetPolicy& p) {
-  return p.ns.empty() ? p.name : p.ns + "/" + p.name;
-}
-
 std::string subjectsText(const engine::Subjects& s) {
-  std::string out;
-  for (const auto& g : s.groups) out += (out.empty() ? "group " : ", group ") + g;
-  for (const auto& u : s.users) out += (out.empty() ? "user " : ", user ") + u;
-  return out.empty() ? std::string("nobody") : out;
+  return s.empty() ? std::string("nobody") : describeSubjects(s);
 }
 
 bool selects(const GatedSlo& slo, const WorkloadLabels& w) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "operator/common/duration.h"
+#include "webhook/gate/denial_message.h"
 
 namespace budgetgate::gate {
 
@@ -20,13 +21,12 @@ std::string approvalMismatch(const model::RolloutApproval& a, const RolloutReque
   const TimePoint from = a.created.value_or(now);
   if (a.expires - from > policy.approvals.maxDuration) {
     return fmt::format("it lasts {}, longer than policy {}'s maxApprovalDuration {}",
-                       formatDuration(a.expires - from),
-                       policy.ns.empty() ? policy.name : policy.ns + "/" + policy.name,
+                       formatDuration(a.expires - from), policyName(policy),
                        formatDuration(policy.approvals.maxDuration));
   }
   if (!policy.approvers.admits(a.approvedByUser, a.approvedByGroups)) {
     return fmt::format("{} is not an approver under policy {}", a.approvedByUser,
-                       policy.ns.empty() ? policy.name : policy.ns + "/" + policy.name);
+                       policyName(policy));
   }
   if (!a.podTemplateHash.empty()) {
     if (!r.newTemplate || *r.newTemplate != a.podTemplateHash) {

@@ -19,10 +19,9 @@ bool admits(Verdict v, const engine::ErrorBudgetPolicy& policy) {
          (v == Verdict::Review && policy.review == engine::ReviewAction::Warn);
 }
 
-std::string joinSubjects(const engine::Subjects& s) {
+std::string joined(const std::vector<std::string>& items) {
   std::string out;
-  for (const auto& g : s.groups) out += (out.empty() ? "group " : ", group ") + g;
-  for (const auto& u : s.users) out += (out.empty() ? "user " : ", user ") + u;
+  for (const auto& i : items) out += (out.empty() ? "" : ", ") + i;
   return out;
 }
 
@@ -40,6 +39,17 @@ std::string conditionsBetterThan(const engine::TierThreshold& t) {
 }
 
 }  // namespace
+
+std::string policyName(const engine::ErrorBudgetPolicy& p) {
+  return p.ns.empty() ? p.name : p.ns + "/" + p.name;
+}
+
+std::string describeSubjects(const engine::Subjects& s) {
+  std::string out;
+  for (const auto& g : s.groups) out += (out.empty() ? "group " : ", group ") + g;
+  for (const auto& u : s.users) out += (out.empty() ? "user " : ", user ") + u;
+  return out;
+}
 
 std::string describeSlo(const SloFinding& f, const GatedSlo& slo) {
   if (f.missingData) {
@@ -76,9 +86,8 @@ std::string describeRule(const SloFinding& f, Risk risk) {
     rule += f.verdict ? engine::verdictName(*f.verdict) : "?";
   }
   if (!f.unmet.empty()) {
-    std::string unmet;
-    for (const auto& u : f.unmet) unmet += (unmet.empty() ? "" : ", ") + u;
-    rule += fmt::format(", but at tier {} a rollout needs {}", engine::tierName(f.tier), unmet);
+    rule += fmt::format(", but at tier {} a rollout needs {}", engine::tierName(f.tier),
+                        joined(f.unmet));
   }
   return rule;
 }
@@ -106,8 +115,8 @@ std::string howToProceed(const SloFinding& f, const GatedSlo& slo, Risk risk,
         "ask an approver ({}) for a RolloutApproval of this pod template, valid for at most {}: "
         "budgetgate approve --deployment {}/{} --template-hash {} --for 4h --reason \"...\" "
         "--apply",
-        joinSubjects(policy.approvers), formatDuration(policy.approvals.maxDuration), request.ns,
-        request.name.empty() ? std::string("NAME") : request.name,
+        describeSubjects(policy.approvers), formatDuration(policy.approvals.maxDuration),
+        request.ns, request.name.empty() ? std::string("NAME") : request.name,
         request.newTemplate ? *request.newTemplate : std::string("HASH")));
   }
   // Said last: what does not help, so that nobody goes looking for an approver in vain.
@@ -145,18 +154,19 @@ std::string howToProceed(const SloFinding& f, const GatedSlo& slo, Risk risk,
   }
   if (!policy.exceptions.security.empty()) {
     ways.push_back(fmt::format("a security fix may be shipped with {}: security by {}",
-                               kReleaseTypeAnnotation, joinSubjects(policy.exceptions.security)));
+                               kReleaseTypeAnnotation,
+                               describeSubjects(policy.exceptions.security)));
   }
   if (!policy.exceptions.bugfix.who.empty() && !f.missingData &&
       policy.exceptions.bugfix.appliesAt(f.tier)) {
-    ways.push_back(fmt::format("a bug fix may be shipped with {}: bugfix by {} (at tier {})",
-                               kReleaseTypeAnnotation, joinSubjects(policy.exceptions.bugfix.who),
-                               engine::tierName(f.tier)));
+    ways.push_back(fmt::format(
+        "a bug fix may be shipped with {}: bugfix by {} (at tier {})", kReleaseTypeAnnotation,
+        describeSubjects(policy.exceptions.bugfix.who), engine::tierName(f.tier)));
   }
   if (!policy.exceptions.sloImprovement.empty()) {
     ways.push_back(fmt::format("a reliability fix may be shipped with {}: slo-improvement by {}",
                                kReleaseTypeAnnotation,
-                               joinSubjects(policy.exceptions.sloImprovement)));
+                               describeSubjects(policy.exceptions.sloImprovement)));
   }
   if (f.missingData) {
     ways.push_back(fmt::format(

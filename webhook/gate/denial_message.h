@@ -8,6 +8,12 @@
 
 namespace budgetgate::gate {
 
+// "budgetgate/default" (the built-in default policy has no namespace: "default").
+std::string policyName(const engine::ErrorBudgetPolicy& policy);
+
+// "group sre, user alice"; empty for nobody.
+std::string describeSubjects(const engine::Subjects& subjects);
+
 // One clause per SLO: "SLO shop/checkout is critical: 8.2% of the error budget left
 // (91.8% consumed), 1h burn 6.10x, exhaustion projected 2026-02-01T10:00:00Z".
 std::string describeSlo(const SloFinding& finding, const GatedSlo& slo);

@@ -266,7 +266,7 @@ GateDecision guardRevision(const RolloutRequest& req, const Judgement& j) {
     SloFinding f;
     f.slo = m->slo->ns + "/" + m->slo->name;
     const auto& policy = *m->slo->policy;
-    f.policy = policy.ns.empty() ? policy.name : policy.ns + "/" + policy.name;
+    f.policy = policyName(policy);
     f.mode = policy.mode;
     f.denies = policy.mode == Mode::Enforce;
     f.downgraded = !f.denies;
@@ -433,7 +433,7 @@ GateDecision decide(const RolloutRequest& req, const std::vector<GatedSlo>& slos
     const auto& policy = *slo->policy;
     SloFinding f;
     f.slo = slo->ns + "/" + slo->name;
-    f.policy = policy.ns.empty() ? policy.name : policy.ns + "/" + policy.name;
+    f.policy = policyName(policy);
     f.mode = policy.mode;
     const auto state = dataState(*slo, ctx);
     f.missingReason = state.missingReason;
