@@ -39,9 +39,11 @@ REPO = "localhost/budgetgate"
 PAUSE = "registry.k8s.io/pause:3.10"
 SELECTOR = "app.kubernetes.io/name=budgetgate"
 MEASURED = {}
-# Seconds after a Pod turns Ready in which a failed connection through its Service is kube-proxy
-# catching up (iptables rules follow the EndpointSlice), not budgetgate.
-ROUTING_GRACE = 3.0
+# Seconds after both Pods turn Ready in which a failed connection through their Service is
+# kube-proxy catching up (its iptables rules follow the EndpointSlice), not budgetgate. 3 s was
+# exceeded once in CI while the 2-core machine ran other tests beside this one; the lag seen is
+# measured and reported, and a Pod that turns unready again fails the check on its own.
+ROUTING_GRACE = 10.0
 
 
 def measured(key, value, unit=""):
@@ -598,6 +600,9 @@ endpoints: [{{addresses: ["{node_ip}"], conditions: {{ready: true}}}}]
             check(result["ready_after_s"] is not None and result["after_ready"] >= 10,
                   f"replicas not Ready within 90 s of the webhook configuration: {result}")
             measured("connection refusals while kube-proxy caught up after Ready", result["routing_lag_refusals"])
+            measured("last such refusal after Ready", result["routing_lag_s"], " s")
+            check(result["unready_again"] == 0,
+                  f"a replica turned unready again after both were Ready ({result['unready_again']} polls)")
             check(result["refused_after_ready"] == 0,
                   f"{result['refused_after_ready']} of {result['after_ready']} gated requests refused after the "
                   f"replicas were Ready; first: {result['first_refusal_after_ready']}")
@@ -646,12 +651,19 @@ def webhook_configuration_late(cp, helm, api, install_args, chart, ns=NS, settle
     cp.kubectl("apply", "-f", "-", stdin=yaml.safe_dump_all(vwc))
     results, t_ready = [], None
     n = 0
+    unready_again = 0  # polls after t_ready that found fewer than two Ready replicas
+    last_poll = 0.0
     while time.time() - t0 < 90:
         n += 1
         (_, _), (c, body) = gated_requests(api, 1000 + n)
         now = time.time()
-        if t_ready is None and len([p for p in pods() if ready(p)]) == 2:
-            t_ready = now
+        if t_ready is None or now - last_poll >= 1.0:
+            last_poll = now
+            both = len([p for p in pods() if ready(p)]) == 2
+            if t_ready is None and both:
+                t_ready = now
+            elif t_ready is not None and not both:
+                unready_again += 1
         results.append((now, t_ready is not None, c, body))
         if t_ready is not None and now - t_ready > after:
             break
@@ -665,6 +677,7 @@ def webhook_configuration_late(cp, helm, api, install_args, chart, ns=NS, settle
         return r[0] - t_ready <= ROUTING_GRACE and ("connect: connection refused" in r[3] or
                                                   "no endpoints available" in r[3])
     lagging = [r for r in after_ready if r[2] != "admitted" and routing_lag(r)]
+    lag_s = max((r[0] - t_ready for r in lagging), default=0.0)
     refused_after = [r for r in after_ready if r[2] != "admitted" and not routing_lag(r)]
     cp.kubectl("delete", "-f", "-", "--wait=true", "--timeout=120s", stdin=yaml.safe_dump_all(vwc + rest),
                timeout=180, check_rc=False)
@@ -672,8 +685,10 @@ def webhook_configuration_late(cp, helm, api, install_args, chart, ns=NS, settle
             "ready_after_s": round(t_ready - t0, 1) if t_ready else None,
             "refused_before_ready": len([r for r in before if r[2] != "admitted"]),
             "after_ready": len(after_ready), "refused_after_ready": len(refused_after),
-            "routing_lag_refusals": len(lagging),
-            "first_refusal_after_ready": refused_after[0][3][:300] if refused_after else None}
+            "routing_lag_refusals": len(lagging), "routing_lag_s": round(lag_s, 1),
+            "unready_again": unready_again,
+            "first_refusal_after_ready": (f"{refused_after[0][0] - t_ready:.1f} s after Ready: "
+                                          f"{refused_after[0][3][:300]}") if refused_after else None}
 
 
 def check_berlin_window(st):
