@@ -86,6 +86,9 @@ void addSummary(rapidjson::Value& out, const prometheus::BacktestSummary& s,
 int runBacktest(const BacktestCliOptions& o) {
   std::vector<model::ServiceLevelObjective> slos;
   if (!loadSlos(o.files, slos)) return kExitBadInput;
+  ManifestSet set;
+  std::vector<model::BudgetAdjustment> adjustments;
+  if (!loadManifests(o.files, set) || !loadAdjustments(set, adjustments)) return kExitBadInput;
   if (slos.empty()) {
     std::cerr << "budgetgate backtest: no SLO documents in the given files\n";
     return kExitBadInput;
@@ -114,6 +117,13 @@ int runBacktest(const BacktestCliOptions& o) {
   int exit = kExitOk;
   for (const auto& slo : slos) {
     spdlog::info("backtesting {} from {} to {} every {}", slo.key(), o.from, o.to, o.step);
+    options.adjustments.clear();
+    for (const auto& adj : adjustments) {
+      if (adj.appliesTo(slo.ns, slo.name, slo.labels)) options.adjustments.push_back(&adj);
+    }
+    if (!options.adjustments.empty()) {
+      spdlog::info("{}: replaying {} BudgetAdjustment(s)", slo.key(), options.adjustments.size());
+    }
     const auto result = prometheus::backtest(*client, slo, *policy, options);
     if (!result.error.empty()) {
       std::cerr << fmt::format("budgetgate backtest: {}: {}\n", slo.key(), result.error);
@@ -138,6 +148,9 @@ int runBacktest(const BacktestCliOptions& o) {
           row.AddMember("remainingPercent", json::tidy(s.errorBudget->remainingPercentRaw()), a);
         } else {
           row.AddMember("remainingPercent", rapidjson::Value(rapidjson::kNullType), a);
+        }
+        if (s.adjustments) {
+          row.AddMember("excludedBadEvents", json::tidy(s.adjustments->excludedBadEvents), a);
         }
         row.AddMember("burnRate1h", json::tidy(s.burnRates.orZero(engine::BurnRateWindow::H1)), a);
         rapidjson::Value decisions(rapidjson::kObjectType);
@@ -217,7 +230,10 @@ void addBacktestCommand(CLI::App& app, int& exitCode) {
       "Replay history: the tier and the gate's decision for each risk level at every step, and "
       "a summary (hours frozen per risk, tier changes, alert episodes). Exit 0 on success, 2 on "
       "bad input, 3 when Prometheus failed.");
-  cmd->add_option("-f,--filename", o->files, "SLO manifests")->required()->expected(1, -1);
+  cmd->add_option("-f,--filename", o->files,
+                  "SLO manifests, and BudgetAdjustment manifests to replay")
+      ->required()
+      ->expected(1, -1);
   cmd->add_option("--policy", o->policy, "ErrorBudgetPolicy (default: built-in)");
   cmd->add_option("--from", o->from, "first instant (RFC 3339)")->required();
   cmd->add_option("--to", o->to, "last instant (RFC 3339)")->required();

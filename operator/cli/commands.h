@@ -14,6 +14,7 @@ void addGateCommand(CLI::App& app, int& exitCode);
 void addEvaluateCommand(CLI::App& app, int& exitCode);
 void addRulesCommand(CLI::App& app, int& exitCode);
 void addBacktestCommand(CLI::App& app, int& exitCode);
+void addLedgerCommand(CLI::App& app, int& exitCode);
 void addOperatorCommand(CLI::App& app, int& exitCode);
 void addWebhookCommand(CLI::App& app, int& exitCode);
 

@@ -37,6 +37,7 @@ int main(int argc, char** argv) {
   addEvaluateCommand(app, exitCode);
   addRulesCommand(app, exitCode);
   addBacktestCommand(app, exitCode);
+  addLedgerCommand(app, exitCode);
   addOperatorCommand(app, exitCode);
   addWebhookCommand(app, exitCode);
   try {

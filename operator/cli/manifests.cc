@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "operator/cli/cli_io.h"
+#include "operator/model/budget_adjustment.h"
 #include "operator/model/policy_parser.h"
 #include "operator/model/slo_parser.h"
 #include "operator/prometheus/slo_signals.h"
@@ -25,6 +26,8 @@ ManifestSet sortManifests(const std::vector<Document>& docs) {
       set.slos.push_back(doc);
     } else if (model::isPolicyDocument(doc.node)) {
       set.policies.push_back(doc);
+    } else if (model::isBudgetAdjustmentDocument(doc.node)) {
+      set.adjustments.push_back(doc);
     } else if (openslo == "SLI" || openslo == "DataSource") {
       auto& catalog = openslo == "SLI" ? set.catalog.slis : set.catalog.dataSources;
       (openslo == "SLI" ? set.slis : set.dataSources).push_back(doc);
@@ -84,6 +87,20 @@ bool loadSlos(const std::vector<std::string>& files,
         continue;
       }
       out.push_back(std::move(*slo));
+    }
+  }
+  return ok;
+}
+
+bool loadAdjustments(const ManifestSet& set, std::vector<model::BudgetAdjustment>& out) {
+  bool ok = true;
+  for (const auto& doc : set.adjustments) {
+    model::Diagnostics diag(doc.source);
+    if (auto a = model::parseBudgetAdjustment(doc.node, diag)) {
+      out.push_back(std::move(*a));
+    } else {
+      std::cerr << diag.format();
+      ok = false;
     }
   }
   return ok;

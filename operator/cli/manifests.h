@@ -8,6 +8,7 @@
 
 #include "operator/cli/cli_io.h"
 #include "operator/engine/error_budget_policy.h"
+#include "operator/model/budget_adjustment.h"
 #include "operator/model/slo.h"
 #include "operator/model/slo_parser.h"
 
@@ -21,6 +22,7 @@ struct ManifestSet {
   std::vector<Document> policies;
   std::vector<Document> slis;
   std::vector<Document> dataSources;
+  std::vector<Document> adjustments;  // BudgetAdjustment
   std::vector<Document> unknown;
   model::OpenSloCatalog catalog;
   std::vector<std::string> notes;   // "file#2: openslo/v1 Service checkout: ignored (...)"
@@ -34,6 +36,9 @@ bool loadManifests(const std::vector<std::string>& files, ManifestSet& out);
 // that each objective's queries can be evaluated. Prints errors to stderr; false if any.
 bool loadSlos(const std::vector<std::string>& files,
               std::vector<model::ServiceLevelObjective>& out);
+
+// Parses the BudgetAdjustment documents of the set; prints errors to stderr (false if any).
+bool loadAdjustments(const ManifestSet& set, std::vector<model::BudgetAdjustment>& out);
 
 // One ErrorBudgetPolicy file, or the built-in default when `file` is empty.
 std::optional<engine::ErrorBudgetPolicy> loadPolicy(const std::string& file);

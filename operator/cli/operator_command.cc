@@ -32,6 +32,7 @@ struct OperatorOptions {
   std::string webhookConfiguration;
   std::string leaseName = "budgetgate-controller";
   std::string identity;
+  int ledgerEntries = 10;
 };
 
 std::string defaultIdentity() {
@@ -77,6 +78,7 @@ int runOperator(const OperatorOptions& o) {
   options.election.name = o.leaseName;
   options.election.identity = o.identity.empty() ? defaultIdentity() : o.identity;
   options.evaluator.concurrency = static_cast<std::size_t>(std::max(1, o.prometheus.concurrency));
+  options.evaluator.ledgerEntries = static_cast<std::size_t>(o.ledgerEntries);
 
   try {
     metrics::Registry registry;
@@ -158,6 +160,10 @@ void addOperatorCommand(CLI::App& app, int& exitCode) {
                   "gated-workloads of its deployments.budgetgate.dev entry equal to the gating "
                   "SLOs' selectors, so the API server calls the webhook only for Deployments an "
                   "SLO selects (default: off)");
+  cmd->add_option("--ledger-entries", o->ledgerEntries,
+                  "burn episodes and adjustments kept in each SLO's status.ledger (the costliest; "
+                  "`budgetgate ledger` prints all); 0 leaves the ledger out (default 10)")
+      ->check(CLI::Range(0, 100));
   cmd->add_flag("--no-namespace-labels", o->noNamespaceLabels,
                 "do not keep the label budgetgate.dev/gated on the namespaces that hold gating "
                 "SLOs (set it yourself when the webhook configuration selects namespaces by it)");

@@ -9,6 +9,7 @@
 #include "operator/cli/cli_io.h"
 #include "operator/cli/commands.h"
 #include "operator/cli/manifests.h"
+#include "operator/model/budget_adjustment.h"
 #include "operator/model/policy_parser.h"
 #include "operator/model/slo_parser.h"
 #include "operator/prometheus/slo_signals.h"
@@ -54,6 +55,18 @@ int runValidate(const std::vector<std::string>& files) {
     }
     report(doc, diag, what);
   }
+  for (const auto& doc : set.adjustments) {
+    model::Diagnostics diag(doc.source);
+    std::string what;
+    if (auto a = model::parseBudgetAdjustment(doc.node, diag)) {
+      what = fmt::format(
+          "BudgetAdjustment {}/{} ({}, {})", a->ns, a->name, a->reason,
+          a->recurring ? fmt::format("every \"{}\" for {} ({})", a->recurring->schedule,
+                                     formatDuration(a->recurring->duration), a->recurring->timeZone)
+                       : fmt::format("{} to {}", formatTime(*a->start), formatTime(*a->end)));
+    }
+    report(doc, diag, what);
+  }
   for (const auto* list : {&set.slis, &set.dataSources}) {
     for (const auto& doc : *list) {
       model::Diagnostics diag(doc.source);
@@ -69,9 +82,10 @@ int runValidate(const std::vector<std::string>& files) {
     std::string kind = doc.node.IsMap() && doc.node["kind"] && doc.node["kind"].IsScalar()
                            ? doc.node["kind"].Scalar()
                            : std::string("<none>");
-    diag.add("kind", fmt::format("unsupported kind \"{}\" (expected ServiceLevelObjective, "
-                                 "ErrorBudgetPolicy or OpenSLO v1 SLO, SLI, DataSource)",
-                                 kind));
+    diag.add("kind",
+             fmt::format("unsupported kind \"{}\" (expected ServiceLevelObjective, "
+                         "ErrorBudgetPolicy, BudgetAdjustment or OpenSLO v1 SLO, SLI, DataSource)",
+                         kind));
     report(doc, diag, "");
   }
   if (invalid > 0) {
@@ -87,7 +101,8 @@ void addValidateCommand(CLI::App& app, int& exitCode) {
   auto files = std::make_shared<std::vector<std::string>>();
   auto* cmd = app.add_subcommand(
       "validate",
-      "Check ServiceLevelObjective, ErrorBudgetPolicy and OpenSLO v1 (SLO, SLI, DataSource) "
+      "Check ServiceLevelObjective, ErrorBudgetPolicy, BudgetAdjustment and OpenSLO v1 (SLO, SLI, "
+      "DataSource) "
       "manifests; references between OpenSLO documents are resolved across the files, other "
       "OpenSLO kinds are noted and ignored. Exit 0 when all are valid, 2 with every error "
       "(file:line:column: field: problem) otherwise.");

@@ -136,7 +136,7 @@ WebhookService::WebhookService(const WebhookFlags& flags, const kube::KubeConfig
   handlerOptions.trustedControllers.serviceAccountNamespaces = flags.trustedControllerNamespaces;
   handler_ = std::make_unique<admission::AdmissionHandler>(
       cache_, std::move(handlerOptions), [this](admission::AdmissionEvent e) {
-        events_->push({e.apiVersion, e.kind, e.ns, e.name, ""}, e.type, e.reason, e.message);
+        events_->push({e.apiVersion, e.kind, e.ns, e.name, e.uid}, e.type, e.reason, e.message);
       });
   server::ServerOptions options;
   options.address = address->first;

@@ -44,9 +44,9 @@ std::string statusPatch(const model::SloStatus& status) {
   auto& a = doc.GetAllocator();
   rapidjson::Value s;
   model::statusToValue(status, s, a);
-  for (const char* key :
-       {"objective", "windowStart", "errorBudget", "tierHold", "objectives", "sli",
-        "projectedExhaustion", "projectedRecovery", "recoveryByTier", "lastEvaluated"}) {
+  for (const char* key : {"objective", "windowStart", "errorBudget", "tierHold", "objectives",
+                          "sli", "projectedExhaustion", "projectedRecovery", "recoveryByTier",
+                          "lastEvaluated", "ledger", "adjustments"}) {
     if (!s.HasMember(key))
       s.AddMember(rapidjson::StringRef(key), rapidjson::Value(rapidjson::kNullType), a);
   }
@@ -114,8 +114,15 @@ void SloController::start() {
           [this](const rapidjson::Value& o) { onPolicyUpsert(o); },
           [this](const std::string& ns, const std::string& n) { onPolicyDelete(ns, n); },
           [this] { wake(); }});
+  adjustmentInformer_ = std::make_unique<kube::Informer>(
+      config_, "controller-adjustments", kube::kAdjustmentResource.collectionPath(),
+      kube::InformerHandlers{
+          [this](const rapidjson::Value& o) { onAdjustmentUpsert(o); },
+          [this](const std::string& ns, const std::string& n) { onAdjustmentDelete(ns, n); },
+          [this] { wake(); }});
   sloInformer_->start();
   policyInformer_->start();
+  adjustmentInformer_->start();
   if (options_.leaderElection) {
     elector_ =
         std::make_unique<kube::LeaderElector>(config_, options_.election, [this](bool leading) {
@@ -145,10 +152,12 @@ void SloController::stop() {
   if (elector_) elector_->stop();
   if (sloInformer_) sloInformer_->stop();
   if (policyInformer_) policyInformer_->stop();
+  if (adjustmentInformer_) adjustmentInformer_->stop();
 }
 
 bool SloController::ready() const {
-  return sloInformer_ && sloInformer_->synced() && policyInformer_ && policyInformer_->synced();
+  return sloInformer_ && sloInformer_->synced() && policyInformer_ && policyInformer_->synced() &&
+         adjustmentInformer_ && adjustmentInformer_->synced();
 }
 
 bool SloController::healthy() const {
@@ -242,6 +251,54 @@ void SloController::onPolicyDelete(const std::string& ns, const std::string& nam
   policies_.erase(keyOf(ns, name));
 }
 
+void SloController::onAdjustmentUpsert(const rapidjson::Value& object) {
+  auto [ns, name] = identity(object);
+  model::Diagnostics diag(keyOf(ns, name));
+  auto adjustment = model::parseBudgetAdjustment(jsonToYaml(object), diag);
+  {
+    std::lock_guard lock(mutex_);
+    if (!adjustment) {
+      adjustments_.erase(keyOf(ns, name));
+    } else {
+      adjustments_[keyOf(ns, name)] =
+          std::make_shared<const model::BudgetAdjustment>(std::move(*adjustment));
+    }
+  }
+  if (!diag.ok()) {
+    // The CRD's schema catches most mistakes at apply time; what it cannot (a cron schedule,
+    // a time zone) is reported on the object itself.
+    spdlog::error("BudgetAdjustment {}/{} is invalid and ignored:\n{}", ns, name, diag.format());
+    events_.record({std::string(model::kApiVersion), "BudgetAdjustment", ns, name,
+                    json::stringOr(json::path(&object, {"metadata", "uid"}))},
+                   "Warning", "InvalidAdjustment", "ignored: " + diag.format());
+    registry_.add("budgetgate_events_total", {{"reason", "InvalidAdjustment"}});
+  }
+  wake();
+}
+
+void SloController::onAdjustmentDelete(const std::string& ns, const std::string& name) {
+  {
+    std::lock_guard lock(mutex_);
+    adjustments_.erase(keyOf(ns, name));
+  }
+  wake();
+}
+
+std::map<std::string, std::vector<kube::WorkloadRevision>> SloController::revisionsByNamespace(
+    const std::set<std::string>& namespaces) {
+  std::map<std::string, std::vector<kube::WorkloadRevision>> out;
+  for (const auto& ns : namespaces) {
+    std::string error;
+    if (auto revisions = kube::listRevisions(client_, ns, &error)) {
+      out[ns] = std::move(*revisions);
+    } else {
+      // The ledger then attributes nothing to rollouts in this namespace this cycle.
+      spdlog::warn("ledger: {}", error);
+    }
+  }
+  return out;
+}
+
 void SloController::loop(std::stop_token stop) {
   auto next = std::chrono::steady_clock::now();
   while (!stop.stop_requested()) {
@@ -273,6 +330,7 @@ void SloController::cycle() {
     model::ServiceLevelObjective spec;
     std::shared_ptr<const engine::ErrorBudgetPolicy> policy;
     std::optional<model::SloStatus> previous;
+    std::vector<std::shared_ptr<const model::BudgetAdjustment>> adjustments;
   };
   std::vector<Item> items;
   std::vector<std::pair<std::string, SloState>> invalid;
@@ -294,10 +352,16 @@ void SloController::cycle() {
         if (s.evaluatedGeneration != s.generation) invalid.emplace_back(key, s);
         continue;
       }
-      items.push_back({key, *s.spec,
-                       model::resolvePolicy(policies_, options_.policyLookup, s.ns,
-                                            s.spec->gate.policyRef, fallback_),
-                       s.serverStatus});
+      Item item{key,
+                *s.spec,
+                model::resolvePolicy(policies_, options_.policyLookup, s.ns, s.spec->gate.policyRef,
+                                     fallback_),
+                s.serverStatus,
+                {}};
+      for (const auto& [akey, a] : adjustments_) {
+        if (a->appliesTo(s.ns, s.spec->name, s.spec->labels)) item.adjustments.push_back(a);
+      }
+      items.push_back(std::move(item));
     }
   }
   if (options_.manageNamespaceLabels) namespaceLabeler_.reconcile(gatedNamespaces);
@@ -317,9 +381,19 @@ void SloController::cycle() {
   }
   if (items.empty()) return;
 
+  const auto revisions = revisionsByNamespace(gatedNamespaces);
   std::vector<prometheus::EvaluationTarget> targets;
   targets.reserve(items.size());
-  for (const auto& item : items) targets.push_back({&item.spec, item.policy.get(), item.previous});
+  for (const auto& item : items) {
+    prometheus::EvaluationTarget t{&item.spec, item.policy.get(), item.previous, {}, {}};
+    for (const auto& a : item.adjustments) t.adjustments.push_back(a.get());
+    if (item.spec.gate.selector) {
+      if (auto it = revisions.find(item.spec.ns); it != revisions.end()) {
+        t.rollouts = kube::rolloutsMatching(it->second, *item.spec.gate.selector);
+      }
+    }
+    targets.push_back(std::move(t));
+  }
   auto statuses = evaluator_.evaluate(targets, now);
   if (stopping_) return;  // queries were cancelled: their "failures" are not news
   {
@@ -377,6 +451,24 @@ void SloController::cycle() {
                      fmt::format("tier {} -> {}: {}", engine::tierName(item.previous->tier),
                                  engine::tierName(status.tier), status.message));
       registry_.add("budgetgate_events_total", {{"reason", reason}});
+    }
+    // An Event for each adjustment that starts to count against (for) this SLO.
+    if (status.adjustments) {
+      for (const auto& x : status.adjustments->applied) {
+        const bool known = item.previous && item.previous->adjustments &&
+                           std::any_of(item.previous->adjustments->applied.begin(),
+                                       item.previous->adjustments->applied.end(),
+                                       [&](const auto& p) { return p.name == x.name; });
+        if (known) continue;
+        events_.record({std::string(model::kApiVersion), "ServiceLevelObjective", item.spec.ns,
+                        item.spec.name, item.spec.uid},
+                       "Normal", "BudgetAdjusted",
+                       fmt::format("BudgetAdjustment {} ({}{}) excludes {:.0f} bad events: {:.2f}% "
+                                   "of the error budget refunded",
+                                   x.name, x.reason, x.reference.empty() ? "" : ", " + x.reference,
+                                   x.excludedBadEvents, x.refundedPercent));
+        registry_.add("budgetgate_events_total", {{"reason", "BudgetAdjusted"}});
+      }
     }
     const auto d = digest(status);
     bool due = true;

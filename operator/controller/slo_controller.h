@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -19,7 +20,9 @@
 #include "operator/kube/event_recorder.h"
 #include "operator/kube/informer.h"
 #include "operator/kube/leader_election.h"
+#include "operator/kube/rollout_history.h"
 #include "operator/metrics/registry.h"
+#include "operator/model/budget_adjustment.h"
 #include "operator/model/policy_resolution.h"
 #include "operator/model/slo.h"
 #include "operator/prometheus/slo_evaluator.h"
@@ -71,6 +74,11 @@ class SloController {
   void onSloDelete(const std::string& ns, const std::string& name);
   void onPolicyUpsert(const rapidjson::Value& object);
   void onPolicyDelete(const std::string& ns, const std::string& name);
+  void onAdjustmentUpsert(const rapidjson::Value& object);
+  void onAdjustmentDelete(const std::string& ns, const std::string& name);
+  // The rollouts of the workloads each item's SLO gates, one ReplicaSet list per namespace.
+  std::map<std::string, std::vector<kube::WorkloadRevision>> revisionsByNamespace(
+      const std::set<std::string>& namespaces);
   void loop(std::stop_token stop);
   void cycle();
   bool writeStatus(const std::string& ns, const std::string& name, const model::SloStatus& status);
@@ -91,9 +99,11 @@ class SloController {
   mutable std::mutex mutex_;
   std::map<std::string, SloState> slos_;
   model::PolicyMap policies_;
+  std::map<std::string, std::shared_ptr<const model::BudgetAdjustment>> adjustments_;
 
   std::unique_ptr<kube::Informer> sloInformer_;
   std::unique_ptr<kube::Informer> policyInformer_;
+  std::unique_ptr<kube::Informer> adjustmentInformer_;
   std::unique_ptr<kube::LeaderElector> elector_;
   std::atomic<bool> leading_{false};
   std::atomic<bool> wakeRequested_{false};

@@ -125,6 +125,8 @@ struct ErrorBudgetPolicy {
   // tier (a handful of requests makes any burn rate; Pyrra users ask for this). 0: off. The
   // SLO window's budget still counts: a budget spent is spent.
   double minEvents = 0;
+  // The ledger attributes a burn episode to a rollout that came at most this long before it.
+  Seconds ledgerAttribution = Seconds(3600);
   DecisionMatrix matrix;
   std::array<RolloutRequirements, kRankedTierCount> requirements;  // by tier, Healthy first
   ReviewAction review = ReviewAction::Warn;

@@ -51,6 +51,8 @@ inline const Resource kSloResource{"slo.budgetgate.dev", "v1alpha1", "servicelev
 inline const Resource kPolicyResource{"slo.budgetgate.dev", "v1alpha1", "errorbudgetpolicies",
                                       true};
 inline const Resource kApprovalResource{"slo.budgetgate.dev", "v1alpha1", "rolloutapprovals", true};
+inline const Resource kAdjustmentResource{"slo.budgetgate.dev", "v1alpha1", "budgetadjustments",
+                                          true};
 inline const Resource kLeaseResource{"coordination.k8s.io", "v1", "leases", true};
 inline const Resource kEventResource{"", "v1", "events", true};
 inline const Resource kReplicaSetResource{"apps", "v1", "replicasets", true};

@@ -163,7 +163,7 @@ std::optional<ErrorBudgetPolicy> parsePolicy(const YAML::Node& doc, Diagnostics&
     spec.rejectUnknownKeys({"mode", "onMissingData", "staleAfter", "lastKnownFor",
                             "missingDataFallback", "restarts", "owners", "tiers", "hysteresis",
                             "freeze", "minEvents", "decisions", "requirements", "review",
-                            "exceptions"});
+                            "exceptions", "ledger"});
     parseEnum(spec.child("mode"), policy.mode, engine::modeFromName, "enforce, warn or audit");
     parseEnum(spec.child("onMissingData"), policy.onMissingData, engine::missingDataActionFromName,
               "last-known, allow-with-warning or deny");
@@ -213,6 +213,17 @@ std::optional<ErrorBudgetPolicy> parsePolicy(const YAML::Node& doc, Diagnostics&
             .error(fmt::format("expected a number of events >= 0, got {:g}", *v));
       } else {
         policy.minEvents = *v;
+      }
+    }
+    const Field ledger = spec.child("ledger");
+    if (ledger.expectMap()) {
+      ledger.rejectUnknownKeys({"attribution"});
+      if (auto d = ledger.child("attribution").duration()) {
+        if (*d <= Seconds(0) || *d > Seconds(7 * 86400)) {
+          ledger.child("attribution").error("expected a duration from 1m to 7d");
+        } else {
+          policy.ledgerAttribution = *d;
+        }
       }
     }
     const Field freeze = spec.child("freeze");

@@ -91,6 +91,7 @@ struct ServiceLevelObjective {
   std::string ns;
   std::string uid;
   long long generation = 0;
+  Labels labels;  // metadata.labels: what BudgetAdjustment.spec.sloSelector matches
   std::string description;
   std::string service;
   Indicator indicator;

@@ -567,6 +567,12 @@ std::optional<ServiceLevelObjective> parseSlo(const YAML::Node& doc, Diagnostics
     }
     slo.ns = meta.child("namespace").string().value_or(openslo ? "default" : "");
     slo.uid = meta.child("uid").string().value_or("");
+    const Field labels = meta.child("labels");
+    if (labels.isMap()) {
+      for (const auto& kv : labels.node()) {
+        if (kv.second.IsScalar()) slo.labels[kv.first.as<std::string>()] = kv.second.Scalar();
+      }
+    }
     // Integers only: converting an out-of-range double to an integer is undefined.
     const double generation = meta.child("generation").number().value_or(0);
     if (generation >= 0 && generation < 9e15 && generation == std::floor(generation)) {

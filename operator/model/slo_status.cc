@@ -55,6 +55,30 @@ void addTime(Value& obj, std::string_view key, const std::optional<TimePoint>& t
 
 }  // namespace
 
+void ledgerEntryToValue(const engine::LedgerEntry& e, Value& out, Allocator& a) {
+  out.SetObject();
+  addString(out, "start", formatTime(e.start), a);
+  addString(out, "end", formatTime(e.end), a);
+  addString(out, "cause", engine::ledgerCauseName(e.cause), a);
+  addNumber(out, "badEvents", e.badEvents, a);
+  addNumber(out, "budgetPercent", percent(e.budgetPercent), a);
+  if (e.rollout) {
+    Value r(rapidjson::kObjectType);
+    addString(r, "workload", e.rollout->workload, a);
+    addString(r, "at", formatTime(e.rollout->at), a);
+    if (!e.rollout->revision.empty()) addString(r, "revision", e.rollout->revision, a);
+    if (!e.rollout->images.empty()) addString(r, "images", e.rollout->images, a);
+    if (!e.rollout->releaseType.empty()) addString(r, "releaseType", e.rollout->releaseType, a);
+    if (!e.rollout->requester.empty()) addString(r, "requester", e.rollout->requester, a);
+    out.AddMember("rollout", r, a);
+  }
+  if (!e.adjustment.empty()) {
+    addString(out, "adjustment", e.adjustment, a);
+    addString(out, "reason", e.reason, a);
+    if (!e.reference.empty()) addString(out, "reference", e.reference, a);
+  }
+}
+
 const Condition* SloStatus::condition(std::string_view type) const {
   for (const auto& c : conditions) {
     if (c.type == type) return &c;
@@ -180,6 +204,51 @@ void statusToValue(const SloStatus& s, Value& out, Allocator& a) {
     }
     out.AddMember("objectives", objectives, a);
   }
+  if (s.ledger) {
+    Value ledger(rapidjson::kObjectType);
+    Value totals(rapidjson::kObjectType);
+    addNumber(totals, "rolloutPercent", percent(s.ledger->rolloutPercent), a);
+    addNumber(totals, "adjustmentPercent", percent(s.ledger->adjustmentPercent), a);
+    addNumber(totals, "unattributedPercent", percent(s.ledger->unattributedPercent), a);
+    ledger.AddMember("totals", totals, a);
+    ledger.AddMember("entryCount", Value(static_cast<std::uint64_t>(s.ledger->entryCount)), a);
+    Value entries(rapidjson::kArrayType);
+    for (const auto& e : s.ledger->entries) {
+      Value entry;
+      ledgerEntryToValue(e, entry, a);
+      entries.PushBack(entry, a);
+    }
+    ledger.AddMember("entries", entries, a);
+    out.AddMember("ledger", ledger, a);
+  }
+  if (s.adjustments) {
+    Value adj(rapidjson::kObjectType);
+    addNumber(adj, "remainingPercentUnadjusted", percent(s.adjustments->remainingPercentUnadjusted),
+              a);
+    addNumber(adj, "excludedBadEvents", s.adjustments->excludedBadEvents, a);
+    Value applied(rapidjson::kArrayType);
+    for (const auto& x : s.adjustments->applied) {
+      Value item(rapidjson::kObjectType);
+      addString(item, "name", x.name, a);
+      addString(item, "reason", x.reason, a);
+      if (!x.reference.empty()) addString(item, "reference", x.reference, a);
+      addNumber(item, "excludedBadEvents", x.excludedBadEvents, a);
+      addNumber(item, "refundedPercent", percent(x.refundedPercent), a);
+      applied.PushBack(item, a);
+    }
+    adj.AddMember("applied", applied, a);
+    if (!s.adjustments->ignored.empty()) {
+      Value ignored(rapidjson::kArrayType);
+      for (const auto& x : s.adjustments->ignored) {
+        Value item(rapidjson::kObjectType);
+        addString(item, "name", x.name, a);
+        addString(item, "problem", x.problem, a);
+        ignored.PushBack(item, a);
+      }
+      adj.AddMember("ignored", ignored, a);
+    }
+    out.AddMember("adjustments", adj, a);
+  }
   Value conditions(rapidjson::kArrayType);
   for (const auto& c : s.conditions) {
     Value cond(rapidjson::kObjectType);
@@ -254,6 +323,25 @@ SloStatus statusFromJson(const Value& v, std::vector<std::string>* problems) {
     for (const auto& e : nd->GetArray()) {
       if (e.IsString()) noData.emplace_back(e.GetString());
     }
+  }
+  // Only which adjustments applied is read back (the controller announces new ones); the
+  // ledger is recomputed every evaluation.
+  if (const auto* adj = json::member(&v, "adjustments"); adj && adj->IsObject()) {
+    AdjustmentStatus as;
+    as.remainingPercentUnadjusted =
+        json::asNumber(json::member(adj, "remainingPercentUnadjusted")).value_or(0);
+    as.excludedBadEvents = json::asNumber(json::member(adj, "excludedBadEvents")).value_or(0);
+    if (const auto* applied = json::member(adj, "applied"); applied && applied->IsArray()) {
+      for (const auto& e : applied->GetArray()) {
+        AdjustmentStatus::Applied x;
+        x.name = json::stringOr(json::member(&e, "name"));
+        x.reason = json::stringOr(json::member(&e, "reason"));
+        x.excludedBadEvents = json::asNumber(json::member(&e, "excludedBadEvents")).value_or(0);
+        x.refundedPercent = json::asNumber(json::member(&e, "refundedPercent")).value_or(0);
+        if (!x.name.empty()) as.applied.push_back(std::move(x));
+      }
+    }
+    s.adjustments = std::move(as);
   }
   if (const auto* low = json::member(&v, "lowTrafficWindows"); low && low->IsArray()) {
     for (const auto& e : low->GetArray()) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "operator/common/time.h"
+#include "operator/engine/budget_ledger.h"
 #include "operator/engine/slo_assessment.h"
 
 namespace budgetgate::model {
@@ -34,6 +35,32 @@ struct ObjectiveSummary {
   double remainingPercent = 0;
   engine::BurnRates burnRates;
   engine::Tier tier = engine::Tier::Unknown;
+};
+
+// Where the budget went (engine/budget_ledger.h): totals by cause and the entries that cost
+// the most (bounded, so that the status stays small; `budgetgate ledger` prints them all).
+struct LedgerStatus {
+  double rolloutPercent = 0;
+  double adjustmentPercent = 0;
+  double unattributedPercent = 0;
+  std::size_t entryCount = 0;  // in the whole window; `entries` keeps the costliest
+  std::vector<engine::LedgerEntry> entries;
+};
+
+// The BudgetAdjustments that name the SLO: what they excluded, and those not used and why.
+struct AdjustmentStatus {
+  struct Applied {
+    std::string name, reason, reference;
+    double excludedBadEvents = 0;
+    double refundedPercent = 0;  // of the window's allowed bad events
+  };
+  struct Ignored {
+    std::string name, problem;
+  };
+  double remainingPercentUnadjusted = 0;  // the budget as if no adjustment existed
+  double excludedBadEvents = 0;
+  std::vector<Applied> applied;  // those whose hours overlap the window
+  std::vector<Ignored> ignored;
 };
 
 struct SloStatus {
@@ -73,7 +100,9 @@ struct SloStatus {
   // namespace) takes precedence over, so that the takeover is visible.
   std::string policyShadows;
   std::optional<std::array<engine::Verdict, 3>> decisionsByRisk;
-  std::vector<ObjectiveSummary> objectives;  // only when the SLO has several
+  std::vector<ObjectiveSummary> objectives;     // only when the SLO has several
+  std::optional<LedgerStatus> ledger;           // Occurrences objectives with hourly data
+  std::optional<AdjustmentStatus> adjustments;  // when some BudgetAdjustment names the SLO
   std::vector<Condition> conditions;
   std::string message;
 
@@ -81,6 +110,10 @@ struct SloStatus {
   // Sets a condition, keeping lastTransitionTime when the status did not change.
   void setCondition(Condition c);
 };
+
+// One ledger entry as JSON (the status's ledger.entries and `budgetgate ledger -o json`).
+void ledgerEntryToValue(const engine::LedgerEntry& e, rapidjson::Value& out,
+                        rapidjson::Document::AllocatorType& allocator);
 
 enum class JsonStyle { Compact, Pretty };
 std::string statusToJson(const SloStatus& status, JsonStyle style = JsonStyle::Compact);

@@ -6,6 +6,7 @@
 #include "operator/prometheus/bucket_store.h"
 #include "operator/prometheus/evaluation_assembly.h"
 #include "operator/prometheus/evaluation_plan.h"
+#include "operator/prometheus/ledger_assembly.h"
 #include "operator/prometheus/query_runner.h"
 #include "operator/status/status_builder.h"
 
@@ -168,8 +169,13 @@ BacktestResult backtest(PrometheusApi& api, const model::ServiceLevelObjective& 
     std::vector<status::ObjectiveOutcome> outcomes;
     for (std::size_t o = 0; o < objectives.size(); ++o) {
       const auto data = objectiveData(objectives[o], b, pieces, at, needs, fetched, buckets);
-      outcomes.push_back(status::measureObjective(objectiveKind(*objectives[o].signals), data, b,
-                                                  slo.objectives[o].target));
+      const auto kind = objectiveKind(*objectives[o].signals);
+      std::optional<std::vector<engine::HourCounts>> hours;
+      if (kind.occurrences()) {
+        hours = windowHours(objectives[o], b, pieces, at, needs, fetched, buckets);
+      }
+      outcomes.push_back(measureWithLedger(kind, data, hours, b, at, slo.objectives[o].target,
+                                           {&options.adjustments, nullptr, {}, 10}));
     }
     auto st = status::buildStatus(slo, outcomes, b, policy, previous, at);
     previous = st;

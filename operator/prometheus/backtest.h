@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "operator/engine/error_budget_policy.h"
+#include "operator/model/budget_adjustment.h"
 #include "operator/model/slo.h"
 #include "operator/model/slo_status.h"
 #include "operator/prometheus/prometheus_api.h"
@@ -24,6 +25,8 @@ struct BacktestOptions {
   Seconds step{3600};
   std::size_t concurrency = 4;
   PlannerOptions planner;
+  // Replayed as the controller applies them: each step's window without their bad events.
+  std::vector<const model::BudgetAdjustment*> adjustments;
 };
 
 struct BacktestStep {

@@ -2,6 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cmath>
+#include <span>
+
 namespace budgetgate::prometheus {
 
 std::string wholeWindowKey(Seconds range) {
@@ -56,6 +60,68 @@ status::ObjectiveData objectiveData(const PlannedObjective& objective,
     data.totalWindow = windowSum(*objective.total, bounds, pieces, at, needs, fetched, buckets);
   }
   return data;
+}
+
+std::optional<std::vector<engine::HourCounts>> windowHours(const PlannedObjective& objective,
+                                                           const model::WindowBounds& bounds,
+                                                           const WindowPieces& pieces, TimePoint at,
+                                                           const std::vector<QuantityNeed>& needs,
+                                                           const Fetched& fetched,
+                                                           const BucketStore& buckets) {
+  if (!objective.signals || !objective.total) return std::nullopt;
+  const auto shape = objective.signals->shape;
+  if (shape != status::ObjectiveShape::GoodOverTotal &&
+      shape != status::ObjectiveShape::BadOverTotal) {
+    return std::nullopt;
+  }
+  const std::size_t ids[2] = {objective.numerator, *objective.total};
+  const auto whole = wholeWindowKey(at - bounds.start);
+  // Per quantity: the head's and the tail's value and the stored buckets.
+  std::array<std::array<double, 2>, 2> edgeValue{};
+  std::array<std::array<engine::HourCounts, 2>, 2> edgeShape{};
+  std::array<std::span<const double>, 2> stored{};
+  for (std::size_t k = 0; k < 2; ++k) {
+    const auto& q = needs[ids[k]].quantity;
+    if (!q.additive() || needs[ids[k]].windows.count(whole) != 0) return std::nullopt;
+    if (fetched.bucketFailure(ids[k]) != nullptr) return std::nullopt;
+    if (pieces.hasBuckets()) {
+      auto r = buckets.range(q.key(), pieces.headEnd, pieces.bucketToEnd);
+      if (!r) return std::nullopt;
+      stored[k] = *r;
+    }
+    const auto edges = windowEdges(pieces, at, q);
+    for (std::size_t e = 0; e < 2; ++e) {
+      edgeShape[k][e] = {edges[e].end, edges[e].length, 0, 0};
+      if (edges[e].length <= Seconds(0)) continue;
+      const auto m = fetched.at(ids[k], edges[e].key, edges[e].end);
+      if (m.isFailure()) return std::nullopt;
+      edgeValue[k][e] = m.hasValue() ? m.value : 0.0;
+    }
+  }
+  if (stored[0].size() != stored[1].size()) return std::nullopt;
+  const bool numeratorIsGood = shape == status::ObjectiveShape::GoodOverTotal;
+  auto piece = [&](TimePoint end, Seconds length, double n, double t) {
+    if (std::isnan(n)) n = 0;
+    if (std::isnan(t)) t = 0;
+    t = std::max(0.0, t);
+    n = std::max(0.0, n);
+    return engine::HourCounts{end, length, std::clamp(numeratorIsGood ? t - n : n, 0.0, t), t};
+  };
+  std::vector<engine::HourCounts> hours;
+  hours.reserve(stored[1].size() + 2);
+  if (edgeShape[1][0].length > Seconds(0)) {
+    hours.push_back(
+        piece(edgeShape[1][0].end, edgeShape[1][0].length, edgeValue[0][0], edgeValue[1][0]));
+  }
+  for (std::size_t i = 0; i < stored[1].size(); ++i) {
+    const TimePoint end = pieces.headEnd + buckets.bucket() * static_cast<long long>(i + 1);
+    hours.push_back(piece(end, buckets.bucket(), stored[0][i], stored[1][i]));
+  }
+  if (edgeShape[1][1].length > Seconds(0)) {
+    hours.push_back(
+        piece(edgeShape[1][1].end, edgeShape[1][1].length, edgeValue[0][1], edgeValue[1][1]));
+  }
+  return hours;
 }
 
 status::ObjectiveKind objectiveKind(const ObjectiveSignals& signals) {

@@ -3,8 +3,10 @@
 // numbers at one instant from what was fetched — the burn-rate windows as measured, and the
 // SLO window as its head piece plus stored buckets plus its tail piece. Pure.
 
+#include <optional>
 #include <vector>
 
+#include "operator/engine/budget_ledger.h"
 #include "operator/prometheus/bucket_store.h"
 #include "operator/prometheus/evaluation_plan.h"
 #include "operator/prometheus/query_runner.h"
@@ -26,6 +28,16 @@ status::ObjectiveData objectiveData(const PlannedObjective& objective,
                                     const model::WindowBounds& bounds, const WindowPieces& pieces,
                                     TimePoint at, const std::vector<QuantityNeed>& needs,
                                     const Fetched& fetched, const BucketStore& buckets);
+
+// The SLO window's bad and total events per hour — the head piece, each stored bucket, the
+// tail piece, oldest first — for the ledger and budget adjustments. nullopt unless both
+// quantities are kept in buckets (additive, incremental windows) and every piece was fetched.
+std::optional<std::vector<engine::HourCounts>> windowHours(const PlannedObjective& objective,
+                                                           const model::WindowBounds& bounds,
+                                                           const WindowPieces& pieces, TimePoint at,
+                                                           const std::vector<QuantityNeed>& needs,
+                                                           const Fetched& fetched,
+                                                           const BucketStore& buckets);
 
 status::ObjectiveKind objectiveKind(const ObjectiveSignals& signals);
 

@@ -10,6 +10,7 @@
 #include "operator/model/window_bounds.h"
 #include "operator/prometheus/evaluation_assembly.h"
 #include "operator/prometheus/evaluation_plan.h"
+#include "operator/prometheus/ledger_assembly.h"
 #include "operator/prometheus/query_runner.h"
 #include "operator/status/status_builder.h"
 
@@ -186,8 +187,20 @@ std::vector<model::SloStatus> SloEvaluator::evaluate(const std::vector<Evaluatio
         break;
       }
       const auto data = objectiveData(op, *plan.bounds, plan.pieces, at, needs, fetched, buckets_);
-      auto outcome = status::measureObjective(objectiveKind(*op.signals), data, *plan.bounds,
-                                              target.slo->objectives[o].target);
+      const auto kind = objectiveKind(*op.signals);
+      const double objectiveTarget = target.slo->objectives[o].target;
+      // The ledger and the adjustments need the window hour by hour (Occurrences objectives
+      // whose queries are kept in hourly buckets).
+      std::optional<std::vector<engine::HourCounts>> hours;
+      if (kind.occurrences() && options_.incrementalWindows &&
+          (options_.ledgerEntries > 0 || !target.adjustments.empty())) {
+        hours = windowHours(op, *plan.bounds, plan.pieces, at, needs, fetched, buckets_);
+      }
+      engine::LedgerOptions ledgerOptions = options_.ledger;
+      ledgerOptions.attribution = target.policy->ledgerAttribution;
+      auto outcome = measureWithLedger(
+          kind, data, hours, *plan.bounds, at, objectiveTarget,
+          {&target.adjustments, &target.rollouts, ledgerOptions, options_.ledgerEntries});
       if (op.total && target.slo->window.isRolling && outcome.budget.consumed > 0 &&
           data.totalWindow.hasValue() && options_.incrementalWindows) {
         outcome.history =

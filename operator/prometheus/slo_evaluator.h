@@ -8,7 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "operator/engine/budget_ledger.h"
 #include "operator/engine/error_budget_policy.h"
+#include "operator/model/budget_adjustment.h"
 #include "operator/model/slo.h"
 #include "operator/model/slo_status.h"
 #include "operator/prometheus/bucket_store.h"
@@ -21,6 +23,10 @@ struct EvaluationTarget {
   const model::ServiceLevelObjective* slo = nullptr;
   const engine::ErrorBudgetPolicy* policy = nullptr;
   std::optional<model::SloStatus> previous;  // hysteresis state and figures to keep on failure
+  // The BudgetAdjustments that name this SLO (their bad events leave the budget) and the
+  // rollouts of the workloads it gates (for the ledger's attribution).
+  std::vector<const model::BudgetAdjustment*> adjustments;
+  std::vector<engine::RolloutRecord> rollouts;
 };
 
 struct EvaluatorOptions {
@@ -31,6 +37,10 @@ struct EvaluatorOptions {
   // Keep hourly buckets of long windows between cycles (false: query whole windows every
   // cycle, the naive way; kept as the benchmark's baseline).
   bool incrementalWindows = true;
+  engine::LedgerOptions ledger;
+  // Ledger entries kept in the status (the costliest; `budgetgate ledger` shows all). 0: no
+  // ledger, and no hour-by-hour pass unless an adjustment needs one.
+  std::size_t ledgerEntries = 10;
 };
 
 struct CycleReport {

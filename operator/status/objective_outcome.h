@@ -9,6 +9,7 @@
 #include "operator/common/duration.h"
 #include "operator/engine/budget_recovery.h"
 #include "operator/engine/slo_assessment.h"
+#include "operator/model/slo_status.h"
 #include "operator/model/window_bounds.h"
 #include "operator/status/measurement.h"
 
@@ -52,6 +53,10 @@ struct ObjectiveOutcome {
   // Occurrences over a rolling window with budget spent, when hourly buckets are kept: bad and
   // total events per bucket, for the recovery projection (set by the live evaluator).
   std::optional<engine::WindowHistory> history;
+  // Where the budget went and what adjustments excluded (set by the live evaluator when the
+  // window's hourly data is kept; the budget above is then the adjusted one).
+  std::optional<model::LedgerStatus> ledger;
+  std::optional<model::AdjustmentStatus> adjustments;
 };
 
 ObjectiveOutcome measureObjective(const ObjectiveKind& kind, const ObjectiveData& data,

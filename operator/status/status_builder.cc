@@ -220,6 +220,10 @@ model::SloStatus buildStatus(const model::ServiceLevelObjective& slo,
       s.recoveryByTier = recoveryByTier(slo, *o, target, bounds, policy);
     }
   }
+  if (o) {
+    s.ledger = o->ledger;
+    s.adjustments = o->adjustments;
+  }
   s.tier = a.tier.effective;
   s.tierHold = a.tier.hold;
   s.freeze = a.freeze;
@@ -254,6 +258,12 @@ model::SloStatus buildStatus(const model::ServiceLevelObjective& slo,
                   slo.composite() ? "composite: " : "", a.budget.remainingPercent(),
                   a.budget.consumedPercent, s.burnRates.orZero(engine::BurnRateWindow::H1));
   if (noTraffic) s.message += "; no traffic in the window";
+  if (s.adjustments && s.adjustments->excludedBadEvents > 0) {
+    double refunded = 0;
+    for (const auto& x : s.adjustments->applied) refunded += x.refundedPercent;
+    s.message += fmt::format("; {:.1f}% refunded by budget adjustments ({:.1f}% left without them)",
+                             refunded, s.adjustments->remainingPercentUnadjusted);
+  }
   if (a.tier.heldBack) {
     s.message += fmt::format("; tier held at {} since {} (hysteresis)",
                              engine::tierName(a.tier.effective), formatTime(a.tier.hold->since));

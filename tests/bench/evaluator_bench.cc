@@ -96,7 +96,7 @@ int main(int argc, char** argv) {
   prometheus::SloEvaluator evaluator(client, options);
   engine::ErrorBudgetPolicy policy;
   std::vector<prometheus::EvaluationTarget> targets;
-  for (const auto& s : parsed) targets.push_back({&s, &policy, std::nullopt});
+  for (const auto& s : parsed) targets.push_back({&s, &policy, std::nullopt, {}, {}});
 
   const TimePoint start = *parseTime(at);
   std::vector<double> seconds;

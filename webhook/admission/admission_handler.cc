@@ -80,6 +80,7 @@ std::optional<gate::GuardedSlo> guardedSlo(const std::string& objectJson, std::s
   gate::GuardedSlo g;
   g.selector = slo->gate.selector;
   g.policyRef = slo->gate.policyRef;
+  g.labels = slo->labels;
   for (const auto& o : slo->objectives) g.targets.push_back(o.target);
   // Everything that defines the budget, except the targets (compared as numbers: raising one is
   // tightening) and names.
@@ -300,19 +301,42 @@ AdmissionHandler::Answer AdmissionHandler::judgeWorkload(ParsedReview& review,
                                : rollout.kind == gate::WorkloadKind::ReplicaSet ? "ReplicaSet"
                                                                                 : "Deployment";
   if (!d.approval.empty()) {
-    emit({apiVersion, kindName, rollout.ns, rollout.name, "Normal", "RolloutApprovalUsed",
+    emit({apiVersion, kindName, rollout.ns, rollout.name, review.objectUid, "Normal",
+          "RolloutApprovalUsed",
           fmt::format("{} by {} admitted with RolloutApproval {}: {}",
                       gate::gateActionName(d.action), rollout.user.username, d.approval, d.rule)});
   }
   if (!d.exception.empty()) {
-    emit({apiVersion, kindName, rollout.ns, rollout.name, "Normal", "BudgetExceptionUsed",
+    emit({apiVersion, kindName, rollout.ns, rollout.name, review.objectUid, "Normal",
+          "BudgetExceptionUsed",
           fmt::format("{} admitted as a {} exception by {}: {}", gate::gateActionName(d.action),
                       d.exception, rollout.user.username, d.rule)});
   }
   if (!d.allowed) {
-    emit({apiVersion, kindName, rollout.ns, rollout.name, "Warning", "BudgetGateDenied",
+    emit({apiVersion, kindName, rollout.ns, rollout.name, review.objectUid, "Warning",
+          "BudgetGateDenied",
           fmt::format("{} by {} denied: {}", gate::gateActionName(d.action), rollout.user.username,
                       d.message)});
+  } else if (!d.warnings.empty()) {
+    emit({apiVersion, kindName, rollout.ns, rollout.name, review.objectUid, "Normal",
+          "BudgetGateWarned",
+          fmt::format("{} by {} admitted with a warning: {}", gate::gateActionName(d.action),
+                      rollout.user.username, d.warnings.front())});
+  }
+  // The SLOs that refused or warned hear of it too (`kubectl describe slo` shows who was
+  // stopped and why), rate-limited like the workload's.
+  if (!d.allowed || !d.warnings.empty()) {
+    for (const auto& f : d.findings) {
+      if (!f.verdict || *f.verdict == engine::Verdict::Approve) continue;
+      const auto slash = f.slo.find('/');
+      if (slash == std::string::npos) continue;
+      emit({"slo.budgetgate.dev/v1alpha1", "ServiceLevelObjective", f.slo.substr(0, slash),
+            f.slo.substr(slash + 1), f.uid, d.allowed ? "Normal" : "Warning",
+            d.allowed ? "RolloutWarned" : "RolloutDenied",
+            fmt::format("{} of {} {}/{} by {} {}: {}", gate::gateActionName(d.action), kindName,
+                        rollout.ns, rollout.name, rollout.user.username,
+                        d.allowed ? "admitted with a warning" : "denied", d.rule)});
+    }
   }
   return a;
 }
@@ -403,7 +427,7 @@ AdmissionHandler::Answer AdmissionHandler::judgeGateObject(ParsedReview& review,
                  r.user.username, d.message);
     if (d.allowed) a.response.warnings.push_back("budgetgate: " + d.message);
     if (!r.dryRun) {
-      emit({"slo.budgetgate.dev/v1alpha1", kind, r.ns, r.name, d.allowed ? "Normal" : "Warning",
+      emit({"slo.budgetgate.dev/v1alpha1", kind, r.ns, r.name, "", d.allowed ? "Normal" : "Warning",
             d.allowed ? "GateLoosenedByOwner" : "GateLooseningDenied", d.message});
     }
   }
@@ -468,7 +492,7 @@ AdmissionHandler::Answer AdmissionHandler::judgeApproval(ParsedReview& review,
   a.response.warnings.push_back("budgetgate: " + d.message);
   spdlog::info("admitted {}", d.message);
   if (!r.dryRun) {
-    emit({"slo.budgetgate.dev/v1alpha1", "RolloutApproval", r.ns, r.name, "Normal",
+    emit({"slo.budgetgate.dev/v1alpha1", "RolloutApproval", r.ns, r.name, "", "Normal",
           "RolloutApproved", d.message});
   }
   return a;

@@ -19,6 +19,7 @@ namespace budgetgate::admission {
 
 struct AdmissionEvent {
   std::string apiVersion, kind, ns, name;
+  std::string uid;   // of the object, when known (kubectl describe finds Events by it)
   std::string type;  // Normal, Warning
   std::string reason, message;
 };

@@ -112,6 +112,7 @@ void GateCache::upsertSlo(const rapidjson::Value& object) {
   e.ns = ns;
   e.name = name;
   e.generation = json::asInt(json::path(&object, {"metadata", "generation"})).value_or(0);
+  e.uid = json::stringOr(json::path(&object, {"metadata", "uid"}));
   if (const auto* gateSpec = json::path(&object, {"spec", "gate"})) {
     e.policyRef = json::stringOr(json::member(gateSpec, "policyRef"));
     if (const auto* selector = json::member(gateSpec, "selector");
@@ -280,6 +281,7 @@ void GateCache::rebuild() {
       gate::GatedSlo g;
       g.ns = e.ns;
       g.name = e.name;
+      g.uid = e.uid;
       g.selector = e.selector;
       g.status = e.status;
       g.generation = e.generation;

@@ -94,7 +94,7 @@ class GateCache {
 
  private:
   struct SloEntry {
-    std::string ns, name;
+    std::string ns, name, uid;
     std::optional<model::LabelSelector> selector;
     std::string policyRef;
     std::optional<model::SloStatus> status;

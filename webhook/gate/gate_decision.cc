@@ -265,6 +265,7 @@ GateDecision guardRevision(const RolloutRequest& req, const Judgement& j) {
   for (const Match* m : j.deciding) {
     SloFinding f;
     f.slo = m->slo->ns + "/" + m->slo->name;
+    f.uid = m->slo->uid;
     const auto& policy = *m->slo->policy;
     f.policy = policyName(policy);
     f.mode = policy.mode;
@@ -433,6 +434,7 @@ GateDecision decide(const RolloutRequest& req, const std::vector<GatedSlo>& slos
     const auto& policy = *slo->policy;
     SloFinding f;
     f.slo = slo->ns + "/" + slo->name;
+    f.uid = slo->uid;
     f.policy = policyName(policy);
     f.mode = policy.mode;
     const auto state = dataState(*slo, ctx);

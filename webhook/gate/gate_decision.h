@@ -24,6 +24,7 @@ namespace budgetgate::gate {
 struct GatedSlo {
   std::string ns;
   std::string name;
+  std::string uid;
   std::optional<model::LabelSelector> selector;
   std::string policyRef;                              // spec.gate.policyRef as written
   const engine::ErrorBudgetPolicy* policy = nullptr;  // never null when passed to decide()
@@ -33,6 +34,7 @@ struct GatedSlo {
 
 struct SloFinding {
   std::string slo;  // namespace/name
+  std::string uid;
   std::string policy;
   engine::Mode mode = engine::Mode::Enforce;
   engine::Tier tier = engine::Tier::Unknown;

@@ -59,6 +59,11 @@ std::optional<std::string> sloLoosening(const SloWrite& w, const GuardContext& c
         "it changes the indicator, time window, budgeting method or objectives (other than "
         "raising a target)");
   }
+  if (now.labels != old.labels) {
+    return std::string(
+        "it changes the SLO's labels (BudgetAdjustment.spec.sloSelector selects SLOs by label: a "
+        "relabelled SLO could take a refund meant for another)");
+  }
   for (std::size_t i = 0; i < old.targets.size() && i < now.targets.size(); ++i) {
     if (now.targets[i] < old.targets[i]) {
       return fmt::format("it lowers objectives[{}] from {} to {}", i, percent(old.targets[i]),

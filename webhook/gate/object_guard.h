@@ -26,6 +26,9 @@ struct GuardedSlo {
   // Canonical JSON of what an editor may not change on a gating SLO: the indicator, the time
   // window, the budgeting method and the objectives apart from their targets.
   std::string fixedSpec;
+  // metadata.labels: BudgetAdjustments select SLOs by label, so relabelling a gating SLO could
+  // hand it a refund meant for another.
+  model::Labels labels;
 };
 
 struct SloWrite {

@@ -1,0 +1,37 @@
+#pragma once
+// The rollouts of a namespace's Deployments, as their ReplicaSets record them: each revision's
+// creation time, number, images and release type (the Deployment's annotations, which its
+// controller copies onto the ReplicaSet). Only ReplicaSets controlled by a Deployment count
+// (budgetgate's webhook refuses hand-made ones that would match a gated selector, so these were
+// written by the Deployment controller). Read fresh from the API server when asked: nothing kept.
+
+#include <rapidjson/document.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "operator/engine/budget_ledger.h"
+#include "operator/kube/kube_client.h"
+#include "operator/model/label_selector.h"
+
+namespace budgetgate::kube {
+
+struct WorkloadRevision {
+  engine::RolloutRecord record;
+  model::Labels podLabels;  // the ReplicaSet's labels: its pod template's
+};
+
+// From one ReplicaSetList page (pure).
+std::vector<WorkloadRevision> revisionsFromList(const rapidjson::Value& list);
+
+// Rollouts whose pods the selector matches, oldest first.
+std::vector<engine::RolloutRecord> rolloutsMatching(const std::vector<WorkloadRevision>& revisions,
+                                                    const model::LabelSelector& selector);
+
+// Lists a namespace's ReplicaSets page by page (limit/continue); nullopt with *error on failure.
+std::optional<std::vector<WorkloadRevision>> listRevisions(KubeClient& client,
+                                                           const std::string& ns,
+                                                           std::string* error);
+
+}  // namespace budgetgate::kube

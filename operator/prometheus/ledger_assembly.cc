@@ -1,0 +1,110 @@
+#include "operator/prometheus/ledger_assembly.h"
+
+#include <map>
+
+namespace budgetgate::prometheus {
+
+std::vector<engine::AdjustmentSpans> usableAdjustments(
+    const std::vector<const model::BudgetAdjustment*>& adjustments,
+    const model::WindowBounds& bounds, TimePoint at,
+    std::vector<model::AdjustmentStatus::Ignored>* ignored) {
+  std::vector<engine::AdjustmentSpans> usable;
+  for (const auto* a : adjustments) {
+    if (auto problem = model::adjustmentProblem(*a, at, bounds.length); !problem.empty()) {
+      if (ignored) ignored->push_back({a->name, problem});
+      continue;
+    }
+    engine::AdjustmentSpans s{a->name, a->reason, a->reference, {}};
+    // Only what has happened: an adjustment does not exclude the future.
+    for (const auto& span : model::adjustmentSpans(*a, bounds.start, at)) {
+      s.spans.emplace_back(span.start, span.end);
+    }
+    if (!s.spans.empty()) usable.push_back(std::move(s));
+  }
+  return usable;
+}
+
+status::ObjectiveData adjustedData(const status::ObjectiveData& data, status::ObjectiveShape shape,
+                                   double excludedBadEvents) {
+  status::ObjectiveData out = data;
+  if (excludedBadEvents <= 0) return out;
+  if (out.totalWindow.hasValue()) out.totalWindow.value -= excludedBadEvents;
+  if (shape == status::ObjectiveShape::BadOverTotal && out.numeratorWindow.hasValue()) {
+    out.numeratorWindow.value -= excludedBadEvents;
+  }
+  return out;
+}
+
+model::LedgerStatus ledgerStatus(const engine::BudgetLedger& ledger, std::size_t maxEntries) {
+  model::LedgerStatus s;
+  s.rolloutPercent = ledger.rolloutPercent;
+  s.adjustmentPercent = ledger.adjustmentPercent;
+  s.unattributedPercent = ledger.unattributedPercent;
+  s.entryCount = ledger.entries.size();
+  s.entries = engine::topEntries(ledger.entries, maxEntries);
+  return s;
+}
+
+model::AdjustmentStatus adjustmentStatus(const engine::BudgetLedger& ledger,
+                                         const std::vector<engine::AdjustmentSpans>& usable,
+                                         std::vector<model::AdjustmentStatus::Ignored> ignored,
+                                         double remainingPercentUnadjusted) {
+  model::AdjustmentStatus s;
+  s.remainingPercentUnadjusted = remainingPercentUnadjusted;
+  s.excludedBadEvents = ledger.excludedBadEvents;
+  s.ignored = std::move(ignored);
+  std::map<std::string, std::pair<double, double>> byName;  // bad events, percent
+  for (const auto& e : ledger.entries) {
+    if (e.cause != engine::LedgerCause::Adjustment) continue;
+    auto& [bad, pct] = byName[e.adjustment];
+    bad += e.badEvents;
+    pct += e.budgetPercent;
+  }
+  for (const auto& u : usable) {
+    model::AdjustmentStatus::Applied a{u.name, u.reason, u.reference, 0, 0};
+    if (auto it = byName.find(u.name); it != byName.end()) {
+      a.excludedBadEvents = it->second.first;
+      a.refundedPercent = it->second.second;
+    }
+    s.applied.push_back(std::move(a));
+  }
+  return s;
+}
+
+status::ObjectiveOutcome measureWithLedger(
+    const status::ObjectiveKind& kind, const status::ObjectiveData& data,
+    const std::optional<std::vector<engine::HourCounts>>& hours, const model::WindowBounds& bounds,
+    TimePoint at, double target, const LedgerInputs& inputs) {
+  static const std::vector<const model::BudgetAdjustment*> kNoAdjustments;
+  static const std::vector<engine::RolloutRecord> kNoRollouts;
+  const auto& adjustments = inputs.adjustments ? *inputs.adjustments : kNoAdjustments;
+  std::optional<engine::BudgetLedger> ledger;
+  std::vector<engine::AdjustmentSpans> usable;
+  std::vector<model::AdjustmentStatus::Ignored> ignored;
+  if (hours && kind.occurrences()) {
+    usable = usableAdjustments(adjustments, bounds, at, &ignored);
+    ledger = engine::buildLedger(*hours, target, usable,
+                                 inputs.rollouts ? *inputs.rollouts : kNoRollouts, inputs.options);
+  } else {
+    for (const auto* a : adjustments) {
+      ignored.push_back({a->name,
+                         "not applied: adjustments need an Occurrences objective whose good/bad "
+                         "and total queries are counters kept in hourly buckets"});
+    }
+  }
+  const double excluded = ledger ? ledger->excludedBadEvents : 0.0;
+  auto outcome =
+      status::measureObjective(kind, adjustedData(data, kind.shape, excluded), bounds, target);
+  if (ledger && inputs.maxEntries > 0) outcome.ledger = ledgerStatus(*ledger, inputs.maxEntries);
+  if (!adjustments.empty()) {
+    const double unadjusted =
+        excluded > 0
+            ? status::measureObjective(kind, data, bounds, target).budget.remainingPercent()
+            : outcome.budget.remainingPercent();
+    outcome.adjustments = ledger ? adjustmentStatus(*ledger, usable, std::move(ignored), unadjusted)
+                                 : model::AdjustmentStatus{unadjusted, 0, {}, std::move(ignored)};
+  }
+  return outcome;
+}
+
+}  // namespace budgetgate::prometheus
