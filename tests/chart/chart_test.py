@@ -144,6 +144,9 @@ DEFAULT_CLUSTER_RULES = {
     ("slo.budgetgate.dev", "rolloutapprovals", "get", None),
     ("slo.budgetgate.dev", "rolloutapprovals", "list", None),
     ("slo.budgetgate.dev", "rolloutapprovals", "watch", None),
+    ("slo.budgetgate.dev", "budgetadjustments", "get", None),
+    ("slo.budgetgate.dev", "budgetadjustments", "list", None),
+    ("slo.budgetgate.dev", "budgetadjustments", "watch", None),
     ("slo.budgetgate.dev", "servicelevelobjectives/status", "get", None),
     ("slo.budgetgate.dev", "servicelevelobjectives/status", "patch", None),
     ("slo.budgetgate.dev", "servicelevelobjectives/status", "update", None),
@@ -210,7 +213,8 @@ class Crds(unittest.TestCase):
         names = {d["metadata"]["name"] for d in find(docs, "CustomResourceDefinition")}
         self.assertEqual(names, {"servicelevelobjectives.slo.budgetgate.dev",
                                  "errorbudgetpolicies.slo.budgetgate.dev",
-                                 "rolloutapprovals.slo.budgetgate.dev"})
+                                 "rolloutapprovals.slo.budgetgate.dev",
+                                 "budgetadjustments.slo.budgetgate.dev"})
 
 
 class Defaults(unittest.TestCase):
@@ -223,7 +227,7 @@ class Defaults(unittest.TestCase):
         self.assertEqual(kinds, sorted([
             "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "Service",
             "Deployment", "PodDisruptionBudget", "ErrorBudgetPolicy", "ValidatingWebhookConfiguration",
-            "ClusterRole", "ClusterRole", "ClusterRole", "ClusterRole"]))
+            "ClusterRole", "ClusterRole", "ClusterRole", "ClusterRole", "ClusterRole"]))
 
     def test_user_roles(self):
         view = one(self.docs, "ClusterRole", "budgetgate-view")
@@ -247,6 +251,14 @@ class Defaults(unittest.TestCase):
         self.assertEqual({(r[1], r[2]) for r in rule_set(approver["rules"]) if r[2] == "create"},
                          {("rolloutapprovals", "create"), ("podtemplates", "create")})
         self.assertNotIn("rolloutapprovals", {r[1] for r in rule_set(edit["rules"])})
+        # Adjusters write BudgetAdjustments; everyone who may view SLOs may read them; editors
+        # may not write them (a team refunding its own budget is what the gate prevents).
+        adjuster = one(self.docs, "ClusterRole", "budgetgate-adjuster")
+        self.assertFalse(any(k.startswith("rbac.authorization.k8s.io/aggregate")
+                             for k in adjuster["metadata"]["labels"]), "bound explicitly, never aggregated")
+        self.assertEqual({r[1] for r in rule_set(adjuster["rules"]) if r[2] == "create"}, {"budgetadjustments"})
+        self.assertIn(("slo.budgetgate.dev", "budgetadjustments", "list", None), rule_set(view["rules"]))
+        self.assertNotIn("budgetadjustments", {r[1] for r in rule_set(edit["rules"])})
 
     def test_labels_and_namespaces(self):
         for d in self.docs:
@@ -618,7 +630,9 @@ class SingleReplica(unittest.TestCase):
     def test_no_replicaset_watch(self):
         args = args_of(self.docs)
         self.assertIs(flag(args, "--no-replicaset-watch"), True)
-        self.assertFalse(any(r[1] == "replicasets" for r in rule_set(one(self.docs, "ClusterRole", "budgetgate")["rules"])))
+        # No watch; the ledger still lists a gated namespace's ReplicaSets to attribute burn.
+        self.assertEqual({r[2] for r in rule_set(one(self.docs, "ClusterRole", "budgetgate")["rules"])
+                          if r[1] == "replicasets"}, {"get", "list"})
 
     def test_controller_values_and_extra_args(self):
         args = args_of(self.docs)

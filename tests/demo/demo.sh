@@ -2,7 +2,8 @@
 # budgetgate demo — the README's "main job": on a fresh machine, installs what is needed, builds
 # budgetgate, starts a real Prometheus (with generated request history), a real kube-apiserver +
 # etcd + kube-controller-manager, runs `budgetgate operator` with its admission webhook, applies
-# two SLOs and shows one rollout admitted and one denied. Everything listens on 127.0.0.1 and is
+# two SLOs and shows one rollout admitted and one denied — and the denied one admitted once an
+# SRE refunds the outage that was not its team's (a BudgetAdjustment). Everything listens on 127.0.0.1 and is
 # stopped at the end (pass --keep to leave it running and get the commands to explore it).
 #
 # --cluster: the same story the way users run budgetgate: its container image built from the
@@ -67,6 +68,36 @@ services:
     baseErrorRatio: 0.0002
     incidents: [{start: $(iso $((now - 86400))), duration: 75m, errorRatio: 1.0}]
 YAML
+  OUTAGE_START=$((now - 86400))
+}
+
+# The payments outage was the database's: an SRE refunds its hours with a BudgetAdjustment
+# (whole hours around it), and the same rollout that was denied is admitted.
+refund() {
+  local from to
+  from=$(date -u -d "@$(( OUTAGE_START / 3600 * 3600 ))" +%Y-%m-%dT%H:%M:%SZ)
+  to=$(date -u -d "@$(( (OUTAGE_START + 75 * 60 + 3599) / 3600 * 3600 ))" +%Y-%m-%dT%H:%M:%SZ)
+  say "The outage was the database's, not payments': a BudgetAdjustment (reason dependency) refunds its hours"
+  cat >"$WORK/adjustment.yaml" <<YAML
+apiVersion: slo.budgetgate.dev/v1alpha1
+kind: BudgetAdjustment
+metadata: {name: db-outage, namespace: shop}
+spec:
+  slos: [payments-availability]
+  start: "$from"
+  end: "$to"
+  reason: dependency
+  reference: https://status.example/incidents/db-42
+YAML
+  run kubectl apply -f "$WORK/adjustment.yaml"
+  for _ in $(seq 1 60); do
+    [ "$(kubectl get slo -n shop payments-availability -o jsonpath='{.status.tier}')" != exhausted ] && break
+    sleep 1
+  done
+  run kubectl get slo -n shop
+  run kubectl get slo -n shop payments-availability -o jsonpath='{.status.adjustments}{"\n"}'
+  say "The same rollout of payments: admitted"
+  run kubectl apply -f "$WORK/payments.yaml"
 }
 
 apply_slos() {
@@ -167,6 +198,7 @@ YAML
   run kubectl get namespace shop -L budgetgate.dev/gated
   rollouts "$PAUSE_IMAGE"
   run kubectl rollout status -n shop deployment/checkout --timeout=60s
+  refund
 
   say "Done in $(( $(date +%s) - STARTED )) s"
   if [ "$KEEP" = 1 ]; then
@@ -253,6 +285,10 @@ echo "budgetgate operator running (pid $OPERATOR_PID), webhook on https://127.0.
 say "Applying two SLOs (99.9 % availability over 30 days, gating the Deployments labelled app=...)"
 apply_slos
 rollouts registry.example/checkout:1.5.0
+refund
+kubectl get slo -n shop payments-availability -o yaml >"$WORK/payments-slo.yaml"
+say "Where payments' budget went (budgetgate ledger: Prometheus + the cluster's rollouts and adjustments)"
+run "$BG" ledger -f "$WORK/payments-slo.yaml" --prometheus "$PROM_URL" --kubeconfig "$KUBECONFIG" -o table
 
 say "Done in $(( $(date +%s) - STARTED )) s"
 if [ "$KEEP" = 1 ]; then

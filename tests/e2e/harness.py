@@ -487,9 +487,9 @@ def chart_webhook_config(base_url, ca_pem, *sets, name="budgetgate"):
 
 
 def chart_user_roles():
-    """The chart's ClusterRoles for users (aggregated to view/edit/admin, policy-admin and approver)."""
+    """The chart's ClusterRoles for users (aggregated to view/edit/admin, approver, adjuster)."""
     import yaml
     docs = render_chart(show_only="templates/rbac.yaml")
     roles = [d for d in docs if d["kind"] == "ClusterRole" and
-             d["metadata"]["name"].rsplit("-", 1)[-1] in ("view", "edit", "admin", "approver")]
+             d["metadata"]["name"].rsplit("-", 1)[-1] in ("view", "edit", "admin", "approver", "adjuster")]
     return yaml.safe_dump_all(roles)
