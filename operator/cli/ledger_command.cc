@@ -219,7 +219,7 @@ int runLedger(const LedgerOptions& o) {
           "{:.2f}% (refunded), unattributed {:.2f}%\n",
           slo.ns, slo.name, consumed,
           s.adjustments ? fmt::format(" after adjustments ({:.2f}% before)",
-                                      100.0 - s.adjustments->remainingPercentUnadjusted)
+                                      s.adjustments->consumedPercentUnadjusted)
                         : "",
           s.windowStart ? formatTime(*s.windowStart) : "-", l.rolloutPercent, l.adjustmentPercent,
           l.unattributedPercent);

@@ -12,7 +12,9 @@ namespace budgetgate::kube {
 namespace {
 
 constexpr int kPageSize = 500;
-constexpr int kMaxPages = 200;  // 100,000 ReplicaSets in one namespace: beyond any real one
+constexpr int kMaxPages = 200;
+constexpr std::size_t kMaxImagesText =
+    512;  // 100,000 ReplicaSets in one namespace: beyond any real one
 
 bool controlledByDeployment(const rapidjson::Value& item, std::string* owner) {
   const auto* refs = json::path(&item, {"metadata", "ownerReferences"});
@@ -52,6 +54,11 @@ std::vector<WorkloadRevision> revisionsFromList(const rapidjson::Value& list) {
       for (const auto& c : containers->GetArray()) {
         const auto image = json::stringOr(json::member(&c, "image"));
         if (image.empty()) continue;
+        // Bounded: the ledger entry lands in the SLO's status.
+        if (r.record.images.size() + image.size() > kMaxImagesText) {
+          r.record.images += r.record.images.empty() ? "..." : ",...";
+          break;
+        }
         if (!r.record.images.empty()) r.record.images += ",";
         r.record.images += image;
       }

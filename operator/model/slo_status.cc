@@ -225,6 +225,8 @@ void statusToValue(const SloStatus& s, Value& out, Allocator& a) {
     Value adj(rapidjson::kObjectType);
     addNumber(adj, "remainingPercentUnadjusted", percent(s.adjustments->remainingPercentUnadjusted),
               a);
+    addNumber(adj, "consumedPercentUnadjusted", percent(s.adjustments->consumedPercentUnadjusted),
+              a);
     addNumber(adj, "excludedBadEvents", s.adjustments->excludedBadEvents, a);
     Value applied(rapidjson::kArrayType);
     for (const auto& x : s.adjustments->applied) {
@@ -237,7 +239,9 @@ void statusToValue(const SloStatus& s, Value& out, Allocator& a) {
       applied.PushBack(item, a);
     }
     adj.AddMember("applied", applied, a);
-    if (!s.adjustments->ignored.empty()) {
+    {
+      // Always written: the controller merge-patches the status, so an absent list would keep
+      // the previous one.
       Value ignored(rapidjson::kArrayType);
       for (const auto& x : s.adjustments->ignored) {
         Value item(rapidjson::kObjectType);
@@ -330,6 +334,8 @@ SloStatus statusFromJson(const Value& v, std::vector<std::string>* problems) {
     AdjustmentStatus as;
     as.remainingPercentUnadjusted =
         json::asNumber(json::member(adj, "remainingPercentUnadjusted")).value_or(0);
+    as.consumedPercentUnadjusted =
+        json::asNumber(json::member(adj, "consumedPercentUnadjusted")).value_or(0);
     as.excludedBadEvents = json::asNumber(json::member(adj, "excludedBadEvents")).value_or(0);
     if (const auto* applied = json::member(adj, "applied"); applied && applied->IsArray()) {
       for (const auto& e : applied->GetArray()) {

@@ -57,7 +57,8 @@ struct AdjustmentStatus {
   struct Ignored {
     std::string name, problem;
   };
-  double remainingPercentUnadjusted = 0;  // the budget as if no adjustment existed
+  double remainingPercentUnadjusted = 0;  // the budget as if no adjustment existed (clamped)
+  double consumedPercentUnadjusted = 0;   // the same, unclamped (may exceed 100)
   double excludedBadEvents = 0;
   std::vector<Applied> applied;  // those whose hours overlap the window
   std::vector<Ignored> ignored;

@@ -1,5 +1,6 @@
 #include "operator/prometheus/ledger_assembly.h"
 
+#include <algorithm>
 #include <map>
 
 namespace budgetgate::prometheus {
@@ -48,9 +49,10 @@ model::LedgerStatus ledgerStatus(const engine::BudgetLedger& ledger, std::size_t
 model::AdjustmentStatus adjustmentStatus(const engine::BudgetLedger& ledger,
                                          const std::vector<engine::AdjustmentSpans>& usable,
                                          std::vector<model::AdjustmentStatus::Ignored> ignored,
-                                         double remainingPercentUnadjusted) {
+                                         const engine::ErrorBudget& unadjusted) {
   model::AdjustmentStatus s;
-  s.remainingPercentUnadjusted = remainingPercentUnadjusted;
+  s.remainingPercentUnadjusted = unadjusted.remainingPercent();
+  s.consumedPercentUnadjusted = unadjusted.consumedPercent;
   s.excludedBadEvents = ledger.excludedBadEvents;
   s.ignored = std::move(ignored);
   std::map<std::string, std::pair<double, double>> byName;  // bad events, percent
@@ -68,6 +70,15 @@ model::AdjustmentStatus adjustmentStatus(const engine::BudgetLedger& ledger,
     }
     s.applied.push_back(std::move(a));
   }
+  // Bounded, like the ledger's entries: the ones that refund the most.
+  constexpr std::size_t kMaxListed = 20;
+  if (s.applied.size() > kMaxListed) {
+    std::stable_sort(s.applied.begin(), s.applied.end(), [](const auto& x, const auto& y) {
+      return x.refundedPercent > y.refundedPercent;
+    });
+    s.applied.resize(kMaxListed);
+  }
+  if (s.ignored.size() > kMaxListed) s.ignored.resize(kMaxListed);
   return s;
 }
 
@@ -97,12 +108,14 @@ status::ObjectiveOutcome measureWithLedger(
       status::measureObjective(kind, adjustedData(data, kind.shape, excluded), bounds, target);
   if (ledger && inputs.maxEntries > 0) outcome.ledger = ledgerStatus(*ledger, inputs.maxEntries);
   if (!adjustments.empty()) {
-    const double unadjusted =
-        excluded > 0
-            ? status::measureObjective(kind, data, bounds, target).budget.remainingPercent()
-            : outcome.budget.remainingPercent();
-    outcome.adjustments = ledger ? adjustmentStatus(*ledger, usable, std::move(ignored), unadjusted)
-                                 : model::AdjustmentStatus{unadjusted, 0, {}, std::move(ignored)};
+    const engine::ErrorBudget unadjusted =
+        excluded > 0 ? status::measureObjective(kind, data, bounds, target).budget : outcome.budget;
+    if (ledger) {
+      outcome.adjustments = adjustmentStatus(*ledger, usable, std::move(ignored), unadjusted);
+    } else {
+      outcome.adjustments = model::AdjustmentStatus{
+          unadjusted.remainingPercent(), unadjusted.consumedPercent, 0, {}, std::move(ignored)};
+    }
   }
   return outcome;
 }

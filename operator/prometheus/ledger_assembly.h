@@ -33,7 +33,7 @@ model::LedgerStatus ledgerStatus(const engine::BudgetLedger& ledger, std::size_t
 model::AdjustmentStatus adjustmentStatus(const engine::BudgetLedger& ledger,
                                          const std::vector<engine::AdjustmentSpans>& usable,
                                          std::vector<model::AdjustmentStatus::Ignored> ignored,
-                                         double remainingPercentUnadjusted);
+                                         const engine::ErrorBudget& unadjusted);
 
 // What the ledger needs besides the numbers, and what the status keeps of it.
 struct LedgerInputs {

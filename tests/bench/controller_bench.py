@@ -75,6 +75,9 @@ def main():
     parser.add_argument("--cycles", type=int, default=3, help="steady-state cycles to measure")
     parser.add_argument("--interval", default="60s", help="operator evaluation interval")
     parser.add_argument("--smoke", action="store_true", help="50 SLOs, 2 days of history, 1 cycle")
+    parser.add_argument("--compare-ledger", action="store_true",
+                        help="then restart the operator with --ledger-entries 0 and measure its steady "
+                             "cycle too (the ledger's cost, same run)")
     parser.add_argument("--output", default=os.path.join(BUILD, "bench-results", "controller.json"))
     args = parser.parse_args()
     history_days = 31
@@ -156,6 +159,10 @@ def main():
             op["statusWritesPerCycle"] = writes / args.cycles
             op["peakRssMiB"] = peak_rss_mib(operator.proc.pid)
             op["writeErrors"] = scrape("budgetgate_status_writes_total", {"result": "error"})
+            sizes = [len(json.dumps(i.get("status") or {}, separators=(",", ":")))
+                     for i in cp.get_json("slo", "-n", "bench")["items"]]
+            op["statusBytesMean"] = sum(sizes) / len(sizes)
+            op["statusBytesMax"] = max(sizes)
 
             # Every SLO's written status agrees with the baseline evaluation.
             items = cp.get_json("slo", "-n", "bench")["items"]
@@ -170,6 +177,24 @@ def main():
             check(len(items) == args.slos, f"{len(items)} SLOs listed")
             check(not mismatched, f"statuses agree with the baseline (first mismatches: {mismatched[:5]})")
             check(op["writeErrors"] == 0, "no failed status writes")
+            if args.compare_ledger:
+                # The same cluster and Prometheus, the operator restarted without ledgers: the
+                # difference between the two steady cycles is what the ledger costs.
+                operator.stop()
+                operator = Background("operator-no-ledger", [
+                    BIN, "operator", "--kubeconfig", cp.kubeconfig, "--prometheus", prom.url,
+                    "--interval", args.interval, "--no-leader-election", "--ledger-entries", "0",
+                    "--metrics-address", f"127.0.0.1:{port}"], work)
+                operator.start()
+                wait_until("first cycle without ledgers",
+                           lambda: scrape("budgetgate_evaluation_cycles_total") >= 1, timeout=900, interval=0.5)
+                plain = []
+                for n in range(2, args.cycles + 2):
+                    wait_until(f"steady cycle {n} without ledgers",
+                               lambda: scrape("budgetgate_evaluation_cycles_total") >= n, timeout=900, interval=0.5)
+                    plain.append(scrape("budgetgate_evaluation_duration_seconds"))
+                results["noLedger"] = {"steadyCycleSeconds": sum(plain) / len(plain),
+                                       "peakRssMiB": peak_rss_mib(operator.proc.pid)}
         finally:
             if operator:
                 operator.stop()
@@ -188,6 +213,14 @@ def main():
     print(f"| steady cycle | - | {op['steadyCycleSeconds']:.2f} s, {op['statusWritesPerCycle']:.0f} writes | - |")
     print(f"| peak RSS | {base['peakRssMiB']:.0f} MiB | {op['peakRssMiB']:.0f} MiB | "
           f"{op['peakRssMiB'] / max(base['peakRssMiB'], 1):.2f}x |")
+    print(f"| status size (ledger of up to 10 entries) | - | {op['statusBytesMean']:.0f} B mean, "
+          f"{op['statusBytesMax']} B max | - |")
+    if "noLedger" in results:
+        nl = results["noLedger"]
+        print(f"\nSteady cycle with ledgers {op['steadyCycleSeconds']:.3f} s vs without (--ledger-entries 0, "
+              f"same run) {nl['steadyCycleSeconds']:.3f} s: "
+              f"{op['steadyCycleSeconds'] / max(nl['steadyCycleSeconds'], 1e-9):.2f}x; "
+              f"peak RSS {op['peakRssMiB']:.0f} vs {nl['peakRssMiB']:.0f} MiB")
     os.makedirs(os.path.dirname(args.output), exist_ok=True)
     with open(args.output, "w") as f:
         json.dump(results, f, indent=2)

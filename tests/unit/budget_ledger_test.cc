@@ -5,6 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <iostream>
+
+#include "operator/model/slo_status.h"
+
 namespace budgetgate {
 namespace {
 
@@ -124,6 +128,49 @@ TEST(BudgetLedger, NoTrafficNoBudgetNoDivisionByZero) {
   EXPECT_EQ(l.allowedBadEvents, 0);
   EXPECT_TRUE(l.entries.empty());
   EXPECT_EQ(l.unattributedPercent, 0);
+}
+
+// The status stays far below the API server's 1.5 MiB object limit with the largest ledger the
+// operator keeps (--ledger-entries 100) and the largest fields the CRDs and the rollout history
+// allow (names 253, references 1,024, images 512 characters).
+TEST(BudgetLedger, AFullLedgerKeepsTheStatusSmall) {
+  model::SloStatus s;
+  model::LedgerStatus ledger;
+  for (int i = 0; i < 100; ++i) {
+    engine::LedgerEntry e;
+    e.start = kT0 + kHour * i;
+    e.end = e.start + kHour;
+    e.badEvents = 123456789;
+    e.budgetPercent = 12.34;
+    if (i % 2 == 0) {
+      e.cause = LedgerCause::Rollout;
+      e.rollout = engine::RolloutRecord{e.start,           "deployment/" + std::string(253, 'd'),
+                                        "123456",          std::string(512, 'i'),
+                                        "slo-improvement", ""};
+    } else {
+      e.cause = LedgerCause::Adjustment;
+      e.adjustment = std::string(253, 'a');
+      e.reason = "miscategorized";
+      e.reference = std::string(1024, 'r');
+    }
+    ledger.entries.push_back(e);
+  }
+  ledger.entryCount = 100;
+  s.ledger = ledger;
+  model::AdjustmentStatus adj;
+  for (int i = 0; i < 20; ++i) {
+    adj.applied.push_back({std::string(253, 'a'), "dependency", std::string(1024, 'r'), 1, 1});
+    adj.ignored.push_back({std::string(253, 'a'), std::string(200, 'p')});
+  }
+  s.adjustments = adj;
+  const auto bytes = model::statusToJson(s).size();
+  EXPECT_LT(bytes, 256u * 1024u) << bytes;
+  // The default (10 entries) is a few KiB per SLO.
+  s.ledger->entries.resize(10);
+  s.adjustments.reset();
+  EXPECT_LT(model::statusToJson(s).size(), 16u * 1024u);
+  std::cout << "status with 100 worst-case entries and 40 adjustments: " << bytes
+            << " bytes; with 10 entries: " << model::statusToJson(s).size() << " bytes\n";
 }
 
 }  // namespace
