@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "operator/model/field.h"
+#include "operator/model/resource_kind.h"
 #include "operator/model/slo.h"
 
 namespace budgetgate::model {
@@ -55,21 +56,14 @@ bool BudgetAdjustment::appliesTo(const std::string& sloNamespace, const std::str
 }
 
 bool isBudgetAdjustmentDocument(const YAML::Node& doc) {
-  return doc.IsMap() && doc["kind"] && doc["kind"].IsScalar() &&
-         doc["kind"].Scalar() == "BudgetAdjustment";
+  return isKindDocument(doc, "BudgetAdjustment");
 }
 
 std::optional<BudgetAdjustment> parseBudgetAdjustment(const YAML::Node& doc,
                                                       Diagnostics& diagnostics) {
   const std::size_t errorsBefore = diagnostics.errors().size();
   const Field root(doc, "", diagnostics);
-  if (!root.expectMap(true)) return std::nullopt;
-  const auto api = root.child("apiVersion").string(true);
-  const auto kind = root.child("kind").string(true);
-  if ((api && *api != kApiVersion) || (kind && *kind != "BudgetAdjustment")) {
-    root.error(fmt::format("expected apiVersion {} kind BudgetAdjustment", kApiVersion));
-    return std::nullopt;
-  }
+  if (!expectBudgetgateKind(root, "BudgetAdjustment")) return std::nullopt;
   BudgetAdjustment a;
   const Field meta = root.child("metadata");
   if (meta.expectMap(true)) {

@@ -6,6 +6,7 @@
 #include <cctype>
 
 #include "operator/model/field.h"
+#include "operator/model/resource_kind.h"
 #include "operator/model/slo.h"
 
 namespace budgetgate::model {
@@ -28,21 +29,14 @@ std::optional<TimePoint> instant(const Field& f, bool required) {
 }  // namespace
 
 bool isRolloutApprovalDocument(const YAML::Node& doc) {
-  return doc.IsMap() && doc["kind"] && doc["kind"].IsScalar() &&
-         doc["kind"].Scalar() == "RolloutApproval";
+  return isKindDocument(doc, "RolloutApproval");
 }
 
 std::optional<RolloutApproval> parseRolloutApproval(const YAML::Node& doc,
                                                     Diagnostics& diagnostics) {
   const std::size_t errorsBefore = diagnostics.errors().size();
   const Field root(doc, "", diagnostics);
-  if (!root.expectMap(true)) return std::nullopt;
-  const auto api = root.child("apiVersion").string(true);
-  const auto kind = root.child("kind").string(true);
-  if ((api && *api != kApiVersion) || (kind && *kind != "RolloutApproval")) {
-    root.error(fmt::format("expected apiVersion {} kind RolloutApproval", kApiVersion));
-    return std::nullopt;
-  }
+  if (!expectBudgetgateKind(root, "RolloutApproval")) return std::nullopt;
   RolloutApproval a;
   const Field meta = root.child("metadata");
   if (meta.expectMap(true)) {

@@ -30,7 +30,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from gate_bypass_e2e import slo  # noqa: E402
 from harness import (ROOT, ControlPlane, Prometheus, Suite, budgetgate, check,  # noqa: E402
                      chart_user_roles, chart_webhook_config, live_scenario, log,
-                     operator_with_webhook, rfc3339, wait_until, workspace)
+                     operator_with_webhook, refused, rfc3339, wait_until, workspace)
 from webhook_e2e import deployment, post  # noqa: E402
 
 sys.path.insert(0, os.path.join(ROOT, "tests", "prometheus"))
@@ -111,16 +111,7 @@ def main():
             cp.apply(chart_webhook_config(base, ca_pem))
             time.sleep(1)
 
-            def kubectl_as(who, *args, stdin=None):
-                return cp.kubectl(*args, check_rc=False, stdin=stdin, as_user=who["user"],
-                                  groups=who["groups"])
-
-            def refused(result, *needles):
-                out = result.stdout + result.stderr
-                check(result.returncode != 0, f"must be refused, was admitted: {out}")
-                for n in needles:
-                    check(n in out, f"message lacks '{n}': {out.strip()}")
-                log(f"refused as expected: {result.stderr.strip()[:300]}")
+            kubectl_as = cp.kubectl_as
 
             def events(kind, name, reason):
                 items = cp.get_json("events", "-n", "shop")["items"]

@@ -12,7 +12,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import (BIN, Background, ControlPlane, Prometheus, Suite, check, check_close,  # noqa: E402
+from harness import (BIN, Background, ControlPlane, Prometheus, Suite, check,  # noqa: E402
                      free_port, http_get, live_scenario, log, metric_value, wait_until, workspace)
 
 OUTAGE_IN = 90  # seconds after the scenario is written: payments starts failing (after the first evaluations)

@@ -53,6 +53,15 @@ def free_port():
         return s.getsockname()[1]
 
 
+def refused(result, *needles):
+    """Checks that a command was refused and that its output says each of `needles`."""
+    out = result.stdout + result.stderr
+    check(result.returncode != 0, f"must be refused, was admitted: {out}")
+    for n in needles:
+        check(n in out, f"message lacks '{n}': {out.strip()}")
+    log(f"refused as expected: {result.stderr.strip()[:300]}")
+
+
 def wait_until(what, fn, timeout=60, interval=0.5):
     """Polls fn() until it returns a truthy value; returns it or fails after timeout."""
     deadline = time.time() + timeout
@@ -221,6 +230,10 @@ class ControlPlane:
         """budgetgate's CRDs from crds/, applied and Established."""
         self.kubectl("apply", "-f", os.path.join(ROOT, "crds"))
         self.kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
+
+    def kubectl_as(self, who, *args, stdin=None):
+        """kubectl impersonating who = {"user": ..., "groups": [...]}; never raises on failure."""
+        return self.kubectl(*args, check_rc=False, stdin=stdin, as_user=who["user"], groups=who["groups"])
 
     def apply(self, manifest, **kwargs):
         return self.kubectl("apply", "-f", "-", stdin=manifest, **kwargs)

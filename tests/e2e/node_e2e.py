@@ -30,7 +30,7 @@ from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import (ROOT, SCRIPTS, ControlPlane, Prometheus, Suite, TestFailure, check,  # noqa: E402
+from harness import (ROOT, SCRIPTS, ControlPlane, Prometheus, Suite, check,  # noqa: E402
                      helm_binary, live_scenario, log, read_env, run, wait_until, workspace)
 
 NS = "budgetgate"
