@@ -391,6 +391,18 @@ void SloController::cycle() {
       if (auto it = revisions.find(item.spec.ns); it != revisions.end()) {
         t.rollouts = kube::rolloutsMatching(it->second, *item.spec.gate.selector);
       }
+      // Requesters come from Events that expire: keep those the status already recorded.
+      if (item.previous && item.previous->ledger) {
+        for (auto& r : t.rollouts) {
+          if (!r.requester.empty()) continue;
+          for (const auto& e : item.previous->ledger->entries) {
+            if (e.rollout && e.rollout->workload == r.workload &&
+                e.rollout->revision == r.revision && e.rollout->at == r.at) {
+              r.requester = e.rollout->requester;
+            }
+          }
+        }
+      }
     }
     targets.push_back(std::move(t));
   }

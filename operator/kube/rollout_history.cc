@@ -84,6 +84,46 @@ std::vector<engine::RolloutRecord> rolloutsMatching(const std::vector<WorkloadRe
   return out;
 }
 
+std::vector<RolloutRequest> requestsFromEventList(const rapidjson::Value& list) {
+  std::vector<RolloutRequest> out;
+  const auto* items = json::member(&list, "items");
+  if (items == nullptr || !items->IsArray()) return out;
+  constexpr std::string_view kPrefix = "rollout by ";
+  constexpr std::string_view kSuffix = " admitted: ";
+  for (const auto& e : items->GetArray()) {
+    if (json::stringOr(json::member(&e, "reason")) != "RolloutAdmitted" ||
+        json::stringOr(json::member(&e, "reportingComponent")) != "budgetgate-webhook" ||
+        json::stringOr(json::path(&e, {"involvedObject", "kind"})) != "Deployment") {
+      continue;
+    }
+    const auto message = json::stringOr(json::member(&e, "message"));
+    const auto end = message.find(kSuffix);
+    if (message.rfind(kPrefix, 0) != 0 || end == std::string::npos || end <= kPrefix.size()) {
+      continue;
+    }
+    const auto at = parseTime(json::stringOr(json::member(&e, "firstTimestamp")));
+    if (!at) continue;
+    out.push_back({json::stringOr(json::path(&e, {"involvedObject", "name"})), *at,
+                   message.substr(kPrefix.size(), end - kPrefix.size())});
+  }
+  return out;
+}
+
+void attachRequesters(std::vector<WorkloadRevision>& revisions,
+                      const std::vector<RolloutRequest>& requests) {
+  constexpr Seconds kMatch{30};
+  for (auto& r : revisions) {
+    std::optional<Seconds> best;
+    for (const auto& q : requests) {
+      if ("deployment/" + q.deployment != r.record.workload) continue;
+      const Seconds d = q.at > r.record.at ? q.at - r.record.at : r.record.at - q.at;
+      if (d > kMatch || (best && d >= *best)) continue;
+      best = d;
+      r.record.requester = q.user;
+    }
+  }
+}
+
 std::optional<std::vector<WorkloadRevision>> listRevisions(KubeClient& client,
                                                            const std::string& ns,
                                                            std::string* error) {
@@ -107,7 +147,16 @@ std::optional<std::vector<WorkloadRevision>> listRevisions(KubeClient& client,
     auto revisions = revisionsFromList(doc);
     std::move(revisions.begin(), revisions.end(), std::back_inserter(all));
     next = json::stringOr(json::path(&doc, {"metadata", "continue"}));
-    if (next.empty()) return all;
+    if (next.empty()) {
+      // Requesters are a nicety: without them (Events unreadable) the ledger still attributes.
+      const auto events = client.get(kEventResource.collectionPath(ns) +
+                                     "?fieldSelector=" + http::urlEncode("reason=RolloutAdmitted"));
+      rapidjson::Document list;
+      if (events.ok() && !list.Parse(events.body.c_str()).HasParseError()) {
+        attachRequesters(all, requestsFromEventList(list));
+      }
+      return all;
+    }
   }
   if (error) *error = fmt::format("listing ReplicaSets in {}: more than {} pages", ns, kMaxPages);
   return std::nullopt;

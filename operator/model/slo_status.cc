@@ -328,8 +328,28 @@ SloStatus statusFromJson(const Value& v, std::vector<std::string>* problems) {
       if (e.IsString()) noData.emplace_back(e.GetString());
     }
   }
-  // Only which adjustments applied is read back (the controller announces new ones); the
-  // ledger is recomputed every evaluation.
+  // The ledger is recomputed every evaluation; its rollouts are read back for their requesters
+  // (the webhook's Events that name them expire), and which adjustments applied (the
+  // controller announces new ones).
+  if (const auto* ledger = json::member(&v, "ledger"); ledger && ledger->IsObject()) {
+    LedgerStatus ls;
+    if (const auto* entries = json::member(ledger, "entries"); entries && entries->IsArray()) {
+      for (const auto& e : entries->GetArray()) {
+        const auto* r = json::member(&e, "rollout");
+        if (r == nullptr || !r->IsObject()) continue;
+        engine::LedgerEntry entry;
+        entry.cause = engine::LedgerCause::Rollout;
+        engine::RolloutRecord record;
+        record.workload = json::stringOr(json::member(r, "workload"));
+        record.revision = json::stringOr(json::member(r, "revision"));
+        record.requester = json::stringOr(json::member(r, "requester"));
+        if (auto at = parseTime(json::stringOr(json::member(r, "at")))) record.at = *at;
+        entry.rollout = record;
+        ls.entries.push_back(std::move(entry));
+      }
+    }
+    s.ledger = std::move(ls);
+  }
   if (const auto* adj = json::member(&v, "adjustments"); adj && adj->IsObject()) {
     AdjustmentStatus as;
     as.remainingPercentUnadjusted =

@@ -161,6 +161,7 @@ DEFAULT_CLUSTER_RULES = {
     ("", "namespaces", "patch", None),
     ("", "events", "create", None),
     ("", "events", "patch", None),
+    ("", "events", "list", None),
     ("admissionregistration.k8s.io", "validatingwebhookconfigurations", "get", "budgetgate"),
     ("admissionregistration.k8s.io", "validatingwebhookconfigurations", "update", "budgetgate"),
     ("admissionregistration.k8s.io", "validatingwebhookconfigurations", "patch", "budgetgate"),

@@ -83,6 +83,9 @@ def main():
                  "incidents": [{"startIn": outage - now, "duration": "2h", "errorRatio": 0.5}]},
                 {"name": "checkout", "rps": 10, "baseErrorRatio": 0,
                  "incidents": [{"startIn": rollout_at + 5 - now, "duration": "3h", "errorRatio": 0.05}]},
+                # ship: failing from 30 minutes from now (after bob's rollout below).
+                {"name": "ship", "rps": 10, "baseErrorRatio": 0,
+                 "incidents": [{"startIn": 1800, "duration": "1h", "errorRatio": 0.05}]},
                 {"name": "batch", "rps": 5, "baseErrorRatio": 0,
                  "incidents": [{"startIn": t - now, "duration": "1h", "errorRatio": 0.2} for t in nightly]},
             ])
@@ -93,6 +96,7 @@ def main():
                 "namespace: shop}", "namespace: shop, labels: {team: payments}}"))
             cp.apply(slo("checkout-availability", "shop", "checkout", {"app": "checkout"}))
             cp.apply(slo("batch-availability", "shop", "batch", {"app": "batch"}))
+            cp.apply(slo("ship-availability", "shop", "ship", {"app": "ship"}))
             cp.apply(adjustment("nightly-maintenance", """  slos: [batch-availability]
   recurring: {schedule: "0 2 * * *", duration: 1h, timeZone: UTC}
   reason: maintenance
@@ -166,6 +170,36 @@ def main():
             causes = {row[1]: row[4] for row in rows[1:] if row[1] == "checkout-availability"}
             check(causes == {"checkout-availability": "unattributed"}, f"{causes}: {r.stdout}")
             check("rollout history not read: no --kubeconfig" in r.stderr, r.stderr)
+
+        @suite.check("who rolled out is recorded by the webhook and named in the ledger; editors cannot forge it")
+        def _():
+            # bob ships a new Deployment through the webhook (ship's budget is intact: admitted).
+            r = kubectl_as(BOB, "apply", "-f", "-", stdin=deployment("ship", "shop", "ship", "registry.example/ship:1.0"))
+            check(r.returncode == 0, r.stderr)
+            ev = wait_until("RolloutAdmitted on the Deployment",
+                            lambda: events("Deployment", "ship", "RolloutAdmitted"), timeout=30)
+            check(ev[0]["message"].startswith("rollout by bob admitted:"), ev[0]["message"])
+            wait_until("ship's ReplicaSet", lambda: cp.get_json("replicasets", "-n", "shop", "-l", "app=ship")["items"])
+            # An editor cannot write Events, so cannot name someone else as the requester.
+            forged = {"apiVersion": "v1", "kind": "Event", "metadata": {"name": "forged", "namespace": "shop"},
+                      "involvedObject": {"kind": "Deployment", "name": "ship", "namespace": "shop"},
+                      "reason": "RolloutAdmitted", "reportingComponent": "budgetgate-webhook",
+                      "message": "rollout by alice admitted: x", "type": "Normal"}
+            r = kubectl_as(BOB, "create", "-f", "-", stdin=json.dumps(forged))
+            check(r.returncode != 0 and "forbidden" in r.stderr.lower(), f"bob creating an Event: {r.stderr}")
+            # ship's incident starts 30 minutes after the history was written: the ledger of the
+            # window ending two hours from now (Prometheus holds that history already) has it.
+            path = os.path.join(work, "ship.yaml")
+            with open(path, "w") as f:
+                f.write(cp.kubectl("get", "slo", "-n", "shop", "ship-availability", "-o", "yaml").stdout)
+            r = budgetgate("ledger", "-f", path, "--prometheus", prom.url, "--kubeconfig", cp.kubeconfig,
+                           "--at", rfc3339(now + 2 * HOUR), "-o", "json")
+            check(r.returncode == 0, f"ledger failed ({r.returncode}): {r.stderr}")
+            entries = json.loads(r.stdout)[0]["ledger"]["entries"]
+            log(f"ship's ledger two hours from now: {entries}")
+            check(len(entries) == 1 and entries[0]["cause"] == "rollout" and
+                  entries[0]["rollout"]["requester"] == "bob" and
+                  entries[0]["rollout"]["images"] == "registry.example/ship:1.0", entries)
 
         @suite.check("pay is denied while exhausted; the denial is recorded on the Deployment and the SLO")
         def _():

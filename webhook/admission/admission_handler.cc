@@ -300,6 +300,15 @@ AdmissionHandler::Answer AdmissionHandler::judgeWorkload(ParsedReview& review,
   const std::string kindName = rollout.kind == gate::WorkloadKind::Pod          ? "Pod"
                                : rollout.kind == gate::WorkloadKind::ReplicaSet ? "ReplicaSet"
                                                                                 : "Deployment";
+  // Who rolled out a gated Deployment: Kubernetes records it nowhere the ledger can read (a
+  // ReplicaSet does not say who caused it), so the webhook does, as an Event the controller's
+  // ledger matches to the new ReplicaSet.
+  if (d.allowed && d.action == gate::GateAction::Rollout &&
+      rollout.kind == gate::WorkloadKind::Deployment) {
+    emit({apiVersion, kindName, rollout.ns, rollout.name, review.objectUid, "Normal",
+          std::string(kRolloutAdmittedReason),
+          fmt::format("rollout by {} admitted: {}", rollout.user.username, d.rule)});
+  }
   if (!d.approval.empty()) {
     emit({apiVersion, kindName, rollout.ns, rollout.name, review.objectUid, "Normal",
           "RolloutApprovalUsed",

@@ -26,6 +26,8 @@ struct AdmissionEvent {
 // Called (off the request path) for denials, exceptions used and gate objects loosened by an
 // owner, for non-dry-run requests; rate-limited per object and reason.
 using EventSink = std::function<void(AdmissionEvent)>;
+// The Event that names who rolled out a gated Deployment (read by the ledger).
+inline constexpr std::string_view kRolloutAdmittedReason = "RolloutAdmitted";
 
 struct HandlerOptions {
   std::set<std::string, std::less<>> exemptNamespaces{"kube-system"};
