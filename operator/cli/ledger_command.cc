@@ -34,6 +34,7 @@ struct LedgerOptions {
   std::string output;
   std::string kubeconfig;
   std::string context;
+  std::string gateNamespace = "budgetgate";
   std::string attribution;  // empty: the policy's ledger.attribution
   PrometheusFlags prometheus;
 };
@@ -138,10 +139,12 @@ int runLedger(const LedgerOptions& o) {
   if (!loadAdjustments(set, client.get(), namespaces, adjustments)) return kExitBadInput;
   std::map<std::string, std::vector<kube::WorkloadRevision>> revisions;
   if (client) {
+    const auto requests = kube::listRequests(*client, o.gateNamespace);
     for (const auto& ns : namespaces) {
       std::string error;
       auto r = kube::listRevisions(*client, ns, &error);
       if (!r) return fail(error);
+      kube::attachRequesters(*r, ns, requests);
       revisions[ns] = std::move(*r);
     }
   }
@@ -263,6 +266,9 @@ void addLedgerCommand(CLI::App& app, int& exitCode) {
   cmd->add_option("--kubeconfig", o->kubeconfig,
                   "read rollouts and BudgetAdjustments from this cluster (default: none)");
   cmd->add_option("--context", o->context, "kubeconfig context (implies reading the cluster)");
+  cmd->add_option("--namespace", o->gateNamespace,
+                  "budgetgate's namespace, where its webhook records who rolled out (default "
+                  "budgetgate)");
   addPrometheusFlags(cmd, o->prometheus);
   cmd->callback([o, &exitCode] { exitCode = runLedger(*o); });
 }

@@ -132,6 +132,7 @@ WebhookService::WebhookService(const WebhookFlags& flags, const kube::KubeConfig
   admission::HandlerOptions handlerOptions;
   handlerOptions.exemptNamespaces = exempt;
   handlerOptions.notReadyPolicy = cacheOptions(flags, gateNamespace).fallbackPolicy;
+  handlerOptions.recordNamespace = gateNamespace;
   handlerOptions.trustedControllers.users = flags.trustedControllerUsers;
   handlerOptions.trustedControllers.serviceAccountNamespaces = flags.trustedControllerNamespaces;
   handler_ = std::make_unique<admission::AdmissionHandler>(

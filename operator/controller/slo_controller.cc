@@ -287,9 +287,12 @@ void SloController::onAdjustmentDelete(const std::string& ns, const std::string&
 std::map<std::string, std::vector<kube::WorkloadRevision>> SloController::revisionsByNamespace(
     const std::set<std::string>& namespaces) {
   std::map<std::string, std::vector<kube::WorkloadRevision>> out;
+  if (namespaces.empty()) return out;
+  const auto requests = kube::listRequests(client_, options_.policyLookup.gateNamespace);
   for (const auto& ns : namespaces) {
     std::string error;
     if (auto revisions = kube::listRevisions(client_, ns, &error)) {
+      kube::attachRequesters(*revisions, ns, requests);
       out[ns] = std::move(*revisions);
     } else {
       // The ledger then attributes nothing to rollouts in this namespace this cycle.

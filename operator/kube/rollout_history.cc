@@ -1,6 +1,7 @@
 #include "operator/kube/rollout_history.h"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 
@@ -88,40 +89,50 @@ std::vector<RolloutRequest> requestsFromEventList(const rapidjson::Value& list) 
   std::vector<RolloutRequest> out;
   const auto* items = json::member(&list, "items");
   if (items == nullptr || !items->IsArray()) return out;
-  constexpr std::string_view kPrefix = "rollout by ";
-  constexpr std::string_view kSuffix = " admitted: ";
+  // "rollout of deployment/NAME in NAMESPACE by USER admitted: RULE"
+  constexpr std::string_view kPrefix = "rollout of deployment/";
   for (const auto& e : items->GetArray()) {
-    if (json::stringOr(json::member(&e, "reason")) != "RolloutAdmitted" ||
-        json::stringOr(json::member(&e, "reportingComponent")) != "budgetgate-webhook" ||
-        json::stringOr(json::path(&e, {"involvedObject", "kind"})) != "Deployment") {
-      continue;
-    }
+    if (json::stringOr(json::member(&e, "reason")) != "RolloutAdmitted") continue;
     const auto message = json::stringOr(json::member(&e, "message"));
-    const auto end = message.find(kSuffix);
-    if (message.rfind(kPrefix, 0) != 0 || end == std::string::npos || end <= kPrefix.size()) {
-      continue;
-    }
+    if (message.rfind(kPrefix, 0) != 0) continue;
+    const auto in = message.find(" in ", kPrefix.size());
+    const auto by = in == std::string::npos ? in : message.find(" by ", in + 4);
+    const auto admitted = by == std::string::npos ? by : message.find(" admitted: ", by + 4);
+    if (admitted == std::string::npos) continue;
     const auto at = parseTime(json::stringOr(json::member(&e, "firstTimestamp")));
     if (!at) continue;
-    out.push_back({json::stringOr(json::path(&e, {"involvedObject", "name"})), *at,
-                   message.substr(kPrefix.size(), end - kPrefix.size())});
+    out.push_back({message.substr(in + 4, by - in - 4),
+                   message.substr(kPrefix.size(), in - kPrefix.size()), *at,
+                   message.substr(by + 4, admitted - by - 4)});
   }
   return out;
 }
 
-void attachRequesters(std::vector<WorkloadRevision>& revisions,
+void attachRequesters(std::vector<WorkloadRevision>& revisions, const std::string& ns,
                       const std::vector<RolloutRequest>& requests) {
   constexpr Seconds kMatch{30};
   for (auto& r : revisions) {
     std::optional<Seconds> best;
     for (const auto& q : requests) {
-      if ("deployment/" + q.deployment != r.record.workload) continue;
+      if (q.ns != ns || "deployment/" + q.deployment != r.record.workload) continue;
       const Seconds d = q.at > r.record.at ? q.at - r.record.at : r.record.at - q.at;
       if (d > kMatch || (best && d >= *best)) continue;
       best = d;
       r.record.requester = q.user;
     }
   }
+}
+
+std::vector<RolloutRequest> listRequests(KubeClient& client, const std::string& gateNamespace) {
+  const auto result = client.get(kEventResource.collectionPath(gateNamespace) +
+                                 "?fieldSelector=" + http::urlEncode("reason=RolloutAdmitted"));
+  rapidjson::Document list;
+  if (!result.ok() || list.Parse(result.body.c_str()).HasParseError()) {
+    spdlog::warn("ledger: who rolled out is not known: listing Events in {}: {}", gateNamespace,
+                 result.ok() ? std::string("unreadable response") : result.describe());
+    return {};
+  }
+  return requestsFromEventList(list);
 }
 
 std::optional<std::vector<WorkloadRevision>> listRevisions(KubeClient& client,
@@ -147,16 +158,7 @@ std::optional<std::vector<WorkloadRevision>> listRevisions(KubeClient& client,
     auto revisions = revisionsFromList(doc);
     std::move(revisions.begin(), revisions.end(), std::back_inserter(all));
     next = json::stringOr(json::path(&doc, {"metadata", "continue"}));
-    if (next.empty()) {
-      // Requesters are a nicety: without them (Events unreadable) the ledger still attributes.
-      const auto events = client.get(kEventResource.collectionPath(ns) +
-                                     "?fieldSelector=" + http::urlEncode("reason=RolloutAdmitted"));
-      rapidjson::Document list;
-      if (events.ok() && !list.Parse(events.body.c_str()).HasParseError()) {
-        attachRequesters(all, requestsFromEventList(list));
-      }
-      return all;
-    }
+    if (next.empty()) return all;
   }
   if (error) *error = fmt::format("listing ReplicaSets in {}: more than {} pages", ns, kMaxPages);
   return std::nullopt;

@@ -30,21 +30,24 @@ std::vector<WorkloadRevision> revisionsFromList(const rapidjson::Value& list);
 std::vector<engine::RolloutRecord> rolloutsMatching(const std::vector<WorkloadRevision>& revisions,
                                                     const model::LabelSelector& selector);
 
-// Who rolled out which Deployment when, from budgetgate's webhook's RolloutAdmitted Events (only
-// those its own component reported: namespace editors cannot create Events). Pure.
+// Who rolled out which Deployment when, from budgetgate's webhook's RolloutAdmitted Events in
+// budgetgate's own namespace (where namespace editors cannot write). Pure.
 struct RolloutRequest {
+  std::string ns;
   std::string deployment;
   TimePoint at{};
   std::string user;
 };
 std::vector<RolloutRequest> requestsFromEventList(const rapidjson::Value& list);
-// Sets each revision's requester from the request closest to its creation (within 30 s).
-void attachRequesters(std::vector<WorkloadRevision>& revisions,
+// Sets each revision's requester (revisions of namespace `ns`) from the request closest to its
+// creation (within 30 s).
+void attachRequesters(std::vector<WorkloadRevision>& revisions, const std::string& ns,
                       const std::vector<RolloutRequest>& requests);
 
-// Lists a namespace's ReplicaSets page by page (limit/continue), with requesters from the
-// namespace's RolloutAdmitted Events (kept for the API server's --event-ttl, 1h by default: the
-// controller carries them forward in the SLO's status); nullopt with *error on failure.
+// The RolloutAdmitted Events of budgetgate's namespace; empty (with a log line) when unreadable.
+std::vector<RolloutRequest> listRequests(KubeClient& client, const std::string& gateNamespace);
+
+// Lists a namespace's ReplicaSets page by page (limit/continue); nullopt with *error on failure.
 std::optional<std::vector<WorkloadRevision>> listRevisions(KubeClient& client,
                                                            const std::string& ns,
                                                            std::string* error);

@@ -176,15 +176,18 @@ def main():
             # bob ships a new Deployment through the webhook (ship's budget is intact: admitted).
             r = kubectl_as(BOB, "apply", "-f", "-", stdin=deployment("ship", "shop", "ship", "registry.example/ship:1.0"))
             check(r.returncode == 0, r.stderr)
-            ev = wait_until("RolloutAdmitted on the Deployment",
-                            lambda: events("Deployment", "ship", "RolloutAdmitted"), timeout=30)
-            check(ev[0]["message"].startswith("rollout by bob admitted:"), ev[0]["message"])
+            def admitted_records():
+                return [e for e in cp.get_json("events", "-n", "budgetgate")["items"]
+                        if e["reason"] == "RolloutAdmitted" and "deployment/ship in shop" in e["message"]]
+            ev = wait_until("RolloutAdmitted in budgetgate's namespace", admitted_records, timeout=30)
+            check(ev[0]["message"].startswith("rollout of deployment/ship in shop by bob admitted:"), ev[0]["message"])
             wait_until("ship's ReplicaSet", lambda: cp.get_json("replicasets", "-n", "shop", "-l", "app=ship")["items"])
-            # An editor cannot write Events, so cannot name someone else as the requester.
-            forged = {"apiVersion": "v1", "kind": "Event", "metadata": {"name": "forged", "namespace": "shop"},
-                      "involvedObject": {"kind": "Deployment", "name": "ship", "namespace": "shop"},
-                      "reason": "RolloutAdmitted", "reportingComponent": "budgetgate-webhook",
-                      "message": "rollout by alice admitted: x", "type": "Normal"}
+            # The record lives in budgetgate's namespace: an editor may write Events in shop (the
+            # `edit` role can), not there, so cannot name someone else as the requester.
+            forged = {"apiVersion": "v1", "kind": "Event", "metadata": {"name": "forged", "namespace": "budgetgate"},
+                      "involvedObject": {"kind": "Namespace", "name": "budgetgate", "namespace": "budgetgate"},
+                      "reason": "RolloutAdmitted", "type": "Normal",
+                      "message": "rollout of deployment/ship in shop by alice admitted: x"}
             r = kubectl_as(BOB, "create", "-f", "-", stdin=json.dumps(forged))
             check(r.returncode != 0 and "forbidden" in r.stderr.lower(), f"bob creating an Event: {r.stderr}")
             # ship's incident starts 30 minutes after the history was written: the ledger of the

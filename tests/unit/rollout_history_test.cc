@@ -39,22 +39,24 @@ TEST(RolloutHistory, OnlyReplicaSetsControlledByADeploymentAreRollouts) {
   other.matchLabels = {{"app", "checkout"}};
   EXPECT_TRUE(kube::rolloutsMatching(revisions, other).empty());
 
-  // Requesters: the webhook's own Event within 30 s of the ReplicaSet; others are not believed.
+  // Requesters: the webhook's record closest to the ReplicaSet's creation, within 30 s, for the
+  // same namespace and Deployment.
   const auto events = parse(R"({"items": [
-    {"reason": "RolloutAdmitted", "reportingComponent": "budgetgate-webhook",
-     "involvedObject": {"kind": "Deployment", "name": "pay"},
-     "message": "rollout by bob admitted: tier healthy x risk medium = approve",
+    {"reason": "RolloutAdmitted",
+     "message": "rollout of deployment/pay in shop by bob admitted: tier healthy x risk medium = approve",
      "firstTimestamp": "2026-12-01T10:00:04Z"},
-    {"reason": "RolloutAdmitted", "reportingComponent": "someone-else",
-     "involvedObject": {"kind": "Deployment", "name": "pay"},
-     "message": "rollout by mallory admitted: x", "firstTimestamp": "2026-12-01T10:00:05Z"},
-    {"reason": "RolloutAdmitted", "reportingComponent": "budgetgate-webhook",
-     "involvedObject": {"kind": "Deployment", "name": "pay"},
-     "message": "rollout by carol admitted: x", "firstTimestamp": "2026-12-01T09:00:00Z"}
+    {"reason": "RolloutAdmitted", "message": "rollout of deployment/pay in other by mallory admitted: x",
+     "firstTimestamp": "2026-12-01T10:00:05Z"},
+    {"reason": "RolloutAdmitted", "message": "rollout of deployment/pay in shop by carol admitted: x",
+     "firstTimestamp": "2026-12-01T09:00:00Z"},
+    {"reason": "RolloutAdmitted", "message": "garbage", "firstTimestamp": "2026-12-01T10:00:05Z"}
   ]})");
   const auto requests = kube::requestsFromEventList(events);
-  ASSERT_EQ(requests.size(), 2u);
-  kube::attachRequesters(revisions, requests);
+  ASSERT_EQ(requests.size(), 3u);
+  EXPECT_EQ(requests[0].ns, "shop");
+  EXPECT_EQ(requests[0].deployment, "pay");
+  EXPECT_EQ(requests[0].user, "bob");
+  kube::attachRequesters(revisions, "shop", requests);
   EXPECT_EQ(revisions[0].record.requester, "bob");
 }
 

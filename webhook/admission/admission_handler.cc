@@ -302,12 +302,15 @@ AdmissionHandler::Answer AdmissionHandler::judgeWorkload(ParsedReview& review,
                                                                                 : "Deployment";
   // Who rolled out a gated Deployment: Kubernetes records it nowhere the ledger can read (a
   // ReplicaSet does not say who caused it), so the webhook does, as an Event the controller's
-  // ledger matches to the new ReplicaSet.
+  // ledger matches to the new ReplicaSet. In budgetgate's namespace (about that namespace):
+  // an Event in the workload's namespace could be forged by its editors (`edit` may create
+  // Events).
   if (d.allowed && d.action == gate::GateAction::Rollout &&
-      rollout.kind == gate::WorkloadKind::Deployment) {
-    emit({apiVersion, kindName, rollout.ns, rollout.name, review.objectUid, "Normal",
+      rollout.kind == gate::WorkloadKind::Deployment && !options_.recordNamespace.empty()) {
+    emit({"v1", "Namespace", options_.recordNamespace, options_.recordNamespace, "", "Normal",
           std::string(kRolloutAdmittedReason),
-          fmt::format("rollout by {} admitted: {}", rollout.user.username, d.rule)});
+          fmt::format("rollout of deployment/{} in {} by {} admitted: {}", rollout.name, rollout.ns,
+                      rollout.user.username, d.rule)});
   }
   if (!d.approval.empty()) {
     emit({apiVersion, kindName, rollout.ns, rollout.name, review.objectUid, "Normal",

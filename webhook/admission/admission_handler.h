@@ -26,7 +26,8 @@ struct AdmissionEvent {
 // Called (off the request path) for denials, exceptions used and gate objects loosened by an
 // owner, for non-dry-run requests; rate-limited per object and reason.
 using EventSink = std::function<void(AdmissionEvent)>;
-// The Event that names who rolled out a gated Deployment (read by the ledger).
+// The Event, in budgetgate's namespace, that names who rolled out a gated Deployment (read by
+// the ledger): "rollout of deployment/NAME in NAMESPACE by USER admitted: RULE".
 inline constexpr std::string_view kRolloutAdmittedReason = "RolloutAdmitted";
 
 struct HandlerOptions {
@@ -34,6 +35,9 @@ struct HandlerOptions {
   // Applies to every workload before the cache has loaded.
   engine::ErrorBudgetPolicy notReadyPolicy;
   TrustedControllers trustedControllers;
+  // budgetgate's namespace: the webhook's record of who rolled out what (RolloutAdmitted Events)
+  // goes there, where namespace editors cannot write. Empty: not recorded.
+  std::string recordNamespace;
 };
 
 class AdmissionHandler {
