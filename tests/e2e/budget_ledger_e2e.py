@@ -182,6 +182,18 @@ def main():
             ev = wait_until("RolloutAdmitted in budgetgate's namespace", admitted_records, timeout=30)
             check(ev[0]["message"].startswith("rollout of deployment/ship in shop by bob admitted:"), ev[0]["message"])
             wait_until("ship's ReplicaSet", lambda: cp.get_json("replicasets", "-n", "shop", "-l", "app=ship")["items"])
+            # A warning is recorded like a denial: a high-risk change of a healthy service is
+            # `review`, which the default policy admits with a warning.
+            patch = {"metadata": {"annotations": {"budgetgate.dev/risk": "high"}},
+                     "spec": {"template": {"metadata": {"annotations": {"revision": "2"}}}}}
+            r = kubectl_as(BOB, "patch", "deployment", "-n", "shop", "ship", "--type=merge", "-p", json.dumps(patch))
+            check(r.returncode == 0 and "budgetgate" in r.stderr, f"admitted with a warning: {r.stdout} {r.stderr}")
+            wait_until("BudgetGateWarned on the Deployment",
+                       lambda: events("Deployment", "ship", "BudgetGateWarned"), timeout=30)
+            ev = wait_until("RolloutWarned on the SLO",
+                            lambda: events("ServiceLevelObjective", "ship-availability", "RolloutWarned"), timeout=30)
+            check("by bob admitted with a warning" in ev[0]["message"] and "= review" in ev[0]["message"],
+                  ev[0]["message"])
             # The record lives in budgetgate's namespace: an editor may write Events in shop (the
             # `edit` role can), not there, so cannot name someone else as the requester.
             forged = {"apiVersion": "v1", "kind": "Event", "metadata": {"name": "forged", "namespace": "budgetgate"},

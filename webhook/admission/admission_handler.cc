@@ -133,7 +133,11 @@ AdmissionHandler::AdmissionHandler(cache::GateCache& cache, HandlerOptions optio
 
 void AdmissionHandler::emit(AdmissionEvent event) {
   if (!events_) return;
-  if (!eventLimiter_.allow(event.kind + "/" + event.ns + "/" + event.name + "/" + event.reason)) {
+  // The record of who rolled out is about the workload named in its message, not the object
+  // it is attached to (budgetgate's namespace): one per workload and requester.
+  const std::string key = event.kind + "/" + event.ns + "/" + event.name + "/" + event.reason +
+                          (event.reason == kRolloutAdmittedReason ? "/" + event.message : "");
+  if (!eventLimiter_.allow(key)) {
     return;
   }
   events_(std::move(event));
