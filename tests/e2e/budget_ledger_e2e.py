@@ -187,7 +187,7 @@ def main():
             patch = {"metadata": {"annotations": {"budgetgate.dev/risk": "high"}},
                      "spec": {"template": {"metadata": {"annotations": {"revision": "2"}}}}}
             r = kubectl_as(BOB, "patch", "deployment", "-n", "shop", "ship", "--type=merge", "-p", json.dumps(patch))
-            check(r.returncode == 0 and "budgetgate" in r.stderr, f"admitted with a warning: {r.stdout} {r.stderr}")
+            check(r.returncode == 0 and "review required" in r.stderr, f"admitted with a warning: {r.stdout} {r.stderr}")
             wait_until("BudgetGateWarned on the Deployment",
                        lambda: events("Deployment", "ship", "BudgetGateWarned"), timeout=30)
             ev = wait_until("RolloutWarned on the SLO",
