@@ -25,6 +25,24 @@ std::vector<engine::AdjustmentSpans> usableAdjustments(
   return usable;
 }
 
+void excludeAdjustedHours(engine::WindowHistory& history,
+                          const std::vector<engine::AdjustmentSpans>& usable) {
+  const Seconds hour(3600);
+  for (std::size_t i = 0; i < history.bad.size() && i < history.total.size(); ++i) {
+    const TimePoint end = history.oldestBucketEnd + history.bucket * static_cast<long long>(i);
+    const TimePoint from = TimePoint(
+        std::chrono::floor<std::chrono::hours>((end - history.bucket).time_since_epoch()));
+    const bool excluded = std::any_of(usable.begin(), usable.end(), [&](const auto& a) {
+      return std::any_of(a.spans.begin(), a.spans.end(), [&](const auto& span) {
+        return span.first <= from && from + hour <= span.second;
+      });
+    });
+    if (!excluded) continue;
+    history.total[i] = std::max(0.0, history.total[i] - history.bad[i]);
+    history.bad[i] = 0;
+  }
+}
+
 status::ObjectiveData adjustedData(const status::ObjectiveData& data, status::ObjectiveShape shape,
                                    double excludedBadEvents) {
   status::ObjectiveData out = data;

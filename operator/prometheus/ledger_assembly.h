@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "operator/engine/budget_ledger.h"
+#include "operator/engine/budget_recovery.h"
 #include "operator/model/budget_adjustment.h"
 #include "operator/model/slo_status.h"
 #include "operator/model/window_bounds.h"
@@ -34,6 +35,11 @@ model::AdjustmentStatus adjustmentStatus(const engine::BudgetLedger& ledger,
                                          const std::vector<engine::AdjustmentSpans>& usable,
                                          std::vector<model::AdjustmentStatus::Ignored> ignored,
                                          const engine::ErrorBudget& unadjusted);
+
+// The recovery projection's history without the adjusted hours' bad events (taken out of the
+// totals too), so that it projects the adjusted budget the status shows.
+void excludeAdjustedHours(engine::WindowHistory& history,
+                          const std::vector<engine::AdjustmentSpans>& usable);
 
 // What the ledger needs besides the numbers, and what the status keeps of it.
 struct LedgerInputs {

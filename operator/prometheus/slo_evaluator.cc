@@ -207,8 +207,14 @@ std::vector<model::SloStatus> SloEvaluator::evaluate(const std::vector<Evaluatio
             windowHistory(buckets_, needs, op.numerator, *op.total,
                           op.signals->shape == status::ObjectiveShape::GoodOverTotal, plan, at);
         if (outcome.history) {
+          // The adjusted budget, as the status shows it: without the adjusted hours' events.
+          const double excluded = outcome.adjustments ? outcome.adjustments->excludedBadEvents : 0;
+          if (excluded > 0) {
+            excludeAdjustedHours(*outcome.history,
+                                 usableAdjustments(target.adjustments, *plan.bounds, at, nullptr));
+          }
           outcome.history->badNow = outcome.budget.consumed;
-          outcome.history->totalNow = std::max(0.0, data.totalWindow.value);
+          outcome.history->totalNow = std::max(0.0, data.totalWindow.value - excluded);
         }
       }
       outcomes.push_back(std::move(outcome));

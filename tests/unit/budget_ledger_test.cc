@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "operator/model/slo_status.h"
+#include "operator/prometheus/ledger_assembly.h"
 
 namespace budgetgate {
 namespace {
@@ -171,6 +172,33 @@ TEST(BudgetLedger, AFullLedgerKeepsTheStatusSmall) {
   EXPECT_LT(model::statusToJson(s).size(), 16u * 1024u);
   std::cout << "status with 100 worst-case entries and 40 adjustments: " << bytes
             << " bytes; with 10 entries: " << model::statusToJson(s).size() << " bytes\n";
+}
+
+// The recovery projection follows the adjusted budget: an adjusted outage hour neither holds
+// the budget down nor ages out later.
+TEST(BudgetLedger, RecoveryProjectionLeavesAdjustedHoursOut) {
+  engine::WindowHistory h;
+  h.now = kT0 + kHour * 4;
+  h.bucket = kHour;
+  h.windowLength = kHour * 4;
+  h.oldestBucketEnd = kT0 + kHour;
+  h.bad = {1, 500, 1, 1};
+  h.total = {1000, 1000, 1000, 1000};
+  h.badNow = 503;
+  h.totalNow = 4000;
+  // Unadjusted at 99 %: 503 bad of 40 allowed; back above 50 % only once hour 2 ages out.
+  const auto before = engine::recoveryAt(h, 0.99, 50.0);
+  ASSERT_TRUE(before);
+  EXPECT_EQ(*before, kT0 + kHour * 2 + h.windowLength);
+  engine::AdjustmentSpans outage{"db", "dependency", "", {{kT0 + kHour, kT0 + kHour * 2}}};
+  prometheus::excludeAdjustedHours(h, {outage});
+  EXPECT_EQ(h.bad[1], 0);
+  EXPECT_EQ(h.total[1], 500);
+  EXPECT_EQ(h.bad[0], 1);
+  // As the evaluator sets them: the adjusted window (3 bad of 3,500).
+  h.badNow = 3;
+  h.totalNow = 3500;
+  EXPECT_EQ(engine::recoveryAt(h, 0.99, 50.0), h.now);
 }
 
 }  // namespace
