@@ -62,6 +62,12 @@ status::ObjectiveData objectiveData(const PlannedObjective& objective,
   return data;
 }
 
+BucketEvents bucketEvents(double numerator, double total, bool numeratorIsGood) {
+  const double t = std::isnan(total) ? 0.0 : std::max(0.0, total);
+  const double n = std::isnan(numerator) ? 0.0 : std::max(0.0, numerator);
+  return {std::clamp(numeratorIsGood ? t - n : n, 0.0, t), t};
+}
+
 std::optional<std::vector<engine::HourCounts>> windowHours(const PlannedObjective& objective,
                                                            const model::WindowBounds& bounds,
                                                            const WindowPieces& pieces, TimePoint at,
@@ -101,11 +107,8 @@ std::optional<std::vector<engine::HourCounts>> windowHours(const PlannedObjectiv
   if (stored[0].size() != stored[1].size()) return std::nullopt;
   const bool numeratorIsGood = shape == status::ObjectiveShape::GoodOverTotal;
   auto piece = [&](TimePoint end, Seconds length, double n, double t) {
-    if (std::isnan(n)) n = 0;
-    if (std::isnan(t)) t = 0;
-    t = std::max(0.0, t);
-    n = std::max(0.0, n);
-    return engine::HourCounts{end, length, std::clamp(numeratorIsGood ? t - n : n, 0.0, t), t};
+    const auto e = bucketEvents(n, t, numeratorIsGood);
+    return engine::HourCounts{end, length, e.bad, e.total};
   };
   std::vector<engine::HourCounts> hours;
   hours.reserve(stored[1].size() + 2);

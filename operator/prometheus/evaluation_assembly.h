@@ -29,6 +29,14 @@ status::ObjectiveData objectiveData(const PlannedObjective& objective,
                                     TimePoint at, const std::vector<QuantityNeed>& needs,
                                     const Fetched& fetched, const BucketStore& buckets);
 
+// One bucket's bad and total events from its numerator and total sums (NaN: no sample, 0;
+// bad clamped to [0, total]). Shared by the ledger's hours and the recovery history.
+struct BucketEvents {
+  double bad = 0;
+  double total = 0;
+};
+BucketEvents bucketEvents(double numerator, double total, bool numeratorIsGood);
+
 // The SLO window's bad and total events per hour — the head piece, each stored bucket, the
 // tail piece, oldest first — for the ledger and budget adjustments. nullopt unless both
 // quantities are kept in buckets (additive, incremental windows) and every piece was fetched.

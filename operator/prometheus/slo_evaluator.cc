@@ -44,10 +44,9 @@ std::optional<engine::WindowHistory> windowHistory(const BucketStore& buckets,
   h.total.reserve(all->size());
   h.bad.reserve(all->size());
   for (std::size_t i = 0; i < all->size(); ++i) {
-    const double t = std::isnan((*all)[i]) ? 0.0 : std::max(0.0, (*all)[i]);
-    const double n = std::isnan((*good)[i]) ? 0.0 : std::max(0.0, (*good)[i]);
-    h.total.push_back(t);
-    h.bad.push_back(std::clamp(numeratorIsGood ? t - n : n, 0.0, t));
+    const auto e = bucketEvents((*good)[i], (*all)[i], numeratorIsGood);
+    h.total.push_back(e.total);
+    h.bad.push_back(e.bad);
   }
   return h;
 }
