@@ -47,4 +47,21 @@ step "Tests"
 cd "$BUILD_DIR"
 # e2e tests start their own servers on free loopback ports; two at a time keep the 2 cores busy
 # without starving the servers.
-ctest --output-on-failure -j2 --timeout 1500 "$@"
+mkdir -p Testing
+set +e
+ctest --output-on-failure -j2 --timeout 1500 "$@" 2>&1 | tee Testing/ctest-output.log
+rc=${PIPESTATUS[0]}
+set -e
+if [ "$rc" -ne 0 ]; then
+  # The failing checks' own lines, repeated at the end where a truncated CI log still shows them.
+  step "What failed (the FAIL lines of the failing tests)"
+  grep -h -E '^\[[0-9:]+\] +(FAIL|SETUP FAILED|  FAILED)|^\[  FAILED  \]' Testing/Temporary/LastTest.log 2>/dev/null |
+    cut -c1-600 | tail -n 30 || true
+  summary=$(grep -E '^[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' Testing/ctest-output.log | tail -n 1)
+  if [ -n "$summary" ]; then
+    total=$(sed -E 's/.* out of ([0-9]+).*/\1/' <<<"$summary")
+    failed=$(sed -E 's/.*passed, ([0-9]+) tests? failed.*/\1/' <<<"$summary")
+    echo "$((total - failed)) passed, $failed failed"
+  fi
+fi
+exit "$rc"
