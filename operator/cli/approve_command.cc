@@ -2,8 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <cctype>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,12 +18,14 @@
 #include "operator/model/rollout_approval.h"
 #include "operator/model/slo.h"
 #include "webhook/gate/pod_template.h"
+#include "webhook/gate/rollout_request.h"
 
 namespace budgetgate::cli {
 namespace {
 
 struct ApproveOptions {
   std::string deployment;  // NS/NAME
+  std::string workload;    // NS/KIND/NAME (kind: deployment, statefulset, daemonset)
   std::string templateFrom;
   std::string templateHash;
   std::vector<std::string> images;
@@ -77,17 +81,18 @@ bool serverTemplateHash(kube::KubeClient& client, const std::string& ns, const s
   std::vector<Document> docs;
   if (!loadDocuments(path, docs, error)) return false;
   if (docs.size() != 1) {
-    *error = fmt::format("{}: expected one Deployment document, found {}", path, docs.size());
+    *error = fmt::format("{}: expected one workload document, found {}", path, docs.size());
     return false;
   }
   const auto deployment = toJson(docs.front().node);
-  if (json::stringOr(json::member(&deployment, "kind")) != "Deployment") {
-    *error = fmt::format("{}: expected kind Deployment", path);
+  const auto kind = gate::rolledWorkloadKind(json::stringOr(json::member(&deployment, "kind")));
+  if (!kind) {
+    *error = fmt::format("{}: expected kind Deployment, StatefulSet, DaemonSet or Rollout", path);
     return false;
   }
   const auto* tmpl = json::path(&deployment, {"spec", "template"});
   if (tmpl == nullptr || !tmpl->IsObject()) {
-    *error = fmt::format("{}: the Deployment has no spec.template", path);
+    *error = fmt::format("{}: the workload has no spec.template", path);
     return false;
   }
   rapidjson::Document body(rapidjson::kObjectType);
@@ -110,13 +115,22 @@ bool serverTemplateHash(kube::KubeClient& client, const std::string& ns, const s
   auto defaulted = json::parse(r.body, error);
   if (!defaulted) return false;
   const auto* t = json::member(&*defaulted, "template");
-  auto fp = t ? gate::templateFingerprint(*t) : std::nullopt;
+  // An Argo Rollout's template is compared without the defaults (as the webhook does).
+  auto fp = t == nullptr ? std::nullopt
+            : *kind == gate::WorkloadKind::ArgoRollout
+                ? gate::templateFingerprintWithoutDefaults(*t)
+                : gate::templateFingerprint(*t);
   if (!fp) {
     *error = "the API server's dry-run PodTemplate has no template";
     return false;
   }
   *hash = *fp;
   return true;
+}
+
+std::string toLower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
 }
 
 std::string defaultName(const std::string& workload, const std::string& hash, TimePoint now) {
@@ -130,12 +144,42 @@ std::string defaultName(const std::string& workload, const std::string& hash, Ti
 }
 
 int runApprove(const ApproveOptions& o) {
-  const auto slash = o.deployment.find('/');
-  if (slash == std::string::npos || slash == 0 || slash + 1 == o.deployment.size()) {
-    return fail(fmt::format("--deployment \"{}\": expected NAMESPACE/NAME", o.deployment));
+  if (o.deployment.empty() == o.workload.empty()) {
+    return fail(
+        "give exactly one of --deployment NAMESPACE/NAME and --workload "
+        "NAMESPACE/KIND/NAME");
   }
-  const std::string ns = o.deployment.substr(0, slash);
-  const std::string workload = o.deployment.substr(slash + 1);
+  std::string ns, workload, kind = "Deployment";
+  if (!o.deployment.empty()) {
+    const auto slash = o.deployment.find('/');
+    if (slash == std::string::npos || slash == 0 || slash + 1 == o.deployment.size() ||
+        o.deployment.find('/', slash + 1) != std::string::npos) {
+      return fail(fmt::format("--deployment \"{}\": expected NAMESPACE/NAME", o.deployment));
+    }
+    ns = o.deployment.substr(0, slash);
+    workload = o.deployment.substr(slash + 1);
+  } else {
+    const auto first = o.workload.find('/');
+    const auto second = first == std::string::npos ? first : o.workload.find('/', first + 1);
+    std::optional<gate::WorkloadKind> k;
+    if (second != std::string::npos && first > 0 && second > first + 1 &&
+        second + 1 < o.workload.size() && o.workload.find('/', second + 1) == std::string::npos) {
+      const auto name = o.workload.substr(first + 1, second - first - 1);
+      for (auto candidate : {gate::WorkloadKind::Deployment, gate::WorkloadKind::StatefulSet,
+                             gate::WorkloadKind::DaemonSet, gate::WorkloadKind::ArgoRollout}) {
+        if (name == gate::workloadKindName(candidate)) k = candidate;
+      }
+    }
+    if (!k) {
+      return fail(
+          fmt::format("--workload \"{}\": expected NAMESPACE/KIND/NAME, KIND one of deployment, "
+                      "statefulset, daemonset, rollout",
+                      o.workload));
+    }
+    ns = o.workload.substr(0, first);
+    workload = o.workload.substr(second + 1);
+    kind = std::string(gate::workloadApiKind(*k));
+  }
   const int what = !o.templateFrom.empty() + !o.templateHash.empty() + !o.images.empty();
   if (what != 1) {
     return fail("give exactly one of --template-from FILE, --template-hash HASH and --image");
@@ -205,7 +249,7 @@ int runApprove(const ApproveOptions& o) {
   doc.AddMember("metadata", meta, a);
   rapidjson::Value spec(rapidjson::kObjectType);
   rapidjson::Value w(rapidjson::kObjectType);
-  w.AddMember("kind", "Deployment", a);
+  w.AddMember("kind", json::str(kind, a), a);
   w.AddMember("name", json::str(workload, a), a);
   spec.AddMember("workload", w, a);
   if (!hash.empty()) {
@@ -244,9 +288,9 @@ int runApprove(const ApproveOptions& o) {
                 kExitDenied);
   }
   std::cout << fmt::format(
-      "rolloutapproval.slo.budgetgate.dev/{} created in {}: deployment {} "
+      "rolloutapproval.slo.budgetgate.dev/{} created in {}: {} {} "
       "may roll out {} until {} (approved by {})\n",
-      json::stringOr(json::path(&doc, {"metadata", "name"})), ns, workload,
+      json::stringOr(json::path(&doc, {"metadata", "name"})), ns, toLower(kind), workload,
       hash.empty() ? "images " + o.images.front() + (o.images.size() > 1 ? ", ..." : "")
                    : "pod template " + hash.substr(0, 12),
       formatTime(now + *lifetime), user);
@@ -264,7 +308,10 @@ void addApproveCommand(CLI::App& app, int& exitCode) {
       "as YAML or created with --apply. The webhook accepts it only from an approver under the "
       "Deployment's policy, recording themselves. Exit 0 done, 1 refused by the API server, 2 bad "
       "input.");
-  cmd->add_option("--deployment", o->deployment, "the Deployment, NAMESPACE/NAME")->required();
+  cmd->add_option("--deployment", o->deployment, "the Deployment, NAMESPACE/NAME");
+  cmd->add_option("--workload", o->workload,
+                  "instead of --deployment: NAMESPACE/KIND/NAME, KIND one of deployment, "
+                  "statefulset, daemonset, rollout (an Argo Rollout)");
   cmd->add_option("--template-from", o->templateFrom,
                   "the new Deployment manifest; its pod template is hashed after the API "
                   "server's defaults (a dry-run PodTemplate, so this needs --kubeconfig access)");

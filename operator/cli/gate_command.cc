@@ -16,6 +16,7 @@
 #include "operator/model/slo_parser.h"
 #include "webhook/gate/deployment_view.h"
 #include "webhook/gate/gate_decision.h"
+#include "webhook/gate/pod_template.h"
 
 namespace budgetgate::cli {
 namespace {
@@ -52,17 +53,18 @@ bool loadOne(const std::string& path, const std::string& what, YAML::Node& out,
 
 bool readDeploymentFile(const std::string& path, gate::DeploymentView& view, std::string* error) {
   YAML::Node node;
-  if (!loadOne(path, "Deployment", node, error)) return false;
+  if (!loadOne(path, "workload", node, error)) return false;
   const auto doc = toJson(node);
   const auto kind = json::stringOr(json::member(&doc, "kind"));
-  if (kind != "Deployment") {
-    *error = fmt::format("{}: expected kind Deployment, got \"{}\"", path, kind);
+  if (!gate::rolledWorkloadKind(kind)) {
+    *error = fmt::format("{}: expected kind Deployment, StatefulSet or DaemonSet, got \"{}\"", path,
+                         kind);
     return false;
   }
   std::string why;
   auto v = gate::readDeployment(doc, &why);
   if (!v || !v->templateFingerprint) {
-    *error = fmt::format("{}: {}", path, v ? "the Deployment has no spec.template" : why);
+    *error = fmt::format("{}: {}", path, v ? "the workload has no spec.template" : why);
     return false;
   }
   if (v->ns.empty()) v->ns = "default";
@@ -89,6 +91,7 @@ int runGate(const GateOptions& o) {
   if (!readDeploymentFile(o.deployment, next, &error)) return fail(error);
   gate::RolloutRequest request;
   request.operation = gate::Operation::Create;
+  request.kind = next.kind;
   request.ns = next.ns;
   request.name = next.name;
   request.identity = {next.labels, next.templateLabels};
@@ -101,6 +104,11 @@ int runGate(const GateOptions& o) {
   if (!o.old.empty()) {
     gate::DeploymentView previous;
     if (!readDeploymentFile(o.old, previous, &error)) return fail(error);
+    if (previous.kind != next.kind) {
+      return fail(fmt::format("--old is a {}, the new object a {}",
+                              gate::workloadKindName(previous.kind),
+                              gate::workloadKindName(next.kind)));
+    }
     request.operation = gate::Operation::Update;
     request.oldIdentity = gate::WorkloadLabels{previous.labels, previous.templateLabels};
     request.oldAnnotations = previous.annotations;
@@ -126,11 +134,22 @@ int runGate(const GateOptions& o) {
         items.push_back(&doc);
       }
       for (const auto* item : items) {
-        auto fp = gate::replicaSetTemplate(*item);
-        if (!fp) return fail(fmt::format("{}: a ReplicaSet without spec.template", d.source));
-        if (!ownerUid.empty() && gate::replicaSetOwnerUid(*item) != ownerUid) {
+        // A StatefulSet's or DaemonSet's revisions are ControllerRevisions.
+        const bool revision = json::stringOr(json::member(item, "kind")) == "ControllerRevision";
+        const auto* rsTemplate = json::path(item, {"spec", "template"});
+        auto fp = revision                ? gate::controllerRevisionTemplate(*item)
+                  : rsTemplate == nullptr ? std::nullopt
+                  : next.kind == gate::WorkloadKind::ArgoRollout
+                      ? gate::templateFingerprintWithoutDefaults(*rsTemplate)
+                      : gate::templateFingerprint(*rsTemplate);
+        if (!fp) {
+          return fail(fmt::format("{}: a {} without {}", d.source,
+                                  revision ? "ControllerRevision" : "ReplicaSet",
+                                  revision ? "data.spec.template" : "spec.template"));
+        }
+        if (!ownerUid.empty() && gate::revisionOwnerUid(*item) != ownerUid) {
           std::cerr << fmt::format(
-              "{}: warning: a ReplicaSet not controlled by the Deployment's UID {} is not one of "
+              "{}: warning: a revision not controlled by the workload's UID {} is not one of "
               "its revisions; ignored\n",
               d.source, ownerUid);
           continue;
@@ -257,11 +276,14 @@ void addGateCommand(CLI::App& app, int& exitCode) {
                   "ServiceLevelObjective with status (then its spec.gate.selector applies); "
                   "repeatable")
       ->required();
-  cmd->add_option("--deployment", o->deployment, "the new Deployment manifest")->required();
-  cmd->add_option("--old", o->old, "the current Deployment (makes this an UPDATE)");
+  cmd->add_option("--deployment", o->deployment,
+                  "the new workload manifest (a Deployment, StatefulSet or DaemonSet)")
+      ->required();
+  cmd->add_option("--old", o->old, "the current workload (makes this an UPDATE)");
   cmd->add_option("--replicaset", o->replicaSets,
-                  "the Deployment's ReplicaSets (`kubectl get rs -o yaml`) for rollback "
-                  "recognition; repeatable");
+                  "the workload's revisions for rollback recognition: a Deployment's ReplicaSets "
+                  "(`kubectl get rs -o yaml`), a StatefulSet's or DaemonSet's ControllerRevisions "
+                  "(`kubectl get controllerrevisions -o yaml`); repeatable");
   cmd->add_option("--approval", o->approvals,
                   "RolloutApproval manifests that may admit a review (or defer) rollout; "
                   "repeatable");

@@ -17,6 +17,7 @@ cache::GateCacheOptions cacheOptions(const WebhookFlags& flags, const std::strin
   o.gateNamespace = gateNamespace;
   o.defaultPolicyName = flags.defaultPolicyName;
   o.watchReplicaSets = !flags.noReplicaSetWatch;
+  o.watchArgoRollouts = flags.gateArgoRollouts;
   if (!flags.fallbackPolicyFile.empty()) {
     auto policy = loadPolicy(flags.fallbackPolicyFile);
     if (!policy)
@@ -58,6 +59,10 @@ void addWebhookFlags(CLI::App* cmd, WebhookFlags& f) {
                   "before the cache has loaded (default: built-in defaults)");
   cmd->add_flag("--no-replicaset-watch", f.noReplicaSetWatch,
                 "do not watch ReplicaSets (rollbacks are then not recognised)");
+  cmd->add_flag("--gate-argo-rollouts", f.gateArgoRollouts,
+                "also gate Argo Rollouts (argoproj.io/v1alpha1 Rollout): watch them and their "
+                "ReplicaSets; without the Rollout CRD there is nothing to watch and the webhook "
+                "looks again every 30 s");
   cmd->add_option("--trusted-controller-user", f.trustedControllerUsers,
                   "a workload controller's user name: Pods and ReplicaSets it writes are not "
                   "judged again (repeatable; default system:kube-controller-manager)");
@@ -256,6 +261,10 @@ void WebhookService::renderMetrics(std::string& out) const {
       fmt::format("budgetgate_webhook_cached_objects{{kind=\"policy\"}} {}\n", snap->policyCount);
   out += fmt::format("budgetgate_webhook_cached_objects{{kind=\"replicaset\"}} {}\n",
                      snap->replicaSetCount);
+  out += fmt::format("budgetgate_webhook_cached_objects{{kind=\"controllerrevision\"}} {}\n",
+                     snap->controllerRevisionCount);
+  out += fmt::format("budgetgate_webhook_cached_objects{{kind=\"workload\"}} {}\n",
+                     snap->workloadCount);
   out += "# TYPE budgetgate_webhook_events_dropped_total counter\n";
   out += fmt::format("budgetgate_webhook_events_dropped_total {}\n", events_->dropped());
 }

@@ -31,6 +31,7 @@ struct WebhookFlags {
   std::string defaultPolicyName = "default";
   std::string fallbackPolicyFile;
   bool noReplicaSetWatch = false;
+  bool gateArgoRollouts = false;  // also judge argoproj.io Rollouts (watches them)
   // Identities of the workload controllers (admission/trusted_controllers.h).
   std::vector<std::string> trustedControllerUsers{"system:kube-controller-manager"};
   std::vector<std::string> trustedControllerNamespaces{"kube-system"};

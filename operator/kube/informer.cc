@@ -62,6 +62,25 @@ void Informer::sleepFor(std::chrono::milliseconds d, std::stop_token& stop) {
 bool Informer::list(std::string& resourceVersion) {
   ++stats_.lists;
   auto r = client_.get(path_);
+  if (r.status == 404 && notFoundIsEmpty_) {
+    if (!reportedNotFound_) {
+      spdlog::info(
+          "{}: {} is not served (its CRD is not installed): nothing to watch; "
+          "looking again every 30 s",
+          name_, path_);
+      reportedNotFound_ = true;
+    }
+    lastContactNs_ = std::chrono::steady_clock::now().time_since_epoch().count();
+    for (const auto& [key, rv] : known_) {
+      const auto slash = key.find('/');
+      handlers_.onDelete(key.substr(0, slash), key.substr(slash + 1));
+    }
+    known_.clear();
+    synced_ = true;
+    if (handlers_.onSynced) handlers_.onSynced();
+    return false;  // run() waits and lists again
+  }
+  reportedNotFound_ = false;
   if (!r.ok()) {
     ++stats_.errors;
     spdlog::warn("{}: list failed: {}", name_, r.describe());
@@ -157,6 +176,10 @@ void Informer::run(std::stop_token stop) {
   while (!stop.stop_requested()) {
     if (needList) {
       if (!list(resourceVersion)) {
+        if (reportedNotFound_) {
+          sleepFor(std::chrono::seconds(30), stop);
+          continue;
+        }
         sleepFor(backoff, stop);
         backoff = std::min(backoff * 2, kMaxBackoff);
         continue;

@@ -38,6 +38,11 @@ class Informer {
   // a client of its own so that stopping it cancels only its own watch.
   Informer(const KubeConfig& config, std::string name, std::string collectionPath,
            InformerHandlers handlers);
+
+  // For a custom resource that may not be installed (Argo Rollouts' Rollout): a list answered
+  // 404 counts as an empty, synced list (the kind cannot exist, so there is nothing to know),
+  // and the informer lists again every 30 s until the resource appears. Call before start().
+  void treatNotFoundAsEmpty() { notFoundIsEmpty_ = true; }
   ~Informer();
   Informer(const Informer&) = delete;
   Informer& operator=(const Informer&) = delete;
@@ -60,6 +65,8 @@ class Informer {
   std::string path_;
   InformerHandlers handlers_;
   std::atomic<bool> synced_{false};
+  bool notFoundIsEmpty_ = false;
+  bool reportedNotFound_ = false;
   std::atomic<long long> lastContactNs_{0};
   std::map<std::string, std::string> known_;  // "ns/name" -> resourceVersion
   InformerStats stats_;

@@ -57,6 +57,10 @@ inline const Resource kLeaseResource{"coordination.k8s.io", "v1", "leases", true
 inline const Resource kEventResource{"", "v1", "events", true};
 inline const Resource kReplicaSetResource{"apps", "v1", "replicasets", true};
 inline const Resource kDeploymentResource{"apps", "v1", "deployments", true};
+inline const Resource kStatefulSetResource{"apps", "v1", "statefulsets", true};
+inline const Resource kDaemonSetResource{"apps", "v1", "daemonsets", true};
+inline const Resource kControllerRevisionResource{"apps", "v1", "controllerrevisions", true};
+inline const Resource kArgoRolloutResource{"argoproj.io", "v1alpha1", "rollouts", true};
 inline const Resource kNamespaceResource{"", "v1", "namespaces", false};
 
 class KubeClient {

@@ -53,8 +53,11 @@ std::optional<RolloutApproval> parseRolloutApproval(const YAML::Node& doc,
   if (workload.expectMap(true)) {
     workload.rejectUnknownKeys({"kind", "name"});
     if (auto k = workload.child("kind").string()) {
-      if (*k != "Deployment") {
-        workload.child("kind").error(fmt::format("expected Deployment, got \"{}\"", *k));
+      if (*k != "Deployment" && *k != "StatefulSet" && *k != "DaemonSet" && *k != "Rollout") {
+        workload.child("kind").error(
+            fmt::format("expected Deployment, StatefulSet, DaemonSet or Rollout, got \"{}\"", *k));
+      } else {
+        a.workloadKind = *k;
       }
     }
     a.workloadName = workload.child("name").string(true).value_or("");

@@ -156,6 +156,15 @@ DEFAULT_CLUSTER_RULES = {
     ("apps", "deployments", "get", None),
     ("apps", "deployments", "list", None),
     ("apps", "deployments", "watch", None),
+    ("apps", "statefulsets", "get", None),
+    ("apps", "statefulsets", "list", None),
+    ("apps", "statefulsets", "watch", None),
+    ("apps", "daemonsets", "get", None),
+    ("apps", "daemonsets", "list", None),
+    ("apps", "daemonsets", "watch", None),
+    ("apps", "controllerrevisions", "get", None),
+    ("apps", "controllerrevisions", "list", None),
+    ("apps", "controllerrevisions", "watch", None),
     ("", "namespaces", "get", None),
     ("", "namespaces", "list", None),
     ("", "namespaces", "patch", None),
@@ -284,7 +293,7 @@ class Defaults(unittest.TestCase):
                                       "replicasets.budgetgate.dev", "gate-objects.budgetgate.dev"})
         resources = {name: [(r["apiGroups"], r["resources"], r["operations"]) for r in h["rules"]]
                      for name, h in hooks.items()}
-        self.assertEqual(resources["deployments.budgetgate.dev"], [(["apps"], ["deployments"], ["CREATE", "UPDATE"])])
+        self.assertEqual(resources["deployments.budgetgate.dev"], [(["apps"], ["deployments", "statefulsets", "daemonsets"], ["CREATE", "UPDATE"])])
         self.assertEqual(resources["pods.budgetgate.dev"], [([""], ["pods"], ["CREATE", "UPDATE"])])
         self.assertEqual(resources["replicasets.budgetgate.dev"], [(["apps"], ["replicasets"], ["CREATE", "UPDATE"])])
         self.assertEqual(resources["gate-objects.budgetgate.dev"], [
@@ -532,6 +541,35 @@ class ServiceMonitor(unittest.TestCase):
             self.assertEqual(svc["metadata"]["labels"].get(k), v)
         self.assertIn("metrics", [p["name"] for p in svc["spec"]["ports"]])
         self.assertEqual(sm["spec"]["namespaceSelector"], {"matchNames": ["budgetgate"]})
+
+
+class ArgoRollouts(unittest.TestCase):
+    def test_off_by_default(self):
+        docs = render()
+        hooks = [h["name"] for h in one(docs, "ValidatingWebhookConfiguration")["webhooks"]]
+        self.assertNotIn("rollouts.budgetgate.dev", hooks)
+        self.assertNotIn("--gate-argo-rollouts", args_of(docs))
+        self.assertNotIn("argoproj.io", {g for r in one(docs, "ClusterRole", "budgetgate")["rules"]
+                                         for g in r["apiGroups"]})
+
+    def test_enabled(self):
+        docs = render(sets=["gate.argoRollouts=true", "gate.argoRolloutsNamespace=rollouts"])
+        hooks = {h["name"]: h for h in one(docs, "ValidatingWebhookConfiguration")["webhooks"]}
+        hook = hooks["rollouts.budgetgate.dev"]
+        self.assertEqual([(r["apiGroups"], r["resources"], r["operations"]) for r in hook["rules"]],
+                         [(["argoproj.io"], ["rollouts"], ["CREATE", "UPDATE"])])
+        self.assertEqual(hook["clientConfig"]["service"]["path"], "/validate/rollouts")
+        self.assertIn("spec.workloadRef", hook["matchConditions"][0]["expression"])
+        # Argo's controller is trusted for the ReplicaSets and Pods it writes.
+        for name in ("pods.budgetgate.dev", "replicasets.budgetgate.dev"):
+            cond = {c["name"]: c["expression"] for c in hooks[name]["matchConditions"]}
+            self.assertIn("system:serviceaccount:rollouts:", cond["not-a-workload-controller"])
+        args = args_of(docs)
+        self.assertIn("--gate-argo-rollouts", args)
+        self.assertIn("--trusted-controller-namespace=rollouts", args)
+        rules = rule_set(one(docs, "ClusterRole", "budgetgate")["rules"])
+        self.assertEqual(rules - DEFAULT_CLUSTER_RULES,
+                         {("argoproj.io", "rollouts", v, None) for v in ("get", "list", "watch")})
 
 
 class WarnPolicy(unittest.TestCase):

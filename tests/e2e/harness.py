@@ -194,14 +194,19 @@ class Prometheus:
 class ControlPlane:
     """A real kube-apiserver + etcd + kube-controller-manager on loopback."""
 
-    def __init__(self, workdir):
+    def __init__(self, workdir, extra_controllers=()):
         self.dir = os.path.join(workdir, "controlplane")
         self.kubeconfig = None
         self.env = {}
+        # kube-controller-manager controllers beyond the default set (e.g. statefulset-controller)
+        self.extra_controllers = list(extra_controllers)
 
     def start(self):
         log("starting kube-apiserver, etcd and kube-controller-manager")
-        run([os.path.join(SCRIPTS, "controlplane.sh"), "start", self.dir], timeout=300)
+        env = dict(os.environ)
+        if self.extra_controllers:
+            env["CONTROLPLANE_EXTRA_CONTROLLERS"] = ",".join(self.extra_controllers)
+        run([os.path.join(SCRIPTS, "controlplane.sh"), "start", self.dir], timeout=300, env=env)
         self.env = read_env(os.path.join(self.dir, "env"))
         self.kubeconfig = self.env.get("KUBECONFIG", os.path.join(self.dir, "kubeconfig"))
         return self

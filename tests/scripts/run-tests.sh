@@ -26,6 +26,9 @@ tests/scripts/setup-helm.sh
 step "oslo (OpenSLO's reference validator, judge of the OpenSLO tests; cached)"
 tests/scripts/setup-oslo.sh
 
+step "Argo Rollouts' CRDs (from its Go module; cached)"
+tests/scripts/setup-argo-rollouts.sh
+
 step "Build (warnings are errors)"
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUDGETGATE_WERROR=ON >/dev/null
 flock /tmp/budgetgate-build.lock cmake --build "$BUILD_DIR" -j2

@@ -47,12 +47,14 @@ class GuardTest : public ::testing::Test {
                          "ledger",
                          "uid-1",
                          {{{"app", "ledger"}, {"tier", "gold"}}, model::Labels{{"app", "ledger"}}},
-                         selector({{"app", "ledger"}})});
+                         selector({{"app", "ledger"}}),
+                         ""});
     workloads.push_back({WorkloadKind::Deployment,
                          "ledger-eu",
                          "uid-2",
                          {{{"app", "ledger"}}, model::Labels{{"app", "ledger"}, {"region", "eu"}}},
-                         selector({{"app", "ledger"}, {"region", "eu"}})});
+                         selector({{"app", "ledger"}, {"region", "eu"}}),
+                         ""});
     ctx.policies = &policies;
     ctx.lookup = {"budgetgate", "default"};
     ctx.fallback = std::make_shared<const ErrorBudgetPolicy>();

@@ -81,8 +81,17 @@ TEST(RolloutApprovalParser, RefusesWhatWouldApproveTooMuchOrNothing) {
   EXPECT_FALSE(parse(yaml, &errors));
   EXPECT_TRUE(contains(errors, "after the approval's creation")) << errors;
   yaml = approvalYaml("  images: [a:1]\n");
-  yaml.replace(yaml.find("kind: Deployment"), 16, "kind: StatefulSet");
+  yaml.replace(yaml.find("kind: Deployment"), 16, "kind: ReplicaSet");
   EXPECT_FALSE(parse(yaml, &errors));
+  EXPECT_TRUE(contains(errors, "expected Deployment, StatefulSet, DaemonSet or Rollout")) << errors;
+  // The kinds the gate rolls out are named as such.
+  for (const std::string kind : {"StatefulSet", "DaemonSet", "Rollout"}) {
+    yaml = approvalYaml("  images: [a:1]\n");
+    yaml.replace(yaml.find("kind: Deployment"), 16, "kind: " + kind);
+    const auto a = parse(yaml, &errors);
+    ASSERT_TRUE(a) << errors;
+    EXPECT_EQ(a->workloadKind, kind);
+  }
 }
 
 engine::ErrorBudgetPolicy policyFromYaml(const std::string& review, std::string* errors) {

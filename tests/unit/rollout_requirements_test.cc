@@ -140,7 +140,7 @@ class RequirementsGateTest : public ::testing::Test {
     r.change = gate::Change::Template;
     r.annotations = annotations;
     r.annotations[std::string(gate::kRiskAnnotation)] = risk;
-    r.strategy = gate::RolloutStrategy{"RollingUpdate", "0", "1", 4};
+    r.strategy = gate::RolloutStrategy{"spec.strategy", "RollingUpdate", "0", "1", 4};
     r.newTemplate = "v2";
     r.previousTemplates = {"v1"};
     if (rollback) r.newTemplate = "v1";

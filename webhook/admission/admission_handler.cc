@@ -18,6 +18,10 @@
 
 namespace budgetgate::admission {
 
+static_assert(WebhookMetrics::kKindNames.size() ==
+                  static_cast<std::size_t>(ReviewedKind::Other) + 1,
+              "one review counter per ReviewedKind");
+
 struct AdmissionHandler::Answer {
   ReviewResponse response;
   Outcome outcome = Outcome::NotGated;
@@ -32,6 +36,12 @@ server::HttpResponse jsonResponse(const ReviewResponse& r) {
 
 gate::WorkloadKind workloadKind(ReviewedKind k) {
   switch (k) {
+    case ReviewedKind::StatefulSet:
+      return gate::WorkloadKind::StatefulSet;
+    case ReviewedKind::DaemonSet:
+      return gate::WorkloadKind::DaemonSet;
+    case ReviewedKind::ArgoRollout:
+      return gate::WorkloadKind::ArgoRollout;
     case ReviewedKind::ReplicaSet:
       return gate::WorkloadKind::ReplicaSet;
     case ReviewedKind::Pod:
@@ -46,17 +56,24 @@ bool selectsAny(const gate::GatedSlo& slo, const gate::WorkloadLabels& w) {
                           (w.templateLabels && slo.selector->matches(*w.templateLabels)));
 }
 
-// The Deployments a hand-made Pod or ReplicaSet belongs to: the one its controller owner
+// The workloads a hand-made Pod or ReplicaSet belongs to: the one its controller owner
 // reference names, and every one whose selector picks up its labels (and so would adopt it, or
-// send its Service traffic to it).
+// send its Service traffic to it). A ReplicaSet can belong only to a Deployment or an Argo
+// Rollout; a Pod to any.
 std::vector<gate::RelatedWorkload> relatedWorkloads(const ParsedReview& review,
                                                     const std::vector<gate::KnownWorkload>& known) {
   std::vector<gate::RelatedWorkload> out;
   const auto& rollout = review.rollout;
   for (const auto& w : known) {
-    const bool owns = review.controller && review.controller->kind == "Deployment" &&
+    // Deployments and Argo Rollouts own ReplicaSets.
+    if (rollout.kind == gate::WorkloadKind::ReplicaSet &&
+        w.kind != gate::WorkloadKind::Deployment && w.kind != gate::WorkloadKind::ArgoRollout) {
+      continue;
+    }
+    const auto apiKind = gate::workloadApiKind(w.kind);
+    const bool owns = review.controller && review.controller->kind == apiKind &&
                       review.controller->name == w.name;
-    const bool owned = review.oldController && review.oldController->kind == "Deployment" &&
+    const bool owned = review.oldController && review.oldController->kind == apiKind &&
                        review.oldController->name == w.name;
     const bool picks = w.selector && w.selector->matches(rollout.identity.labels);
     const bool picked =
@@ -218,7 +235,23 @@ AdmissionHandler::Answer AdmissionHandler::judgeWorkload(ParsedReview& review,
     notReadySlos.push_back(std::move(unknown));
     candidates = &notReadySlos;
   }
-  if (rollout.kind != gate::WorkloadKind::Deployment && !rollout.byWorkloadController) {
+  if (rollout.kind == gate::WorkloadKind::ArgoRollout) {
+    // A Rollout with a workloadRef runs the Deployment's pod template: its Pods carry that
+    // template's labels.
+    auto it = snapshot.workloadsByNamespace.find(rollout.ns);
+    const auto& known = it == snapshot.workloadsByNamespace.end() ? kNoWorkloads : it->second;
+    const auto resolve = [&](const std::string& ref, gate::WorkloadLabels& identity) {
+      if (ref.empty()) return;
+      for (const auto& w : known) {
+        if (w.kind == gate::WorkloadKind::Deployment && w.name == ref) {
+          identity.templateLabels = w.identity.templateLabels;
+        }
+      }
+    };
+    resolve(review.workloadRef, rollout.identity);
+    if (rollout.oldIdentity) resolve(review.oldWorkloadRef, *rollout.oldIdentity);
+  }
+  if (!gate::isRolledWorkload(rollout.kind) && !rollout.byWorkloadController) {
     auto it = snapshot.workloadsByNamespace.find(rollout.ns);
     rollout.related = relatedWorkloads(
         review, it == snapshot.workloadsByNamespace.end() ? kNoWorkloads : it->second);
@@ -234,7 +267,7 @@ AdmissionHandler::Answer AdmissionHandler::judgeWorkload(ParsedReview& review,
   const auto approvals = snapshot.approvalsByNamespace.find(rollout.ns);
   if (selected) {
     rollout.change = review.change();
-    if (rollout.kind == gate::WorkloadKind::Deployment &&
+    if (gate::isRolledWorkload(rollout.kind) &&
         (rollout.change == gate::Change::Template || rollout.change == gate::Change::Created ||
          rollout.change == gate::Change::RestartOnly)) {
       bool fingerprint = false;
@@ -261,7 +294,7 @@ AdmissionHandler::Answer AdmissionHandler::judgeWorkload(ParsedReview& review,
   ctx.exemptNamespaces = options_.exemptNamespaces;
   if (approvals != snapshot.approvalsByNamespace.end()) ctx.approvals = &approvals->second;
   auto d = gate::decide(rollout, *candidates, ctx);
-  if (!d.allowed && !rollout.newTemplate && rollout.kind == gate::WorkloadKind::Deployment &&
+  if (!d.allowed && !rollout.newTemplate && gate::isRolledWorkload(rollout.kind) &&
       (rollout.change == gate::Change::Template || rollout.change == gate::Change::Created ||
        rollout.change == gate::Change::RestartOnly)) {
     // The denial tells the pod template's hash to approve; denials are the rare path, so the
@@ -300,10 +333,8 @@ AdmissionHandler::Answer AdmissionHandler::judgeWorkload(ParsedReview& review,
               rollout.operation == gate::Operation::Create ? "CREATE" : "UPDATE", kind, rollout.ns,
               rollout.name, rollout.user.username, d.rule, rollout.dryRun ? " (dry run)" : "");
   if (rollout.dryRun || rollout.name.empty()) return a;
-  const std::string apiVersion = rollout.kind == gate::WorkloadKind::Pod ? "v1" : "apps/v1";
-  const std::string kindName = rollout.kind == gate::WorkloadKind::Pod          ? "Pod"
-                               : rollout.kind == gate::WorkloadKind::ReplicaSet ? "ReplicaSet"
-                                                                                : "Deployment";
+  const std::string apiVersion(gate::workloadApiVersion(rollout.kind));
+  const std::string kindName(gate::workloadApiKind(rollout.kind));
   // Who rolled out a gated Deployment: Kubernetes records it nowhere the ledger can read (a
   // ReplicaSet does not say who caused it), so the webhook does, as an Event the controller's
   // ledger matches to the new ReplicaSet. In budgetgate's namespace (about that namespace):

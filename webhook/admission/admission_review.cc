@@ -53,7 +53,8 @@ gate::Change ParsedReview::change() const {
   if (!parsed_ || !parsed_->newTemplate || !parsed_->oldTemplate) return gate::Change::Template;
   const auto& p = *parsed_;
   if (!review_json::sameJson(*p.newTemplate, *p.oldTemplate)) {
-    if (reviewed == ReviewedKind::Deployment &&
+    if ((reviewed == ReviewedKind::Deployment || reviewed == ReviewedKind::StatefulSet ||
+         reviewed == ReviewedKind::DaemonSet || reviewed == ReviewedKind::ArgoRollout) &&
         review_json::sameJsonExcept(*p.newTemplate, *p.oldTemplate,
                                     {"metadata", "annotations", gate::kRestartedAtAnnotation})) {
       return gate::Change::RestartOnly;
@@ -83,7 +84,8 @@ std::optional<std::string> ParsedReview::newTemplateFingerprint() const {
   auto doc = raw ? json::parse(*raw, nullptr)
                  : json::parse(simdjson::minify(*parsed_->newTemplate), nullptr);
   if (!doc) return std::nullopt;
-  return gate::templateFingerprint(*doc);
+  return reviewed == ReviewedKind::ArgoRollout ? gate::templateFingerprintWithoutDefaults(*doc)
+                                               : gate::templateFingerprint(*doc);
 }
 
 std::vector<std::string> ParsedReview::newTemplateImages() const {
@@ -104,7 +106,10 @@ namespace {
 
 ReviewedKind reviewedKind(std::string_view group, std::string_view kind) {
   if (group == "apps" && kind == "Deployment") return ReviewedKind::Deployment;
+  if (group == "apps" && kind == "StatefulSet") return ReviewedKind::StatefulSet;
+  if (group == "apps" && kind == "DaemonSet") return ReviewedKind::DaemonSet;
   if (group == "apps" && kind == "ReplicaSet") return ReviewedKind::ReplicaSet;
+  if (group == "argoproj.io" && kind == "Rollout") return ReviewedKind::ArgoRollout;
   if (group.empty() && kind == "Pod") return ReviewedKind::Pod;
   if (group == "slo.budgetgate.dev" && kind == "ServiceLevelObjective")
     return ReviewedKind::ServiceLevelObjective;
@@ -144,7 +149,10 @@ std::optional<OwnerReference> controllerOf(review_json::Element object, std::str
 struct WorkloadObject {
   gate::WorkloadLabels identity;
   model::Labels annotations;
-  std::optional<review_json::Element> podTemplate;  // spec.template, or a Pod's spec
+  // spec.template, or a Pod's spec, or an Argo Rollout's spec.workloadRef (changing it is
+  // changing the template)
+  std::optional<review_json::Element> podTemplate;
+  std::string workloadRef;  // an Argo Rollout's spec.workloadRef.name
 };
 
 std::optional<WorkloadObject> readWorkload(review_json::Element object, ReviewedKind kind,
@@ -174,6 +182,22 @@ std::optional<WorkloadObject> readWorkload(review_json::Element object, Reviewed
     return w;
   }
   w.podTemplate = path(object, {"spec", "template"});
+  if (kind == ReviewedKind::ArgoRollout && (!w.podTemplate || !w.podTemplate->is_object())) {
+    // A Rollout may take its pod template from a Deployment instead.
+    const auto ref = path(object, {"spec", "workloadRef"});
+    if (ref && ref->is_object()) {
+      if (review_json::stringOr(review_json::member(*ref, "kind")) != "Deployment" ||
+          review_json::stringOr(review_json::member(*ref, "name")).empty()) {
+        *error = fmt::format("{}.spec.workloadRef must name a Deployment", field);
+        return std::nullopt;
+      }
+      w.workloadRef = review_json::stringOr(review_json::member(*ref, "name"));
+      w.podTemplate = ref;
+      return w;  // template labels: the Deployment's, from the cache
+    }
+    *error = fmt::format("{} has neither spec.template nor spec.workloadRef", field);
+    return std::nullopt;
+  }
   if (!w.podTemplate || !w.podTemplate->is_object()) {
     *error = fmt::format("{} has no spec.template", field);
     return std::nullopt;
@@ -311,15 +335,42 @@ std::optional<ParsedReview> parseReview(std::string_view body, JsonParserPool& p
   }
   rollout.identity = std::move(current->identity);
   rollout.annotations = std::move(current->annotations);
-  if (r.reviewed == ReviewedKind::Deployment) {
+  r.workloadRef = current->workloadRef;
+  if (r.reviewed == ReviewedKind::ArgoRollout) {
     using review_json::intOrString;
+    // Argo Rollouts' strategies: canary (with its own surge and unavailability limits, 25 %
+    // and 25 % by default) or blueGreen.
     gate::RolloutStrategy st;
     const auto strategy = path(parsed.object, {"spec", "strategy"});
+    const auto canary = member(strategy, "canary");
+    st.type = canary ? "Canary" : member(strategy, "blueGreen") ? "BlueGreen" : "Canary";
+    st.maxUnavailable = intOrString(member(canary, "maxUnavailable"), st.maxUnavailable);
+    st.maxSurge = intOrString(member(canary, "maxSurge"), st.maxSurge);
+    st.replicas = review_json::asInt(path(parsed.object, {"spec", "replicas"})).value_or(1);
+    rollout.strategy = st;
+  }
+  if (r.reviewed == ReviewedKind::Deployment || r.reviewed == ReviewedKind::StatefulSet ||
+      r.reviewed == ReviewedKind::DaemonSet) {
+    using review_json::intOrString;
+    // The API server has applied each kind's defaults; these are its defaults again, for a
+    // review written by hand.
+    gate::RolloutStrategy st;
+    if (r.reviewed != ReviewedKind::Deployment) {
+      st.field = "spec.updateStrategy";
+      st.maxUnavailable = "1";
+      st.maxSurge = "0";
+    }
+    const auto strategy =
+        path(parsed.object,
+             {"spec", r.reviewed == ReviewedKind::Deployment ? "strategy" : "updateStrategy"});
     st.type = stringOr(member(strategy, "type"), st.type);
     const auto rolling = member(strategy, "rollingUpdate");
     st.maxUnavailable = intOrString(member(rolling, "maxUnavailable"), st.maxUnavailable);
     st.maxSurge = intOrString(member(rolling, "maxSurge"), st.maxSurge);
-    st.replicas = review_json::asInt(path(parsed.object, {"spec", "replicas"})).value_or(1);
+    // A DaemonSet runs one Pod per eligible node: a count the review does not hold.
+    st.replicas = r.reviewed == ReviewedKind::DaemonSet
+                      ? 0
+                      : review_json::asInt(path(parsed.object, {"spec", "replicas"})).value_or(1);
     rollout.strategy = st;
   }
   parsed.newTemplate = current->podTemplate;
@@ -337,6 +388,7 @@ std::optional<ParsedReview> parseReview(std::string_view body, JsonParserPool& p
       return std::nullopt;
     }
     rollout.oldIdentity = std::move(previous->identity);
+    r.oldWorkloadRef = previous->workloadRef;
     rollout.oldAnnotations = std::move(previous->annotations);
     parsed.oldTemplate = previous->podTemplate;
     r.oldController = controllerOf(*parsed.oldObject, &problem);

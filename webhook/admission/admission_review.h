@@ -1,8 +1,8 @@
 #pragma once
 // admission.k8s.io/v1 AdmissionReview: reading the request the API server sends for a workload
-// (Deployment, ReplicaSet, Pod) or one of the gate's own objects, and writing the response.
-// Hostile input yields a ReviewError, never a crash; a review that cannot be read fully is an
-// error, never read as "nothing to gate".
+// (Deployment, StatefulSet, DaemonSet, ReplicaSet, Pod) or one of the gate's own objects, and
+// writing the response. Hostile input yields a ReviewError, never a crash; a review that cannot be
+// read fully is an error, never read as "nothing to gate".
 
 #include <map>
 #include <memory>
@@ -25,6 +25,9 @@ struct ReviewError {
 // What the request is about (request.kind).
 enum class ReviewedKind {
   Deployment,
+  StatefulSet,
+  DaemonSet,
+  ArgoRollout,  // argoproj.io Rollout
   ReplicaSet,
   Pod,
   ServiceLevelObjective,
@@ -53,13 +56,18 @@ class ParsedReview {
   std::string objectUid;  // object.metadata.uid (UPDATE: the workload whose revisions count)
   std::optional<OwnerReference> controller;     // of the new object
   std::optional<OwnerReference> oldController;  // of the old object
+  // An Argo Rollout with spec.workloadRef: the Deployment (same namespace) that holds its pod
+  // template, new and old; its template labels are filled in from the cache by the caller.
+  std::string workloadRef, oldWorkloadRef;
   // Workloads: identity, annotations and operation are filled in; `change` and the fingerprint
   // are left to the caller (they cost something and matter only when an SLO selects it).
   gate::RolloutRequest rollout;
 
   // How an UPDATE changes the workload (gate::Change); Created for CREATE.
   gate::Change change() const;
-  // The fingerprint (pod_template.h) of object.spec.template, to recognise a rollback.
+  // The fingerprint (pod_template.h) of object.spec.template, to recognise a rollback; of the
+  // template without the API server's defaults for an Argo Rollout (whose template is stored as
+  // written, its ReplicaSets' defaulted).
   std::optional<std::string> newTemplateFingerprint() const;
   // The container images of object.spec.template (matched against RolloutApprovals by image).
   std::vector<std::string> newTemplateImages() const;

@@ -20,9 +20,10 @@ class WebhookMetrics {
   void record(engine::Tier tier, Outcome outcome, double seconds, bool dryRun);
   // Reviews received by request.kind (kKindNames below), to see which kinds reach the webhook.
   void recordKind(std::size_t kindIndex);
-  static constexpr std::array<const char*, 7> kKindNames = {
-      "Deployment",        "ReplicaSet",      "Pod",  "ServiceLevelObjective",
-      "ErrorBudgetPolicy", "RolloutApproval", "other"};
+  // In the order of ReviewedKind (admission_review.h).
+  static constexpr std::array<const char*, 10> kKindNames = {
+      "Deployment", "StatefulSet",           "DaemonSet",         "Rollout",         "ReplicaSet",
+      "Pod",        "ServiceLevelObjective", "ErrorBudgetPolicy", "RolloutApproval", "other"};
   void render(std::string& out, double cacheAgeSeconds, bool ready) const;
 
  private:

@@ -6,6 +6,7 @@
 #include "operator/common/yaml_json.h"
 #include "operator/model/policy_parser.h"
 #include "webhook/gate/deployment_view.h"
+#include "webhook/gate/pod_template.h"
 
 namespace budgetgate::cache {
 namespace {
@@ -45,12 +46,22 @@ void GateCache::start(const kube::KubeConfig& config) {
           [this](const std::string& ns, const std::string& n) { deletePolicy(ns, n); },
           [this] { markDirty(); }}));
   if (options_.watchDeployments) {
+    addWorkloadInformer(config, gate::WorkloadKind::Deployment, kube::kDeploymentResource);
+  }
+  if (options_.watchStatefulSetsAndDaemonSets) {
+    addWorkloadInformer(config, gate::WorkloadKind::StatefulSet, kube::kStatefulSetResource);
+    addWorkloadInformer(config, gate::WorkloadKind::DaemonSet, kube::kDaemonSetResource);
     informers_.push_back(std::make_unique<kube::Informer>(
-        config, "webhook-deployments", kube::kDeploymentResource.collectionPath(),
-        kube::InformerHandlers{
-            [this](const rapidjson::Value& o) { upsertDeployment(o); },
-            [this](const std::string& ns, const std::string& n) { deleteDeployment(ns, n); },
-            [this] { markDirty(); }}));
+        config, "webhook-controllerrevisions", kube::kControllerRevisionResource.collectionPath(),
+        kube::InformerHandlers{[this](const rapidjson::Value& o) { upsertControllerRevision(o); },
+                               [this](const std::string& ns, const std::string& n) {
+                                 deleteControllerRevision(ns, n);
+                               },
+                               [this] { markDirty(); }}));
+  }
+  if (options_.watchArgoRollouts) {
+    addWorkloadInformer(config, gate::WorkloadKind::ArgoRollout, kube::kArgoRolloutResource);
+    informers_.back()->treatNotFoundAsEmpty();
   }
   if (options_.watchApprovals) {
     informers_.push_back(std::make_unique<kube::Informer>(
@@ -70,6 +81,17 @@ void GateCache::start(const kube::KubeConfig& config) {
   }
   for (auto& i : informers_) i->start();
   publisherThread_ = std::jthread([this](std::stop_token stop) { publisher(stop); });
+}
+
+void GateCache::addWorkloadInformer(const kube::KubeConfig& config, gate::WorkloadKind kind,
+                                    const kube::Resource& resource) {
+  informers_.push_back(std::make_unique<kube::Informer>(
+      config, "webhook-" + resource.plural, resource.collectionPath(),
+      kube::InformerHandlers{[this, kind](const rapidjson::Value& o) { upsertWorkload(kind, o); },
+                             [this, kind](const std::string& ns, const std::string& n) {
+                               deleteWorkload(kind, ns, n);
+                             },
+                             [this] { markDirty(); }}));
 }
 
 void GateCache::stop() {
@@ -178,18 +200,14 @@ void GateCache::deletePolicy(const std::string& ns, const std::string& name) {
 void GateCache::upsertReplicaSet(const rapidjson::Value& object) {
   auto [ns, name] = identity(object);
   // Only the controller owner counts, and only by UID: a name can be reused by a new object.
-  std::string ownerUid;
-  if (const auto* refs = json::path(&object, {"metadata", "ownerReferences"});
-      refs && refs->IsArray()) {
-    for (const auto& ref : refs->GetArray()) {
-      if (json::stringOr(json::member(&ref, "kind")) == "Deployment" &&
-          json::stringOr(json::member(&ref, "apiVersion")) == "apps/v1" &&
-          json::asBool(json::member(&ref, "controller")).value_or(false)) {
-        ownerUid = json::stringOr(json::member(&ref, "uid"));
-      }
-    }
+  std::string ownerKind;
+  std::string ownerUid = gate::revisionOwnerUid(object, &ownerKind);
+  if (ownerKind != "Deployment" && ownerKind != "Rollout") ownerUid.clear();
+  std::optional<std::string> fingerprint;
+  if (const auto* tpl = json::path(&object, {"spec", "template"}); tpl && !ownerUid.empty()) {
+    fingerprint = ownerKind == "Rollout" ? gate::templateFingerprintWithoutDefaults(*tpl)
+                                         : gate::templateFingerprint(*tpl);
   }
-  auto fingerprint = ownerUid.empty() ? std::nullopt : gate::replicaSetTemplate(object);
   {
     std::lock_guard lock(mutex_);
     if (!fingerprint) {
@@ -209,15 +227,48 @@ void GateCache::deleteReplicaSet(const std::string& ns, const std::string& name)
   markDirty();
 }
 
-void GateCache::upsertDeployment(const rapidjson::Value& object) {
+void GateCache::upsertControllerRevision(const rapidjson::Value& object) {
+  auto [ns, name] = identity(object);
+  // As for ReplicaSets: only the controller owner, by UID, and only the workload kinds whose
+  // revisions these are.
+  std::string ownerKind;
+  std::string ownerUid = gate::revisionOwnerUid(object, &ownerKind);
+  if (ownerKind != "StatefulSet" && ownerKind != "DaemonSet") ownerUid.clear();
+  auto fingerprint = ownerUid.empty() ? std::nullopt : gate::controllerRevisionTemplate(object);
+  {
+    std::lock_guard lock(mutex_);
+    if (!fingerprint) {
+      controllerRevisions_.erase(keyOf(ns, name));
+    } else {
+      controllerRevisions_[keyOf(ns, name)] = {ownerUid, *fingerprint};
+    }
+  }
+  markDirty();
+}
+
+void GateCache::deleteControllerRevision(const std::string& ns, const std::string& name) {
+  {
+    std::lock_guard lock(mutex_);
+    controllerRevisions_.erase(keyOf(ns, name));
+  }
+  markDirty();
+}
+
+void GateCache::upsertWorkload(gate::WorkloadKind kind, const rapidjson::Value& object) {
   auto [ns, name] = identity(object);
   gate::KnownWorkload w;
-  w.kind = gate::WorkloadKind::Deployment;
+  w.kind = kind;
   w.name = name;
   w.uid = json::stringOr(json::path(&object, {"metadata", "uid"}));
   w.identity.labels = gate::readStringMap(json::path(&object, {"metadata", "labels"}));
-  w.identity.templateLabels =
-      gate::readStringMap(json::path(&object, {"spec", "template", "metadata", "labels"}));
+  if (const auto* ref = json::path(&object, {"spec", "workloadRef"});
+      kind == gate::WorkloadKind::ArgoRollout && ref &&
+      !json::path(&object, {"spec", "template"})) {
+    w.workloadRef = json::stringOr(json::member(ref, "name"));  // resolved in rebuild()
+  } else {
+    w.identity.templateLabels =
+        gate::readStringMap(json::path(&object, {"spec", "template", "metadata", "labels"}));
+  }
   if (const auto* selector = json::path(&object, {"spec", "selector"});
       selector && selector->IsObject()) {
     model::Diagnostics diag(keyOf(ns, name));
@@ -227,15 +278,17 @@ void GateCache::upsertDeployment(const rapidjson::Value& object) {
   }
   {
     std::lock_guard lock(mutex_);
-    workloads_[keyOf(ns, name)] = {ns, std::move(w)};
+    workloads_[std::string(gate::workloadKindName(kind)) + "/" + keyOf(ns, name)] = {ns,
+                                                                                     std::move(w)};
   }
   markDirty();
 }
 
-void GateCache::deleteDeployment(const std::string& ns, const std::string& name) {
+void GateCache::deleteWorkload(gate::WorkloadKind kind, const std::string& ns,
+                               const std::string& name) {
   {
     std::lock_guard lock(mutex_);
-    workloads_.erase(keyOf(ns, name));
+    workloads_.erase(std::string(gate::workloadKindName(kind)) + "/" + keyOf(ns, name));
   }
   markDirty();
 }
@@ -293,14 +346,30 @@ void GateCache::rebuild() {
     for (const auto& [key, rs] : replicaSets_) {
       next->revisionsByOwnerUid[rs.ownerUid].push_back(rs.fingerprint);
     }
+    for (const auto& [key, cr] : controllerRevisions_) {
+      next->revisionsByOwnerUid[cr.ownerUid].push_back(cr.fingerprint);
+    }
     for (const auto& [key, entry] : workloads_) {
       next->workloadsByNamespace[entry.first].push_back(entry.second);
+    }
+    // An Argo Rollout with a workloadRef runs the Deployment's template (and its labels).
+    for (auto& [ns, list] : next->workloadsByNamespace) {
+      for (auto& w : list) {
+        if (w.workloadRef.empty()) continue;
+        for (const auto& d : list) {
+          if (d.kind == gate::WorkloadKind::Deployment && d.name == w.workloadRef) {
+            w.identity.templateLabels = d.identity.templateLabels;
+            if (!w.selector) w.selector = d.selector;
+          }
+        }
+      }
     }
     for (const auto& [key, a] : approvals_) next->approvalsByNamespace[a.ns].push_back(a);
     next->approvalCount = approvals_.size();
     next->sloCount = slos_.size();
     next->policyCount = policies_.size();
     next->replicaSetCount = replicaSets_.size();
+    next->controllerRevisionCount = controllerRevisions_.size();
     next->workloadCount = workloads_.size();
   }
   {

@@ -1,16 +1,19 @@
 #pragma once
 // What the admission gate reads on every request, kept in memory and current by watches:
-// SLO selectors and statuses, policies, Deployments (labels, template labels, selector: which
-// SLOs gate them, which hand-made Pods and ReplicaSets they pick up) and the pod-template
-// fingerprints of their revisions (for rollback recognition). Requests read an immutable
-// snapshot; updates build a new one in the background, so the request path never waits on the
-// API server or Prometheus.
+// SLO selectors and statuses, policies, workloads (Deployments, StatefulSets, DaemonSets:
+// labels, template labels, selector: which SLOs gate them, which hand-made Pods and ReplicaSets
+// they pick up) and the pod-template fingerprints of their revisions (for rollback
+// recognition: a Deployment's ReplicaSets, a StatefulSet's or DaemonSet's ControllerRevisions).
+// Requests read an immutable snapshot; updates build a new one in the background, so the request
+// path never waits on the API server or Prometheus.
 //
 // A revision counts for a Deployment only when the ReplicaSet's controller owner reference
 // names that Deployment's UID: a ReplicaSet made by hand for a same-named Deployment, or one
 // left by a deleted predecessor, is not its history. The webhook itself refuses ReplicaSets of
 // gated Deployments written by anyone but their controller (gate::GateAction::RevisionGuard),
-// so every revision of a gated Deployment was written by its controller.
+// so every revision of a gated Deployment was written by its controller. ControllerRevisions
+// count the same way (controller owner reference by UID); Kubernetes' `edit` and `admin` roles
+// only read them, so namespace editors cannot write one at all.
 
 #include <rapidjson/document.h>
 
@@ -38,7 +41,7 @@ struct GateSnapshot {
   std::vector<gate::GatedSlo> allSlos;  // the same, in one list (policy writes judge them all)
   model::PolicyMap policies;            // "ns/name"; also keeps the GatedSlo pointers valid
   std::shared_ptr<const engine::ErrorBudgetPolicy> fallback;
-  // Pod-template fingerprints of each Deployment's revisions, by the Deployment's UID.
+  // Pod-template fingerprints of each workload's revisions, by the workload's UID.
   std::map<std::string, std::vector<std::string>, std::less<>> revisionsByOwnerUid;
   std::map<std::string, std::vector<gate::KnownWorkload>, std::less<>> workloadsByNamespace;
   // Valid RolloutApprovals (expired ones too: the gate says why one does not count).
@@ -46,6 +49,7 @@ struct GateSnapshot {
   std::size_t sloCount = 0;
   std::size_t policyCount = 0;
   std::size_t replicaSetCount = 0;
+  std::size_t controllerRevisionCount = 0;
   std::size_t workloadCount = 0;
   std::size_t approvalCount = 0;
 };
@@ -57,6 +61,10 @@ struct GateCacheOptions {
   engine::ErrorBudgetPolicy fallbackPolicy;
   bool watchReplicaSets = true;
   bool watchDeployments = true;
+  // StatefulSets, DaemonSets and their ControllerRevisions.
+  bool watchStatefulSetsAndDaemonSets = true;
+  // Argo Rollouts (argoproj.io/v1alpha1 rollouts; an absent CRD reads as none).
+  bool watchArgoRollouts = false;
   bool watchApprovals = true;
 };
 
@@ -82,8 +90,18 @@ class GateCache {
   void deletePolicy(const std::string& ns, const std::string& name);
   void upsertReplicaSet(const rapidjson::Value& object);
   void deleteReplicaSet(const std::string& ns, const std::string& name);
-  void upsertDeployment(const rapidjson::Value& object);
-  void deleteDeployment(const std::string& ns, const std::string& name);
+  void upsertDeployment(const rapidjson::Value& object) {
+    upsertWorkload(gate::WorkloadKind::Deployment, object);
+  }
+  void deleteDeployment(const std::string& ns, const std::string& name) {
+    deleteWorkload(gate::WorkloadKind::Deployment, ns, name);
+  }
+  // Deployments, StatefulSets, DaemonSets, Argo Rollouts.
+  void upsertWorkload(gate::WorkloadKind kind, const rapidjson::Value& object);
+  void deleteWorkload(gate::WorkloadKind kind, const std::string& ns, const std::string& name);
+  // A StatefulSet's or DaemonSet's revision (apps/v1 ControllerRevision).
+  void upsertControllerRevision(const rapidjson::Value& object);
+  void deleteControllerRevision(const std::string& ns, const std::string& name);
   void upsertApproval(const rapidjson::Value& object);
   void deleteApproval(const std::string& ns, const std::string& name);
   // Builds a snapshot now (tests; the background thread does it otherwise).
@@ -101,9 +119,11 @@ class GateCache {
     long long generation = 0;
   };
   struct ReplicaSetEntry {
-    std::string ownerUid;  // of the Deployment named by its controller owner reference
+    std::string ownerUid;  // of the workload named by its controller owner reference
     std::string fingerprint;
   };
+  void addWorkloadInformer(const kube::KubeConfig& config, gate::WorkloadKind kind,
+                           const kube::Resource& resource);
   void markDirty();
   void publisher(std::stop_token stop);
 
@@ -112,7 +132,9 @@ class GateCache {
   std::map<std::string, SloEntry> slos_;
   model::PolicyMap policies_;
   std::map<std::string, ReplicaSetEntry> replicaSets_;
-  std::map<std::string, std::pair<std::string, gate::KnownWorkload>> workloads_;  // key -> (ns, w)
+  std::map<std::string, ReplicaSetEntry> controllerRevisions_;
+  // "kind/ns/name" -> (ns, workload)
+  std::map<std::string, std::pair<std::string, gate::KnownWorkload>> workloads_;
   std::map<std::string, model::RolloutApproval> approvals_;
   std::shared_ptr<const engine::ErrorBudgetPolicy> fallback_;
 

@@ -35,7 +35,8 @@ std::vector<const engine::ErrorBudgetPolicy*> policiesForApproval(
     const model::RolloutApproval& a, const std::vector<GatedSlo>& slos,
     const std::vector<KnownWorkload>& workloads, const engine::ErrorBudgetPolicy* fallback) {
   const auto known = std::find_if(workloads.begin(), workloads.end(), [&](const KnownWorkload& w) {
-    return w.kind == WorkloadKind::Deployment && w.name == a.workloadName;
+    return isRolledWorkload(w.kind) && workloadApiKind(w.kind) == a.workloadKind &&
+           w.name == a.workloadName;
   });
   std::vector<const engine::ErrorBudgetPolicy*> out;
   for (const auto& slo : slos) {

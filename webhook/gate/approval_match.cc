@@ -10,7 +10,7 @@
 namespace budgetgate::gate {
 
 bool approvalNamesWorkload(const model::RolloutApproval& a, const RolloutRequest& r) {
-  return r.kind == WorkloadKind::Deployment && a.workloadKind == "Deployment" && a.ns == r.ns &&
+  return isRolledWorkload(r.kind) && a.workloadKind == workloadApiKind(r.kind) && a.ns == r.ns &&
          a.workloadName == r.name && !r.name.empty();
 }
 

@@ -103,36 +103,39 @@ std::string howToProceed(const SloFinding& f, const GatedSlo& slo, Risk risk,
     // The tier admits it: what is missing is all that stands in the way.
     std::string unmet;
     for (const auto& u : f.unmet) unmet += (unmet.empty() ? "" : ", ") + u;
-    return fmt::format("add {} to the Deployment (policy {}, requirements.{}), or roll back", unmet,
-                       f.policy, engine::tierName(f.tier));
+    return fmt::format("add {} to the {} (policy {}, requirements.{}), or roll back", unmet,
+                       workloadApiKind(kind), f.policy, engine::tierName(f.tier));
   }
   const bool approvable =
-      kind == WorkloadKind::Deployment && !policy.approvers.empty() &&
+      isRolledWorkload(kind) && !policy.approvers.empty() &&
       ((verdict == Verdict::Review && policy.review == engine::ReviewAction::RequireApproval) ||
        (verdict == Verdict::Defer && policy.approvals.approveDefer));
   if (approvable) {
     ways.push_back(fmt::format(
         "ask an approver ({}) for a RolloutApproval of this pod template, valid for at most {}: "
-        "budgetgate approve --deployment {}/{} --template-hash {} --for 4h --reason \"...\" "
-        "--apply",
+        "budgetgate approve {} --template-hash {} --for 4h --reason \"...\" --apply",
         describeSubjects(policy.approvers), formatDuration(policy.approvals.maxDuration),
-        request.ns, request.name.empty() ? std::string("NAME") : request.name,
+        kind == WorkloadKind::Deployment
+            ? fmt::format("--deployment {}/{}", request.ns,
+                          request.name.empty() ? std::string("NAME") : request.name)
+            : fmt::format("--workload {}/{}/{}", request.ns, workloadKindName(kind),
+                          request.name.empty() ? std::string("NAME") : request.name),
         request.newTemplate ? *request.newTemplate : std::string("HASH")));
   }
   // Said last: what does not help, so that nobody goes looking for an approver in vain.
   std::string notApprovable;
   if (!approvable && verdict == Verdict::Block) {
     notApprovable = "a block is not overridden by a RolloutApproval";
-  } else if (!approvable && verdict == Verdict::Defer && kind == WorkloadKind::Deployment) {
+  } else if (!approvable && verdict == Verdict::Defer && isRolledWorkload(kind)) {
     notApprovable =
         fmt::format("a defer is not approvable under policy {} (review.approveDefer)", f.policy);
   }
-  if (kind != WorkloadKind::Deployment) {
+  if (!isRolledWorkload(kind)) {
     // A hand-made Pod or ReplicaSet has no revisions to roll back to, and ships around the
-    // Deployment; the way forward is the Deployment.
+    // workload; the way forward is the workload.
     ways.push_back(fmt::format(
-        "ship it through its Deployment instead, where rollbacks are recognised, or wait as "
-        "below (a hand-made {} is judged like a rollout)",
+        "ship it through its Deployment (StatefulSet, DaemonSet) instead, where rollbacks are "
+        "recognised, or wait as below (a hand-made {} is judged like a rollout)",
         workloadKindName(kind)));
   }
   if (!f.missingData && f.tier != Tier::Unknown) {
@@ -148,7 +151,7 @@ std::string howToProceed(const SloFinding& f, const GatedSlo& slo, Risk risk,
       }
     }
   }
-  if (policy.exceptions.rollback && kind == WorkloadKind::Deployment) {
+  if (policy.exceptions.rollback && isRolledWorkload(kind)) {
     ways.push_back(
         "roll back to a previous revision (kubectl rollout undo): rollbacks are always admitted");
   }

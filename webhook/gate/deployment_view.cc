@@ -37,7 +37,16 @@ std::optional<DeploymentView> readDeployment(const rapidjson::Value& object, std
     if (x != nullptr && x->IsInt64()) return std::to_string(x->GetInt64());
     return x != nullptr && x->IsString() ? std::string(x->GetString()) : fallback;
   };
-  const auto* strategy = json::path(&object, {"spec", "strategy"});
+  v.kind = rolledWorkloadKind(json::stringOr(json::member(&object, "kind")))
+               .value_or(WorkloadKind::Deployment);
+  if (v.kind != WorkloadKind::Deployment) {
+    // spec.updateStrategy, with its defaults: one Pod at a time, no surge.
+    v.strategy.field = "spec.updateStrategy";
+    v.strategy.maxUnavailable = "1";
+    v.strategy.maxSurge = "0";
+  }
+  const auto* strategy = json::path(
+      &object, {"spec", v.kind == WorkloadKind::Deployment ? "strategy" : "updateStrategy"});
   v.strategy.type = json::stringOr(json::member(strategy, "type"), v.strategy.type);
   const auto* rolling = json::member(strategy, "rollingUpdate");
   v.strategy.maxUnavailable =
@@ -47,9 +56,15 @@ std::optional<DeploymentView> readDeployment(const rapidjson::Value& object, std
       replicas && replicas->IsInt64()) {
     v.strategy.replicas = replicas->GetInt64();
   }
+  if (v.kind == WorkloadKind::DaemonSet) v.strategy.replicas = 0;  // one per node: unknown
   if (const auto* tpl = json::path(&object, {"spec", "template"})) {
     v.templateLabels = readStringMap(json::path(tpl, {"metadata", "labels"}));
-    v.templateFingerprint = templateFingerprint(*tpl);
+    // An Argo Rollout's template is stored as written: compared without defaults.
+    const auto fingerprint = [&](const rapidjson::Value& t) {
+      return v.kind == WorkloadKind::ArgoRollout ? templateFingerprintWithoutDefaults(t)
+                                                 : templateFingerprint(t);
+    };
+    v.templateFingerprint = fingerprint(*tpl);
     v.images = templateImages(*tpl);
     if (tpl->IsObject()) {
       rapidjson::Document copy;
@@ -62,19 +77,22 @@ std::optional<DeploymentView> readDeployment(const rapidjson::Value& object, std
           if (a->value.ObjectEmpty()) templateMeta.RemoveMember("annotations");
         }
       }
-      v.restartlessFingerprint = templateFingerprint(copy);
+      v.restartlessFingerprint = fingerprint(copy);
     }
   }
   return v;
 }
 
-std::string replicaSetOwnerUid(const rapidjson::Value& replicaSet) {
-  const auto* refs = json::path(&replicaSet, {"metadata", "ownerReferences"});
+std::string revisionOwnerUid(const rapidjson::Value& revision, std::string* ownerKind) {
+  const auto* refs = json::path(&revision, {"metadata", "ownerReferences"});
   if (refs == nullptr || !refs->IsArray()) return {};
   for (const auto& ref : refs->GetArray()) {
-    if (json::stringOr(json::member(&ref, "kind")) == "Deployment" &&
-        json::stringOr(json::member(&ref, "apiVersion")) == "apps/v1" &&
+    const auto kind = json::stringOr(json::member(&ref, "kind"));
+    const auto workload = rolledWorkloadKind(kind);
+    if (workload &&
+        json::stringOr(json::member(&ref, "apiVersion")) == workloadApiVersion(*workload) &&
         json::asBool(json::member(&ref, "controller")).value_or(false)) {
+      if (ownerKind != nullptr) *ownerKind = kind;
       return json::stringOr(json::member(&ref, "uid"));
     }
   }
@@ -85,6 +103,18 @@ std::optional<std::string> replicaSetTemplate(const rapidjson::Value& replicaSet
   const auto* tpl = json::path(&replicaSet, {"spec", "template"});
   if (tpl == nullptr) return std::nullopt;
   return templateFingerprint(*tpl);
+}
+
+std::optional<std::string> controllerRevisionTemplate(const rapidjson::Value& revision) {
+  const auto* tpl = json::path(&revision, {"data", "spec", "template"});
+  if (tpl == nullptr || !tpl->IsObject()) return std::nullopt;
+  if (!tpl->HasMember("$patch")) return templateFingerprint(*tpl);
+  // The controllers store the template as a patch that replaces the workload's; the marker is
+  // not part of the template.
+  rapidjson::Document copy;
+  copy.CopyFrom(*tpl, copy.GetAllocator());
+  copy.RemoveMember("$patch");
+  return templateFingerprint(copy);
 }
 
 }  // namespace budgetgate::gate

@@ -1,5 +1,6 @@
 #pragma once
-// Reads the parts of an apps/v1 Deployment (as JSON) that the gate needs.
+// Reads the parts of an apps/v1 Deployment, StatefulSet or DaemonSet (as JSON) that the gate
+// needs.
 
 #include <rapidjson/document.h>
 
@@ -12,6 +13,7 @@
 namespace budgetgate::gate {
 
 struct DeploymentView {
+  WorkloadKind kind = WorkloadKind::Deployment;  // or StatefulSet, DaemonSet (by its `kind`)
   std::string ns;
   std::string name;
   std::string uid;
@@ -32,8 +34,13 @@ std::optional<DeploymentView> readDeployment(const rapidjson::Value& object, std
 
 // The fingerprint of a ReplicaSet's spec.template, or nullopt.
 std::optional<std::string> replicaSetTemplate(const rapidjson::Value& replicaSet);
-// The UID in a ReplicaSet's controller owner reference to an apps/v1 Deployment, or empty.
-std::string replicaSetOwnerUid(const rapidjson::Value& replicaSet);
+// The fingerprint of the pod template a StatefulSet's or DaemonSet's ControllerRevision
+// records (data.spec.template, a strategic-merge patch marked "$patch": "replace"), or nullopt.
+std::optional<std::string> controllerRevisionTemplate(const rapidjson::Value& revision);
+// The UID in a revision's controller owner reference to an apps/v1 Deployment, StatefulSet or
+// DaemonSet or an Argo Rollout (a ReplicaSet's or a ControllerRevision's), or empty.
+// *ownerKind, when given, gets the owner's kind.
+std::string revisionOwnerUid(const rapidjson::Value& revision, std::string* ownerKind = nullptr);
 
 // Copies a string map (labels, annotations), skipping non-string values.
 model::Labels readStringMap(const rapidjson::Value* map);

@@ -122,7 +122,7 @@ std::string actionSubject(const RolloutRequest& req, GateAction action) {
   const auto object = objectName(req);
   switch (action) {
     case GateAction::Rollout:
-      if (req.kind == WorkloadKind::Deployment) return "the rollout of " + object;
+      if (isRolledWorkload(req.kind)) return "the rollout of " + object;
       return (req.change == Change::Created ? "the creation of " : "the spec change of ") + object;
     case GateAction::Restart:
       return "the restart of " + object;
@@ -158,7 +158,7 @@ GateDecision refuseUnknownReleaseType(GateDecision d, const RolloutRequest& req,
 // require-approval, defer under approveDefer; never block, missing data or a label change.
 bool approvable(const SloFinding& f, const engine::ErrorBudgetPolicy& policy,
                 const RolloutRequest& req, GateAction action) {
-  if (!f.verdict || f.missingData || req.kind != WorkloadKind::Deployment) return false;
+  if (!f.verdict || f.missingData || !isRolledWorkload(req.kind)) return false;
   if (action != GateAction::Rollout && action != GateAction::Restart) return false;
   return (*f.verdict == Verdict::Review &&
           policy.review == engine::ReviewAction::RequireApproval) ||
@@ -305,12 +305,55 @@ std::string_view workloadKindName(WorkloadKind kind) {
   switch (kind) {
     case WorkloadKind::Deployment:
       return "deployment";
+    case WorkloadKind::StatefulSet:
+      return "statefulset";
+    case WorkloadKind::DaemonSet:
+      return "daemonset";
+    case WorkloadKind::ArgoRollout:
+      return "rollout";
     case WorkloadKind::ReplicaSet:
       return "replicaset";
     case WorkloadKind::Pod:
       return "pod";
   }
   return "?";
+}
+
+std::string_view workloadApiKind(WorkloadKind kind) {
+  switch (kind) {
+    case WorkloadKind::Deployment:
+      return "Deployment";
+    case WorkloadKind::StatefulSet:
+      return "StatefulSet";
+    case WorkloadKind::DaemonSet:
+      return "DaemonSet";
+    case WorkloadKind::ArgoRollout:
+      return "Rollout";
+    case WorkloadKind::ReplicaSet:
+      return "ReplicaSet";
+    case WorkloadKind::Pod:
+      return "Pod";
+  }
+  return "?";
+}
+
+std::string_view workloadApiVersion(WorkloadKind kind) {
+  switch (kind) {
+    case WorkloadKind::ArgoRollout:
+      return "argoproj.io/v1alpha1";
+    case WorkloadKind::Pod:
+      return "v1";
+    default:
+      return "apps/v1";
+  }
+}
+
+std::optional<WorkloadKind> rolledWorkloadKind(std::string_view apiKind) {
+  for (auto k : {WorkloadKind::Deployment, WorkloadKind::StatefulSet, WorkloadKind::DaemonSet,
+                 WorkloadKind::ArgoRollout}) {
+    if (workloadApiKind(k) == apiKind) return k;
+  }
+  return std::nullopt;
 }
 
 std::string_view gateActionName(GateAction action) {
@@ -352,7 +395,7 @@ GateDecision decide(const RolloutRequest& req, const std::vector<GatedSlo>& slos
   if (ctx.exemptNamespaces.count(req.ns) != 0) {
     return notGated(fmt::format("namespace {} is exempt", req.ns));
   }
-  if (req.kind != WorkloadKind::Deployment && req.byWorkloadController) {
+  if (!isRolledWorkload(req.kind) && req.byWorkloadController) {
     return notGated(fmt::format("{} written by its workload controller ({})",
                                 workloadKindName(req.kind), req.user.username));
   }
@@ -419,8 +462,9 @@ GateDecision decide(const RolloutRequest& req, const std::vector<GatedSlo>& slos
                                    *req.newTemplate) != req.previousTemplates.end();
   if (d.releaseType == "rollback" && !isRollback) {
     d.warnings.push_back(
-        "release-type rollback not honoured: the new pod template matches none of the "
-        "revisions this Deployment's controller created");
+        fmt::format("release-type rollback not honoured: the new pod template matches none of "
+                    "the revisions this {}'s controller created",
+                    workloadApiKind(req.kind)));
   }
 
   // findings[i] describes deciding[i]; the deciding SLO is a denying one if any, else the one
@@ -506,7 +550,7 @@ GateDecision decide(const RolloutRequest& req, const std::vector<GatedSlo>& slos
       f.approval = useApproval(req, policy, ctx, &unusedApprovals);
       if (!f.approval.empty()) wouldDeny = false;
     }
-    if (!wouldDeny && !f.missingData && req.kind == WorkloadKind::Deployment &&
+    if (!wouldDeny && !f.missingData && isRolledWorkload(req.kind) &&
         d.action == GateAction::Rollout && f.exception != "rollback") {
       // Requirements hold for every rollout the tier lets through, exceptions included; a
       // rollback is exempt (the way out must stay open).

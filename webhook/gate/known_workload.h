@@ -15,6 +15,9 @@ struct KnownWorkload {
   std::string uid;
   WorkloadLabels identity;
   std::optional<model::LabelSelector> selector;  // spec.selector: the pods it owns
+  // An Argo Rollout with spec.workloadRef: the Deployment holding its pod template (whose
+  // template labels are then its template labels).
+  std::string workloadRef;
 };
 
 }  // namespace budgetgate::gate

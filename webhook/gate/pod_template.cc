@@ -5,6 +5,7 @@
 #include <array>
 
 #include "operator/common/json.h"
+#include "webhook/gate/pod_defaults.h"
 
 namespace budgetgate::gate {
 namespace {
@@ -31,15 +32,28 @@ std::string sha256Hex(const std::string& data) {
 
 std::optional<std::string> templateFingerprint(const rapidjson::Value& podTemplate) {
   if (!podTemplate.IsObject()) return std::nullopt;
+  // The hash label each controller adds to its ReplicaSets' templates (the deployment
+  // controller's, Argo Rollouts') is not part of what the workload asked for.
   const auto* labels = json::path(&podTemplate, {"metadata", "labels"});
-  if (labels == nullptr || !labels->IsObject() || !labels->HasMember("pod-template-hash")) {
+  if (labels == nullptr || !labels->IsObject() ||
+      (!labels->HasMember("pod-template-hash") &&
+       !labels->HasMember("rollouts-pod-template-hash"))) {
     return sha256Hex(json::canonical(podTemplate));
   }
   rapidjson::Document copy;
   copy.CopyFrom(podTemplate, copy.GetAllocator());
   copy["metadata"]["labels"].RemoveMember("pod-template-hash");
+  copy["metadata"]["labels"].RemoveMember("rollouts-pod-template-hash");
   if (copy["metadata"]["labels"].ObjectEmpty()) copy["metadata"].RemoveMember("labels");
   return sha256Hex(json::canonical(copy));
+}
+
+std::optional<std::string> templateFingerprintWithoutDefaults(const rapidjson::Value& podTemplate) {
+  if (!podTemplate.IsObject()) return std::nullopt;
+  rapidjson::Document copy;
+  copy.CopyFrom(podTemplate, copy.GetAllocator());
+  removePodDefaults(copy);
+  return templateFingerprint(copy);
 }
 
 std::vector<std::string> templateImages(const rapidjson::Value& podTemplate) {

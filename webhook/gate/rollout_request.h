@@ -14,9 +14,26 @@ namespace budgetgate::gate {
 
 enum class Operation { Create, Update, Delete, Connect };
 
-enum class WorkloadKind { Deployment, ReplicaSet, Pod };
-// "deployment", "replicaset", "pod": as kubectl names them in messages.
+// ArgoRollout: argoproj.io/v1alpha1 Rollout (Argo Rollouts), when the gate is enabled for it.
+enum class WorkloadKind { Deployment, StatefulSet, DaemonSet, ArgoRollout, ReplicaSet, Pod };
+// "deployment", "statefulset", "daemonset", "rollout", "replicaset", "pod": as kubectl names
+// them in messages.
 std::string_view workloadKindName(WorkloadKind kind);
+// "Deployment", "StatefulSet", "Rollout"...: the API kind (ownerReferences,
+// RolloutApproval.workload.kind).
+std::string_view workloadApiKind(WorkloadKind kind);
+// The API kind's WorkloadKind, for the kinds whose template changes are rollouts; nullopt for
+// any other kind.
+std::optional<WorkloadKind> rolledWorkloadKind(std::string_view apiKind);
+// Deployments, StatefulSets, DaemonSets and Argo Rollouts: a pod template their controller
+// rolls out, with a revision history (ReplicaSets, ControllerRevisions) that tells a rollback.
+// ReplicaSets and Pods written by hand are judged as what they would join.
+constexpr bool isRolledWorkload(WorkloadKind kind) {
+  return kind == WorkloadKind::Deployment || kind == WorkloadKind::StatefulSet ||
+         kind == WorkloadKind::DaemonSet || kind == WorkloadKind::ArgoRollout;
+}
+// The apiVersion of a workload kind ("apps/v1", "argoproj.io/v1alpha1", "v1").
+std::string_view workloadApiVersion(WorkloadKind kind);
 
 struct UserInfo {
   std::string username;
@@ -58,12 +75,15 @@ struct RelatedWorkload {
   bool relatedBefore = false;
 };
 
-// A Deployment's rollout strategy as the API server holds it (defaults applied: RollingUpdate,
-// 25 %/25 %, 1 replica), for the policy's requirements.
+// A workload's rollout strategy as the API server holds it, for the policy's requirements.
+// Defaults are a Deployment's (RollingUpdate, 25 %/25 %, 1 replica); a StatefulSet's and a
+// DaemonSet's are read from spec.updateStrategy (1 unavailable, no surge).
 struct RolloutStrategy {
+  std::string field = "spec.strategy";  // where it lives: spec.strategy, spec.updateStrategy
   std::string type = "RollingUpdate";
   std::string maxUnavailable = "25%";  // an integer or a percentage, as Kubernetes writes it
   std::string maxSurge = "25%";
+  // Pods the percentages scale with; 0 when unknown (a DaemonSet: one per eligible node).
   long long replicas = 1;
 };
 
@@ -85,7 +105,7 @@ struct RolloutRequest {
   // Container images of the new template; filled in only when a RolloutApproval by images
   // names the workload.
   std::vector<std::string> templateImages;
-  std::optional<RolloutStrategy> strategy;  // Deployments
+  std::optional<RolloutStrategy> strategy;  // Deployments, StatefulSets, DaemonSets
   UserInfo user;
   // The requester is a workload controller (the deployment or replicaset controller...): the
   // Pods and ReplicaSets it writes are the consequence of a rollout already gated.

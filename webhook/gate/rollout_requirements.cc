@@ -35,17 +35,32 @@ std::vector<std::string> unmetRequirements(const engine::RolloutRequirements& re
   if (!r.strategy) return out;
   const auto& st = *r.strategy;
   if (req.strategyType && st.type != *req.strategyType) {
-    out.push_back(fmt::format("spec.strategy.type {} (is {})", *req.strategyType, st.type));
+    out.push_back(fmt::format("{}.type {} (is {})", st.field, *req.strategyType, st.type));
   }
   const auto bound = [&](const char* field, const std::optional<std::string>& limit,
                          const std::string& actual, bool roundUp) {
     if (!limit || st.type != "RollingUpdate") return;
+    if (st.replicas <= 0) {
+      // Pods unknown (a DaemonSet): a count and a percentage cannot be compared; two of a
+      // kind can.
+      const bool limitPercent = !limit->empty() && limit->back() == '%';
+      const bool actualPercent = !actual.empty() && actual.back() == '%';
+      const auto want = scaledCount(*limit, 100, roundUp);
+      const auto have = scaledCount(actual, 100, roundUp);
+      if (limitPercent == actualPercent && want && have && *have <= *want) return;
+      out.push_back(fmt::format(
+          "{}.rollingUpdate.{} at most {} (is {}{})", st.field, field, *limit, actual,
+          limitPercent == actualPercent ? ""
+                                        : "; a count and a percentage cannot be compared without "
+                                          "the number of Pods: use the policy's unit"));
+      return;
+    }
     const auto want = scaledCount(*limit, st.replicas, roundUp);
     const auto have = scaledCount(actual, st.replicas, roundUp);
     if (!want || (have && *have <= *want)) return;
-    out.push_back(
-        fmt::format("spec.strategy.rollingUpdate.{} at most {} (is {}: {} of {} replicas)", field,
-                    *limit, actual, have ? std::to_string(*have) : "?", st.replicas));
+    out.push_back(fmt::format("{}.rollingUpdate.{} at most {} (is {}: {} of {} replicas)", st.field,
+                              field, *limit, actual, have ? std::to_string(*have) : "?",
+                              st.replicas));
   };
   bound("maxUnavailable", req.maxUnavailable, st.maxUnavailable, false);
   bound("maxSurge", req.maxSurge, st.maxSurge, true);

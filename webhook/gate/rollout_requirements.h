@@ -1,7 +1,7 @@
 #pragma once
-// What a Deployment rollout lacks of the policy's requirements for a tier (annotations such as
-// a rollback plan or a postmortem URL; the strategy type, maxUnavailable and maxSurge at most
-// a bound). Pure.
+// What a rollout (Deployment, StatefulSet, DaemonSet) lacks of the policy's requirements for a tier
+// (annotations such as a rollback plan or a postmortem URL; the strategy type, maxUnavailable and
+// maxSurge at most a bound). Pure.
 
 #include <string>
 #include <vector>
