@@ -11,6 +11,7 @@ void addValidateCommand(CLI::App& app, int& exitCode);
 void addImportCommand(CLI::App& app, int& exitCode);
 void addApproveCommand(CLI::App& app, int& exitCode);
 void addGateCommand(CLI::App& app, int& exitCode);
+void addCheckCommand(CLI::App& app, int& exitCode);
 void addEvaluateCommand(CLI::App& app, int& exitCode);
 void addRulesCommand(CLI::App& app, int& exitCode);
 void addBacktestCommand(CLI::App& app, int& exitCode);

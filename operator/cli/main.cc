@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
   addImportCommand(app, exitCode);
   addGateCommand(app, exitCode);
   addApproveCommand(app, exitCode);
+  addCheckCommand(app, exitCode);
   addEvaluateCommand(app, exitCode);
   addRulesCommand(app, exitCode);
   addBacktestCommand(app, exitCode);

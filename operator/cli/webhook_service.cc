@@ -59,6 +59,10 @@ void addWebhookFlags(CLI::App* cmd, WebhookFlags& f) {
                   "before the cache has loaded (default: built-in defaults)");
   cmd->add_flag("--no-replicaset-watch", f.noReplicaSetWatch,
                 "do not watch ReplicaSets (rollbacks are then not recognised)");
+  cmd->add_option("--api-address", f.apiAddress,
+                  "serve the decision API for CD tools over TLS on host:port (same certificate "
+                  "as the webhook; callers authenticated by TokenReview and authorized by "
+                  "SubjectAccessReview); default: off");
   cmd->add_flag("--gate-argo-rollouts", f.gateArgoRollouts,
                 "also gate Argo Rollouts (argoproj.io/v1alpha1 Rollout): watch them and their "
                 "ReplicaSets; without the Rollout CRD there is nothing to watch and the webhook "
@@ -153,6 +157,28 @@ WebhookService::WebhookService(const WebhookFlags& flags, const kube::KubeConfig
   options.maxInflightBodyBytes = flags.maxInflightBytes;
   options.requestTimeout = *requestTimeout;
   options.certificates = certificates_;
+  if (!flags.apiAddress.empty()) {
+    const auto apiAddress = parseAddress(flags.apiAddress);
+    if (!apiAddress) {
+      throw std::runtime_error("--api-address \"" + flags.apiAddress + "\" is not host:port");
+    }
+    api_ = std::make_unique<api::DecisionApi>(
+        cache_, std::make_unique<api::RequestAuthorizer>(config_), exempt);
+    server::ServerOptions apiOptions = options;
+    apiOptions.address = apiAddress->first;
+    apiOptions.port = apiAddress->second;
+    apiOptions.threads = 1;
+    apiOptions.maxBodyBytes = 64 * 1024;  // Flagger's POST carries a small JSON document
+    apiOptions.maxConnections = std::min<std::size_t>(flags.maxConnections, 256);
+    apiOptions.maxInflightBodyBytes = 4 * 1024 * 1024;
+    apiServer_ =
+        std::make_unique<server::HttpServer>(apiOptions, [this](const server::HttpRequest& r) {
+          const auto path = r.target.substr(0, r.target.find('?'));
+          if (path == "/healthz")
+            return server::HttpResponse{200, "text/plain; charset=utf-8", "ok\n"};
+          return api_->handle(r);
+        });
+  }
   server_ = std::make_unique<server::HttpServer>(options, [this](const server::HttpRequest& r) {
     const auto path = r.target.substr(0, r.target.find('?'));
     // One handler for every kind it is registered for; it reads request.kind. The paths only
@@ -189,6 +215,10 @@ void WebhookService::start() {
   cache_.start(config_);
   server_->start();
   spdlog::info("admission webhook listening on port {} (TLS)", server_->port());
+  if (apiServer_) {
+    apiServer_->start();
+    spdlog::info("decision API listening on port {} (TLS)", apiServer_->port());
+  }
 }
 
 void WebhookService::shutdown() {
@@ -205,6 +235,7 @@ void WebhookService::shutdown() {
 
 void WebhookService::stop() {
   if (bootstrap_) bootstrap_->stop();
+  if (apiServer_) apiServer_->stop();
   if (server_) server_->stop();
   cache_.stop();
 }
@@ -265,6 +296,13 @@ void WebhookService::renderMetrics(std::string& out) const {
                      snap->controllerRevisionCount);
   out += fmt::format("budgetgate_webhook_cached_objects{{kind=\"workload\"}} {}\n",
                      snap->workloadCount);
+  if (api_) {
+    out +=
+        "# HELP budgetgate_api_reviews_total TokenReviews and SubjectAccessReviews the decision "
+        "API sent to the API server.\n";
+    out += "# TYPE budgetgate_api_reviews_total counter\n";
+    out += fmt::format("budgetgate_api_reviews_total {}\n", api_->reviewsSent());
+  }
   out += "# TYPE budgetgate_webhook_events_dropped_total counter\n";
   out += fmt::format("budgetgate_webhook_events_dropped_total {}\n", events_->dropped());
 }

@@ -11,6 +11,7 @@
 
 #include "operator/kube/event_queue.h"
 #include "webhook/admission/admission_handler.h"
+#include "webhook/api/decision_api.h"
 #include "webhook/cache/gate_cache.h"
 #include "webhook/server/http_server.h"
 #include "webhook/tls/certificate_bootstrap.h"
@@ -31,7 +32,9 @@ struct WebhookFlags {
   std::string defaultPolicyName = "default";
   std::string fallbackPolicyFile;
   bool noReplicaSetWatch = false;
-  bool gateArgoRollouts = false;  // also judge argoproj.io Rollouts (watches them)
+  bool gateArgoRollouts = false;
+  // The decision API's own TLS listener (same certificate), empty: off.
+  std::string apiAddress;  // also judge argoproj.io Rollouts (watches them)
   // Identities of the workload controllers (admission/trusted_controllers.h).
   std::vector<std::string> trustedControllerUsers{"system:kube-controller-manager"};
   std::vector<std::string> trustedControllerNamespaces{"kube-system"};
@@ -75,6 +78,8 @@ class WebhookService {
   std::unique_ptr<kube::EventQueue> events_;
   std::unique_ptr<admission::AdmissionHandler> handler_;
   std::unique_ptr<server::HttpServer> server_;
+  std::unique_ptr<api::DecisionApi> api_;
+  std::unique_ptr<server::HttpServer> apiServer_;
   std::shared_ptr<server::CertificateStore> certificates_;
   std::unique_ptr<tls::CertificateBootstrap> bootstrap_;
   std::chrono::milliseconds shutdownDelay_{0};

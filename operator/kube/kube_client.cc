@@ -1,6 +1,7 @@
 #include "operator/kube/kube_client.h"
 
 #include <fmt/format.h>
+#include <strings.h>
 
 #include "operator/common/json.h"
 
@@ -20,6 +21,15 @@ ApiResult fromResponse(http::Response&& r) {
   out.transport = r.transport;
   out.status = r.status;
   out.body = std::move(r.body);
+  for (const auto& [name, value] : r.headers) {
+    if (name.size() != 7 || strncasecmp(name.c_str(), "warning", 7) != 0) continue;
+    // 299 - "text": the text between the first and the last quote.
+    const auto open = value.find('"');
+    const auto close = value.rfind('"');
+    out.warnings.push_back(open != std::string::npos && close > open
+                               ? value.substr(open + 1, close - open - 1)
+                               : value);
+  }
   if (r.transport != http::Transport::Ok) {
     out.error = r.error;
   } else if (r.status < 200 || r.status >= 300) {
@@ -73,10 +83,10 @@ ApiResult KubeClient::replace(const std::string& path, const std::string& body) 
 }
 
 ApiResult KubeClient::patch(const std::string& path, const std::string& body, PatchType type) {
-  const char* contentType = type == PatchType::Merge ? "application/merge-patch+json"
-                            : type == PatchType::JsonPatch
-                                ? "application/json-patch+json"
-                                : "application/strategic-merge-patch+json";
+  const char* contentType = type == PatchType::Merge       ? "application/merge-patch+json"
+                            : type == PatchType::JsonPatch ? "application/json-patch+json"
+                            : type == PatchType::Apply     ? "application/apply-patch+yaml"
+                                                       : "application/strategic-merge-patch+json";
   return call({"PATCH", path, body, contentType, {{"Accept", "application/json"}}});
 }
 

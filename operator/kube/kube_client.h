@@ -19,6 +19,9 @@ struct ApiResult {
   int status = 0;
   std::string body;
   std::string error;  // transport error, or the Status message from the server
+  // The server's Warning headers (RFC 7234 299 warnings: deprecations, admission warnings), as
+  // their text.
+  std::vector<std::string> warnings;
 
   bool ok() const { return transport == http::Transport::Ok && status >= 200 && status < 300; }
   bool notFound() const { return transport == http::Transport::Ok && status == 404; }
@@ -33,7 +36,8 @@ struct WatchEvent {
   rapidjson::Document object;
 };
 
-enum class PatchType { Merge, JsonPatch, StrategicMerge };
+// Apply: server-side apply (application/apply-patch+yaml; the path carries fieldManager).
+enum class PatchType { Merge, JsonPatch, StrategicMerge, Apply };
 
 // A resource type: "" group for core.
 struct Resource {

@@ -171,6 +171,8 @@ DEFAULT_CLUSTER_RULES = {
     ("", "events", "create", None),
     ("", "events", "patch", None),
     ("", "events", "list", None),
+    ("authentication.k8s.io", "tokenreviews", "create", None),
+    ("authorization.k8s.io", "subjectaccessreviews", "create", None),
     ("admissionregistration.k8s.io", "validatingwebhookconfigurations", "get", "budgetgate"),
     ("admissionregistration.k8s.io", "validatingwebhookconfigurations", "update", "budgetgate"),
     ("admissionregistration.k8s.io", "validatingwebhookconfigurations", "patch", "budgetgate"),
@@ -344,7 +346,14 @@ class Defaults(unittest.TestCase):
         self.assertEqual((ports["webhook"]["port"], ports["webhook"]["targetPort"]), (443, "webhook"))
         self.assertEqual((ports["metrics"]["port"], ports["metrics"]["targetPort"]), (8080, "metrics"))
         cports = {p["name"]: p["containerPort"] for p in container(self.docs)["ports"]}
-        self.assertEqual(cports, {"webhook": 8443, "metrics": 8080})
+        self.assertEqual(cports, {"webhook": 8443, "metrics": 8080, "api": 8444})
+        self.assertEqual((ports["api"]["port"], ports["api"]["targetPort"]), (8444, "api"))
+        self.assertIn("--api-address=0.0.0.0:8444", args_of(self.docs))
+        off = render(sets=["api.enabled=false"])
+        self.assertNotIn("api", {p["name"] for p in one(off, "Service")["spec"]["ports"]})
+        self.assertFalse(any(a.startswith("--api-address") for a in args_of(off)))
+        self.assertFalse(any(r[0] == "authentication.k8s.io"
+                             for r in rule_set(one(off, "ClusterRole", "budgetgate")["rules"])))
         dep = one(self.docs, "Deployment")
         pod_labels = dep["spec"]["template"]["metadata"]["labels"]
         for k, v in svc["spec"]["selector"].items():

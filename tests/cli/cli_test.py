@@ -556,13 +556,21 @@ class HelpTest(CliCase):
                                          "--elapsed"]),
                             (("validate",), ["-f", "--filename"]),
                             (("gate",), ["--status", "--deployment", "--old", "--replicaset",
-                                         "--policy", "--user", "--group", "--now"])]:
+                                         "--policy", "--user", "--group", "--now"]),
+                            (("check",), ["-f", "--kubeconfig", "--as", "dry-run=server"]),
+                            (("approve",), ["--deployment", "--workload", "--template-hash"])]:
             for flag in ("--help", "-h"):
                 with self.subTest(args=args, flag=flag):
                     r = run(*args, flag)
                     self.assertExit(r, 0)
                     for w in words:
                         self.assertIn(w, r.out)
+
+    def test_check_without_files_or_cluster(self):
+        self.assertBadInput(run("check"), r"-f")
+        r = run("check", "-f", sample("gate", "checkout-v2.yaml"), "--kubeconfig",
+                os.path.join(self.tmp, "missing-kubeconfig"))
+        self.assertBadInput(r, r"check needs the API server")
 
     def test_version_and_missing_command(self):
         r = run("--version")

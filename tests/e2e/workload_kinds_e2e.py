@@ -21,7 +21,7 @@ from harness import (ControlPlane, Prometheus, Suite, budgetgate, check, run,  #
                      operator_with_webhook, wait_until, workspace)
 from webhook_e2e import post  # noqa: E402
 
-ARGO_CRDS = run([os.path.join(os.path.dirname(__file__), "..", "scripts", "setup-argo-rollouts.sh"),
+ARGO_CRDS = run([os.path.join(os.path.dirname(__file__), "..", "scripts", "setup-cd-crds.sh"),
                  "--path"], timeout=600).stdout.strip()
 
 BOB = dict(user="bob", groups=["devs"])

@@ -26,8 +26,8 @@ tests/scripts/setup-helm.sh
 step "oslo (OpenSLO's reference validator, judge of the OpenSLO tests; cached)"
 tests/scripts/setup-oslo.sh
 
-step "Argo Rollouts' CRDs (from its Go module; cached)"
-tests/scripts/setup-argo-rollouts.sh
+step "CD tools' CRDs (Argo Rollouts, Flagger; from their Go modules; cached)"
+tests/scripts/setup-cd-crds.sh
 
 step "Build (warnings are errors)"
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUDGETGATE_WERROR=ON >/dev/null

@@ -282,3 +282,70 @@ TEST(GateCacheRevisions, ARolloutsWorkloadRefLendsItTheDeploymentsTemplateLabels
 
 }  // namespace
 }  // namespace budgetgate::gate
+
+#include "webhook/gate/decision_query.h"
+
+namespace budgetgate::gate {
+namespace {
+
+TEST(DecisionQuery, DecidesEachRiskAndProjectsACanarysSpend) {
+  engine::ErrorBudgetPolicy policy;
+  GatedSlo slo;
+  slo.ns = "shop";
+  slo.name = "web-availability";
+  model::LabelSelector sel;
+  sel.matchLabels = {{"app", "web"}};
+  slo.selector = sel;
+  slo.policy = &policy;
+  model::SloStatus st;
+  st.lastEvaluated = kNow - Seconds(30);
+  st.tier = Tier::Healthy;
+  st.window = "30d";
+  engine::ErrorBudget b;
+  b.total = 1000;
+  b.consumed = 400;
+  b.consumedPercent = 40;
+  st.errorBudget = b;
+  st.burnRates.set(engine::BurnRateWindow::H1, 2.0);
+  slo.status = st;
+  KnownWorkload web;
+  web.kind = WorkloadKind::Deployment;
+  web.name = "web";
+  web.identity.labels = {{"app", "web"}};
+  web.identity.templateLabels = model::Labels{{"app", "web"}};
+  DecisionQuery q;
+  q.ns = "shop";
+  q.name = "web";
+  q.trafficShare = 0.1;
+  q.duration = Seconds(3 * 3600);
+  GateContext ctx{kNow, {"kube-system"}};
+  auto a = answerDecision(q, {web}, {slo}, ctx);
+  ASSERT_TRUE(a.found);
+  EXPECT_TRUE(a.decision.gated);
+  EXPECT_TRUE(a.decision.allowed);
+  ASSERT_EQ(a.byRisk.size(), 3u);
+  ASSERT_EQ(a.slos.size(), 1u);
+  ASSERT_EQ(a.projected.size(), 1u);
+  // By hand: 100 x burn 2 x share 0.1 x 3h / 720h = 0.08333 % of the budget; 60 % remain before.
+  EXPECT_NEAR(a.projected[0].percentOfBudget, 100.0 * 2 * 0.1 * 3 / 720, 1e-9);
+  EXPECT_NEAR(a.projected[0].remainingAfterPercent, 60 - 100.0 * 2 * 0.1 * 3 / 720, 1e-9);
+  // Exhausted: every risk refused under the default matrix, with the rule as the reason.
+  slo.status->tier = Tier::Exhausted;
+  a = answerDecision(q, {web}, {slo}, ctx);
+  for (const auto& r : a.byRisk) {
+    EXPECT_FALSE(r.allowed) << engine::riskName(r.risk);
+    EXPECT_NE(r.reason.find("tier exhausted"), std::string::npos) << r.reason;
+  }
+  // Unknown workload, or one of another kind with the same name.
+  q.kind = WorkloadKind::StatefulSet;
+  EXPECT_FALSE(answerDecision(q, {web}, {slo}, ctx).found);
+  // A calendar window has no fixed length to project over.
+  q.kind = WorkloadKind::Deployment;
+  slo.status->window = "1M";
+  a = answerDecision(q, {web}, {slo}, ctx);
+  ASSERT_EQ(a.projected.size(), 1u);
+  EXPECT_FALSE(a.projected[0].note.empty());
+}
+
+}  // namespace
+}  // namespace budgetgate::gate

@@ -548,6 +548,7 @@ class HttpServer::Impl {
           request.method = std::string(msg.method_string());
           request.target = std::string(msg.target());
           request.contentType = std::string(msg[http::field::content_type]);
+          request.authorization = std::string(msg[http::field::authorization]);
           request.body = std::move(msg.body());
           try {
             response = handler_(request);

@@ -29,6 +29,7 @@ struct HttpRequest {
   std::string target;  // path and query
   std::string contentType;
   std::string body;
+  std::string authorization = {};  // the Authorization header (the decision API's token)
 };
 
 struct HttpResponse {
