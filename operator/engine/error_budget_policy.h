@@ -108,9 +108,12 @@ struct RolloutRequirements {
   std::optional<std::string> strategyType;    // RollingUpdate or Recreate
   std::optional<std::string> maxUnavailable;  // at most: an integer or a percentage of replicas
   std::optional<std::string> maxSurge;        // at most
+  // Only a progressive rollout: an Argo Rollout's canary with steps, or a rolling update of a
+  // Deployment, StatefulSet or DaemonSet (bounded by maxUnavailable/maxSurge above, if set).
+  bool progressive = false;
 
   bool empty() const {
-    return annotations.empty() && !strategyType && !maxUnavailable && !maxSurge;
+    return annotations.empty() && !strategyType && !maxUnavailable && !maxSurge && !progressive;
   }
 };
 

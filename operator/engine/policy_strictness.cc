@@ -109,6 +109,9 @@ std::optional<std::string> firstLoosening(const ErrorBudgetPolicy& c, const Erro
                            it == now.annotations.end() ? "" : " as a URL");
       }
     }
+    if (was.progressive && !now.progressive) {
+      return fmt::format("requirements.{}.progressive dropped", tierName(t));
+    }
     if (was.strategyType && now.strategyType != was.strategyType) {
       return fmt::format("requirements.{}.strategy.type {} dropped or changed", tierName(t),
                          *was.strategyType);

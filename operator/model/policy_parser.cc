@@ -86,7 +86,8 @@ bool isIntOrPercent(const std::string& s) {
 
 void parseRequirements(const Field& f, engine::RolloutRequirements& r) {
   if (!f.expectMap()) return;
-  f.rejectUnknownKeys({"annotations", "strategy"});
+  f.rejectUnknownKeys({"annotations", "strategy", "progressive"});
+  if (auto p = f.child("progressive").boolean()) r.progressive = *p;
   const Field annotations = f.child("annotations");
   if (annotations.present() && annotations.expectSequence()) {
     for (std::size_t i = 0; i < annotations.size(); ++i) {

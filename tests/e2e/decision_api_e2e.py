@@ -92,8 +92,7 @@ def main():
             cp.kubectl("create", "rolebinding", "edit", "-n", "shop", "--clusterrole=edit", "--group=devs")
             for f in ("analysis-template-crd.yaml", "flagger-crd.yaml"):
                 cp.kubectl("create", "-f", os.path.join(CRDS, f))
-            cp.kubectl("wait", "--for=condition=Established", "crd/analysistemplates.argoproj.io",
-                       "crd/canaries.flagger.app", "--timeout=60s")
+            cp.wait_established("analysistemplates.argoproj.io", "canaries.flagger.app")
             cp.apply(slo("web-availability", "web", "web") + "---\n" + slo("api-availability", "api", "api"))
             cp.apply(deployment("web", "shop", "web", "registry.example/web:1.0"))
             cp.apply(deployment("api", "shop", "api", "registry.example/api:1.0"))

@@ -211,6 +211,18 @@ class ControlPlane:
         self.kubeconfig = self.env.get("KUBECONFIG", os.path.join(self.dir, "kubeconfig"))
         return self
 
+    def wait_established(self, *crds, timeout=60):
+        """Until each CRD serves (condition Established). `kubectl wait` right after creating
+        one can fail before the API server has written any condition."""
+        def established(name):
+            r = self.kubectl("get", "crd", name, "-o", "json", check_rc=False)
+            if r.returncode != 0:
+                return False
+            conditions = json.loads(r.stdout).get("status", {}).get("conditions") or []
+            return any(c["type"] == "Established" and c["status"] == "True" for c in conditions)
+        for name in crds:
+            wait_until(f"CRD {name} established", lambda n=name: established(n), timeout=timeout)
+
     def restart_apiserver(self):
         run([os.path.join(SCRIPTS, "controlplane.sh"), "restart-apiserver", self.dir], timeout=300)
 

@@ -121,6 +121,14 @@ def main():
                      slo("agent-availability", "agent", {"app": "agent"}) + "---\n" +
                      slo("web-availability", "db", {"app": "web"}) + "---\n" +
                      slo("webref-availability", "db", {"app": "webref"}))
+            # At healthy, only progressive rollouts (a canary with steps, a rolling update).
+            cp.apply("""apiVersion: slo.budgetgate.dev/v1alpha1
+kind: ErrorBudgetPolicy
+metadata: {name: default, namespace: budgetgate}
+spec:
+  requirements:
+    healthy: {progressive: true}
+""")
             # Argo Rollouts' aggregate-to-edit role grants editors its Rollouts; mirrored here.
             cp.apply("""apiVersion: rbac.authorization.k8s.io/v1
 kind: Role
@@ -154,7 +162,7 @@ subjects: [{apiGroup: rbac.authorization.k8s.io, kind: Group, name: devs}]
             # Started before the Rollout CRD exists: it must still become ready.
             _, base, ca_pem, _ = operator_with_webhook(suite, cp, prom, work, "--gate-argo-rollouts")
             cp.kubectl("create", "-f", os.path.join(ARGO_CRDS, "rollout-crd.yaml"))
-            cp.kubectl("wait", "--for=condition=Established", "crd/rollouts.argoproj.io", "--timeout=60s")
+            cp.wait_established("rollouts.argoproj.io")
             # web: an inline template, now at 1.1; the ReplicaSet of its 1.0 revision is written
             # here as Argo's controller (not running here) writes it: owned by the Rollout's UID,
             # with a rollouts-pod-template-hash label, defaulted by the API server.
@@ -326,6 +334,15 @@ subjects: [{apiGroup: rbac.authorization.k8s.io, kind: Group, name: devs}]
             refused(kubectl_as(BOB, "set", "image", "-n", "shop", "deployment/web-template",
                                "app=registry.example/web:3.0"),
                     "denied the rollout of deployment shop/web-template")
+            # The policy's progressive requirement at healthy: a canary with steps passes, a
+            # blue-green switch of every Pod at once does not.
+            admitted(kubectl_as(BOB, "apply", "-f", "-", stdin=argo_rollout(
+                "agent-canary", inline_template("agent", "registry.example/agent:2.0"))))
+            blue_green = argo_rollout("agent-bg", inline_template("agent", "registry.example/agent:2.0")).replace(
+                "    canary:\n      steps: [{setWeight: 20}, {pause: {duration: 10m}}]",
+                "    blueGreen: {activeService: agent}")
+            refused(kubectl_as(BOB, "apply", "-f", "-", stdin=blue_green),
+                    "add a progressive rollout: spec.strategy.canary with steps (is BlueGreen)")
             # Argo's own writes (status, restartAt, promote) are not rollouts.
             admitted(kubectl_as(BOB, "patch", "rollout", "-n", "shop", "web", "--type=merge", "-p",
                                 '{"spec":{"paused":true}}'))

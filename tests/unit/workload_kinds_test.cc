@@ -150,6 +150,36 @@ TEST_F(WorkloadKindsTest, UpdateStrategyRequirements) {
   EXPECT_TRUE(unmetRequirements(req, ds).empty());
 }
 
+TEST_F(WorkloadKindsTest, ProgressiveRequirement) {
+  engine::RolloutRequirements req;
+  req.progressive = true;
+  auto argo = rollout(WorkloadKind::ArgoRollout);
+  argo.strategy = RolloutStrategy{"spec.strategy", "Canary", "25%", "25%", 4};
+  auto unmet = unmetRequirements(req, argo);
+  ASSERT_EQ(unmet.size(), 1u);
+  EXPECT_EQ(unmet.front(),
+            "a progressive rollout: spec.strategy.canary with steps (is a canary without steps)");
+  argo.strategy->canarySteps = 2;
+  EXPECT_TRUE(unmetRequirements(req, argo).empty());
+  argo.strategy->type = "BlueGreen";
+  EXPECT_EQ(unmetRequirements(req, argo).size(), 1u);
+  auto dep = rollout(WorkloadKind::Deployment);
+  dep.strategy = RolloutStrategy{"spec.strategy", "Recreate", "25%", "25%", 4};
+  unmet = unmetRequirements(req, dep);
+  ASSERT_EQ(unmet.size(), 1u);
+  EXPECT_EQ(unmet.front(), "a progressive rollout: spec.strategy.type RollingUpdate (is Recreate)");
+  dep.strategy->type = "RollingUpdate";
+  EXPECT_TRUE(unmetRequirements(req, dep).empty());
+  // A canary's own bounds count like a rolling update's.
+  req.maxSurge = "1";
+  argo.strategy->type = "Canary";
+  EXPECT_TRUE(unmetRequirements(req, argo).empty());  // 25% of 4 rounds up to 1
+  argo.strategy->maxSurge = "50%";
+  unmet = unmetRequirements(req, argo);
+  ASSERT_EQ(unmet.size(), 1u);
+  EXPECT_EQ(unmet.front(), "spec.strategy.canary.maxSurge at most 1 (is 50%: 2 of 4 replicas)");
+}
+
 TEST(ControllerRevisionTemplate, EqualsTheWorkloadTemplatesFingerprint) {
   const std::string tpl =
       R"({"metadata":{"labels":{"app":"db"}},"spec":{"containers":[{"name":"db","image":"db:1"}]}})";

@@ -347,6 +347,10 @@ std::optional<ParsedReview> parseReview(std::string_view body, JsonParserPool& p
     st.maxUnavailable = intOrString(member(canary, "maxUnavailable"), st.maxUnavailable);
     st.maxSurge = intOrString(member(canary, "maxSurge"), st.maxSurge);
     st.replicas = review_json::asInt(path(parsed.object, {"spec", "replicas"})).value_or(1);
+    simdjson::dom::array steps;
+    if (const auto s = member(canary, "steps"); s && !s->get_array().get(steps)) {
+      st.canarySteps = static_cast<int>(steps.size());
+    }
     rollout.strategy = st;
   }
   if (r.reviewed == ReviewedKind::Deployment || r.reviewed == ReviewedKind::StatefulSet ||

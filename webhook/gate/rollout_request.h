@@ -85,6 +85,7 @@ struct RolloutStrategy {
   std::string maxSurge = "25%";
   // Pods the percentages scale with; 0 when unknown (a DaemonSet: one per eligible node).
   long long replicas = 1;
+  int canarySteps = 0;  // an Argo Rollout's spec.strategy.canary.steps
 };
 
 struct RolloutRequest {

@@ -34,12 +34,27 @@ std::vector<std::string> unmetRequirements(const engine::RolloutRequirements& re
   }
   if (!r.strategy) return out;
   const auto& st = *r.strategy;
-  if (req.strategyType && st.type != *req.strategyType) {
+  const bool argo = r.kind == WorkloadKind::ArgoRollout;
+  if (req.progressive) {
+    if (argo && (st.type != "Canary" || st.canarySteps == 0)) {
+      out.push_back(fmt::format("a progressive rollout: spec.strategy.canary with steps (is {})",
+                                st.type == "Canary" ? "a canary without steps" : st.type));
+    } else if (!argo && st.type != "RollingUpdate") {
+      out.push_back(
+          fmt::format("a progressive rollout: {}.type RollingUpdate (is {})", st.field, st.type));
+    }
+  }
+  // strategy.type names the built-in kinds' strategies; an Argo Rollout is judged by
+  // `progressive` (its canary's surge and unavailability bounds below apply as usual).
+  if (req.strategyType && !argo && st.type != *req.strategyType) {
     out.push_back(fmt::format("{}.type {} (is {})", st.field, *req.strategyType, st.type));
   }
+  // Where the bounds live: spec.strategy.rollingUpdate, spec.updateStrategy.rollingUpdate, or
+  // an Argo Rollout's spec.strategy.canary.
+  const std::string boundsField = st.field + (st.type == "Canary" ? ".canary" : ".rollingUpdate");
   const auto bound = [&](const char* field, const std::optional<std::string>& limit,
                          const std::string& actual, bool roundUp) {
-    if (!limit || st.type != "RollingUpdate") return;
+    if (!limit || (st.type != "RollingUpdate" && st.type != "Canary")) return;
     if (st.replicas <= 0) {
       // Pods unknown (a DaemonSet): a count and a percentage cannot be compared; two of a
       // kind can.
@@ -48,19 +63,18 @@ std::vector<std::string> unmetRequirements(const engine::RolloutRequirements& re
       const auto want = scaledCount(*limit, 100, roundUp);
       const auto have = scaledCount(actual, 100, roundUp);
       if (limitPercent == actualPercent && want && have && *have <= *want) return;
-      out.push_back(fmt::format(
-          "{}.rollingUpdate.{} at most {} (is {}{})", st.field, field, *limit, actual,
-          limitPercent == actualPercent ? ""
-                                        : "; a count and a percentage cannot be compared without "
-                                          "the number of Pods: use the policy's unit"));
+      out.push_back(fmt::format("{}.{} at most {} (is {}{})", boundsField, field, *limit, actual,
+                                limitPercent == actualPercent
+                                    ? ""
+                                    : "; a count and a percentage cannot be compared without "
+                                      "the number of Pods: use the policy's unit"));
       return;
     }
     const auto want = scaledCount(*limit, st.replicas, roundUp);
     const auto have = scaledCount(actual, st.replicas, roundUp);
     if (!want || (have && *have <= *want)) return;
-    out.push_back(fmt::format("{}.rollingUpdate.{} at most {} (is {}: {} of {} replicas)", st.field,
-                              field, *limit, actual, have ? std::to_string(*have) : "?",
-                              st.replicas));
+    out.push_back(fmt::format("{}.{} at most {} (is {}: {} of {} replicas)", boundsField, field,
+                              *limit, actual, have ? std::to_string(*have) : "?", st.replicas));
   };
   bound("maxUnavailable", req.maxUnavailable, st.maxUnavailable, false);
   bound("maxSurge", req.maxSurge, st.maxSurge, true);
