@@ -21,7 +21,8 @@ import urllib.request
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import (ROOT, ControlPlane, Prometheus, Suite, budgetgate, check,  # noqa: E402
                      chart_user_roles, chart_webhook_config, free_port, http_get, live_scenario,
-                     log, metric_value, operator_with_webhook, run, wait_until, workspace)
+                     log, metric_value, operator_with_webhook, ratio_slo, run, wait_until,
+                     workspace)
 from webhook_e2e import deployment  # noqa: E402
 
 CD = os.path.join(ROOT, "crds", "samples", "cd")
@@ -30,24 +31,7 @@ BOB = dict(user="bob", groups=["devs"])
 
 
 def slo(name, service, app):
-    return f"""apiVersion: slo.budgetgate.dev/v1alpha1
-kind: ServiceLevelObjective
-metadata: {{name: {name}, namespace: shop}}
-spec:
-  service: {service}
-  indicator:
-    spec:
-      ratioMetric:
-        counter: true
-        good: {{metricSource: {{type: Prometheus, spec: {{query: 'http_requests_total{{service="{service}",code!="500"}}'}}}}}}
-        total: {{metricSource: {{type: Prometheus, spec: {{query: 'http_requests_total{{service="{service}"}}'}}}}}}
-  timeWindow: [{{duration: 30d, isRolling: true}}]
-  budgetingMethod: Occurrences
-  objectives: [{{target: 0.999}}]
-  gate:
-    selector:
-      matchLabels: {{app: {app}}}
-"""
+    return ratio_slo(name, "shop", service, {"app": app})
 
 
 def request(url, token=None, method="GET", body=None, header=True):

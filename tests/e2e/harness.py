@@ -53,6 +53,35 @@ def free_port():
         return s.getsockname()[1]
 
 
+def admitted(result):
+    """Checks that a command went through; returns it (warnings are in its stderr)."""
+    check(result.returncode == 0, f"must be admitted: {result.stderr.strip()}")
+    return result
+
+
+def ratio_slo(name, ns, service, selector, target=0.999):
+    """A 30-day Occurrences SLO on the test history's http_requests_total of `service` (errors:
+    code 500), gating the workloads that `selector` (matchLabels) selects."""
+    return f"""apiVersion: slo.budgetgate.dev/v1alpha1
+kind: ServiceLevelObjective
+metadata: {{name: {name}, namespace: {ns}}}
+spec:
+  service: {service}
+  indicator:
+    spec:
+      ratioMetric:
+        counter: true
+        good: {{metricSource: {{type: Prometheus, spec: {{query: 'http_requests_total{{service="{service}",code!="500"}}'}}}}}}
+        total: {{metricSource: {{type: Prometheus, spec: {{query: 'http_requests_total{{service="{service}"}}'}}}}}}
+  timeWindow: [{{duration: 30d, isRolling: true}}]
+  budgetingMethod: Occurrences
+  objectives: [{{target: {target}}}]
+  gate:
+    selector:
+      matchLabels: {json.dumps(selector)}
+"""
+
+
 def refused(result, *needles):
     """Checks that a command was refused and that its output says each of `needles`."""
     out = result.stdout + result.stderr

@@ -16,9 +16,10 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import (ControlPlane, Prometheus, Suite, budgetgate, check, run,  # noqa: E402
-                     chart_user_roles, chart_webhook_config, http_get, live_scenario, log, metric_value,
-                     operator_with_webhook, wait_until, workspace)
+from harness import (ControlPlane, Prometheus, Suite, admitted, budgetgate, check,  # noqa: E402
+                     chart_user_roles, chart_webhook_config, http_get, live_scenario, log,
+                     metric_value, operator_with_webhook, ratio_slo, refused, run, wait_until,
+                     workspace)
 from webhook_e2e import post  # noqa: E402
 
 ARGO_CRDS = run([os.path.join(os.path.dirname(__file__), "..", "scripts", "setup-cd-crds.sh"),
@@ -28,24 +29,7 @@ BOB = dict(user="bob", groups=["devs"])
 
 
 def slo(name, service, selector):
-    return f"""apiVersion: slo.budgetgate.dev/v1alpha1
-kind: ServiceLevelObjective
-metadata: {{name: {name}, namespace: shop}}
-spec:
-  service: {service}
-  indicator:
-    spec:
-      ratioMetric:
-        counter: true
-        good: {{metricSource: {{type: Prometheus, spec: {{query: 'http_requests_total{{service="{service}",code!="500"}}'}}}}}}
-        total: {{metricSource: {{type: Prometheus, spec: {{query: 'http_requests_total{{service="{service}"}}'}}}}}}
-  timeWindow: [{{duration: 30d, isRolling: true}}]
-  budgetingMethod: Occurrences
-  objectives: [{{target: 0.999}}]
-  gate:
-    selector:
-      matchLabels: {json.dumps(selector)}
-"""
+    return ratio_slo(name, "shop", service, selector)
 
 
 def workload(kind, name, app, image, labels=None):
@@ -200,20 +184,6 @@ subjects: [{apiGroup: rbac.authorization.k8s.io, kind: Group, name: devs}]
             cp.apply(chart_webhook_config(base, ca_pem, "gate.argoRollouts=true"))
             time.sleep(1)  # the webhook cache follows the status writes via its watch
 
-            def kubectl_as(who, *args, stdin=None):
-                return cp.kubectl(*args, check_rc=False, stdin=stdin, as_user=who["user"],
-                                  groups=who["groups"])
-
-            def refused(result, *needles):
-                check(result.returncode != 0, f"must be refused, was admitted: {result.stdout}{result.stderr}")
-                for n in needles:
-                    check(n in result.stderr, f"message lacks '{n}': {result.stderr.strip()}")
-                log(f"refused as expected: {result.stderr.strip()[:300]}")
-
-            def admitted(result):
-                check(result.returncode == 0, f"must be admitted: {result.stderr.strip()}")
-                return result
-
             def image_of(kind, name):
                 return cp.get_json(kind, "-n", "shop", name)["spec"]["template"]["spec"]["containers"][0]["image"]
 
@@ -229,13 +199,13 @@ subjects: [{apiGroup: rbac.authorization.k8s.io, kind: Group, name: devs}]
 
         @suite.check("a StatefulSet and a DaemonSet on an exhausted budget are denied, named by kind")
         def _():
-            refused(kubectl_as(BOB, "set", "image", "-n", "shop", "statefulset/db", "app=registry.example/db:2.0"),
+            refused(cp.kubectl_as(BOB, "set", "image", "-n", "shop", "statefulset/db", "app=registry.example/db:2.0"),
                     "denied the rollout of statefulset shop/db", "SLO shop/db-availability is exhausted",
                     "kubectl rollout undo")
-            refused(kubectl_as(BOB, "set", "image", "-n", "shop", "daemonset/logs", "app=registry.example/logs:2.0"),
+            refused(cp.kubectl_as(BOB, "set", "image", "-n", "shop", "daemonset/logs", "app=registry.example/logs:2.0"),
                     "denied the rollout of daemonset shop/logs", "SLO shop/logs-availability is exhausted")
             # A new one under the same SLO is a rollout too.
-            refused(kubectl_as(BOB, "apply", "-f", "-", stdin=workload(
+            refused(cp.kubectl_as(BOB, "apply", "-f", "-", stdin=workload(
                 "StatefulSet", "db-replica", "db-replica", "registry.example/db:2.0", {"team": "db"})),
                 "denied the rollout of statefulset shop/db-replica")
             check(image_of("statefulset", "db").endswith("db:1.1"), "db still runs 1.1")
@@ -248,29 +218,29 @@ subjects: [{apiGroup: rbac.authorization.k8s.io, kind: Group, name: devs}]
 
         @suite.check("on a healthy budget both kinds roll out; scaling and restarts are not rollouts")
         def _():
-            admitted(kubectl_as(BOB, "apply", "-f", "-", stdin=workload(
+            admitted(cp.kubectl_as(BOB, "apply", "-f", "-", stdin=workload(
                 "DaemonSet", "agent", "agent", "registry.example/agent:1.0")))
-            admitted(kubectl_as(BOB, "set", "image", "-n", "shop", "daemonset/agent", "app=registry.example/agent:1.1"))
-            admitted(kubectl_as(BOB, "apply", "-f", "-", stdin=workload(
+            admitted(cp.kubectl_as(BOB, "set", "image", "-n", "shop", "daemonset/agent", "app=registry.example/agent:1.1"))
+            admitted(cp.kubectl_as(BOB, "apply", "-f", "-", stdin=workload(
                 "StatefulSet", "agent-state", "agent", "registry.example/agent:1.0")))
             # Exhausted, but nothing new runs: scaling and (restarts: allow) a restart.
-            admitted(kubectl_as(BOB, "scale", "-n", "shop", "statefulset/db", "--replicas=2"))
-            admitted(kubectl_as(BOB, "rollout", "restart", "-n", "shop", "daemonset/logs"))
+            admitted(cp.kubectl_as(BOB, "scale", "-n", "shop", "statefulset/db", "--replicas=2"))
+            admitted(cp.kubectl_as(BOB, "rollout", "restart", "-n", "shop", "daemonset/logs"))
 
         @suite.check("rollbacks are recognised from the ControllerRevisions of the same object")
         def _():
-            r = admitted(kubectl_as(BOB, "rollout", "undo", "-n", "shop", "statefulset/db", "--to-revision=1"))
+            r = admitted(cp.kubectl_as(BOB, "rollout", "undo", "-n", "shop", "statefulset/db", "--to-revision=1"))
             check(image_of("statefulset", "db").endswith("db:1.0"), "db rolled back to 1.0")
             log(f"statefulset rollback admitted: {r.stdout.strip()} {r.stderr.strip()[:200]}")
             # The DaemonSet was restarted above: its revision 1 differs from the running one.
-            admitted(kubectl_as(BOB, "rollout", "undo", "-n", "shop", "daemonset/logs", "--to-revision=1"))
+            admitted(cp.kubectl_as(BOB, "rollout", "undo", "-n", "shop", "daemonset/logs", "--to-revision=1"))
             check(image_of("daemonset", "logs").endswith("logs:1.0"), "logs rolled back to 1.0")
             wait_until("a BudgetExceptionUsed (rollback) Event", lambda: [
                 e for e in cp.get_json("events", "-n", "shop")["items"]
                 if e["reason"] == "BudgetExceptionUsed" and "rollback" in e["message"]
                 and e["involvedObject"]["kind"] in ("StatefulSet", "DaemonSet")], timeout=20)
             # A template that is no revision is not a rollback, whatever it claims.
-            refused(kubectl_as(BOB, "patch", "-n", "shop", "statefulset/db", "--type=merge", "-p", json.dumps(
+            refused(cp.kubectl_as(BOB, "patch", "-n", "shop", "statefulset/db", "--type=merge", "-p", json.dumps(
                 {"metadata": {"annotations": {"budgetgate.dev/release-type": "rollback"}},
                  "spec": {"template": {"spec": {"containers": [{"name": "app", "image": "registry.example/db:9"}]}}}})),
                 "release-type rollback not honoured", "this StatefulSet's controller created")
@@ -286,18 +256,18 @@ subjects: [{apiGroup: rbac.authorization.k8s.io, kind: Group, name: devs}]
                                                      "spec": {"containers": [{"name": "app",
                                                                               "image": "registry.example/db:6.6"}]}}}},
                       "revision": 99}
-            r = kubectl_as(BOB, "create", "-f", "-", stdin=json.dumps(forged))
+            r = cp.kubectl_as(BOB, "create", "-f", "-", stdin=json.dumps(forged))
             check(r.returncode != 0 and "forbidden" in r.stderr.lower(),
                   f"edit cannot write ControllerRevisions: {r.stderr}")
-            r = kubectl_as(BOB, "auth", "can-i", "create", "controllerrevisions", "-n", "shop")
+            r = cp.kubectl_as(BOB, "auth", "can-i", "create", "controllerrevisions", "-n", "shop")
             check(r.stdout.strip() == "no", f"can-i: {r.stdout}")
             # A Pod with the StatefulSet's Pod labels: it would adopt it and serve its traffic.
-            refused(kubectl_as(BOB, "run", "db-debug", "-n", "shop", "--image=registry.example/db:6.6",
+            refused(cp.kubectl_as(BOB, "run", "db-debug", "-n", "shop", "--image=registry.example/db:6.6",
                                "--labels=app=db"),
                     # Its labels are not the SLO's (team=db): only the StatefulSet links them.
                     "denied the creation of pod shop/db-debug", "SLO shop/db-availability is exhausted")
             # Out of the selector, change, back in: leaving is what is gated.
-            refused(kubectl_as(BOB, "label", "-n", "shop", "statefulset/db", "team-"),
+            refused(cp.kubectl_as(BOB, "label", "-n", "shop", "statefulset/db", "team-"),
                     "denied the label change of statefulset shop/db",
                     "it would leave the selector of SLO shop/db-availability")
 
@@ -316,35 +286,35 @@ subjects: [{apiGroup: rbac.authorization.k8s.io, kind: Group, name: devs}]
             def image(value):
                 return json.dumps([{"op": "replace", "path": "/spec/template/spec/containers/0/image",
                                     "value": value}])
-            refused(kubectl_as(BOB, "patch", "rollout", "-n", "shop", "web", "--type=json", "-p",
+            refused(cp.kubectl_as(BOB, "patch", "rollout", "-n", "shop", "web", "--type=json", "-p",
                                image("registry.example/web:2.0")),
                     'admission webhook "rollouts.budgetgate.dev" denied',
                     "denied the rollout of rollout shop/web", "SLO shop/web-availability is exhausted")
-            r = admitted(kubectl_as(BOB, "patch", "rollout", "-n", "shop", "web", "--type=json", "-p",
+            r = admitted(cp.kubectl_as(BOB, "patch", "rollout", "-n", "shop", "web", "--type=json", "-p",
                                     image("registry.example/web:1.0")))
             check("rollback exception" in r.stderr, f"recognised as a rollback: {r.stderr}")
             # A new Rollout under the SLO, inline or through a workloadRef to a gated template.
-            refused(kubectl_as(BOB, "apply", "-f", "-", stdin=argo_rollout(
+            refused(cp.kubectl_as(BOB, "apply", "-f", "-", stdin=argo_rollout(
                 "web-canary", inline_template("web", "registry.example/web:3.0"))),
                 "denied the rollout of rollout shop/web-canary")
-            refused(kubectl_as(BOB, "apply", "-f", "-", stdin=argo_rollout(
+            refused(cp.kubectl_as(BOB, "apply", "-f", "-", stdin=argo_rollout(
                 "web-ref2", "  workloadRef: {apiVersion: apps/v1, kind: Deployment, name: web-template}\n")),
                 "denied the rollout of rollout shop/web-ref2", "SLO shop/webref-availability is exhausted")
             # The referenced Deployment's template is the Rollout's: changing it is gated.
-            refused(kubectl_as(BOB, "set", "image", "-n", "shop", "deployment/web-template",
+            refused(cp.kubectl_as(BOB, "set", "image", "-n", "shop", "deployment/web-template",
                                "app=registry.example/web:3.0"),
                     "denied the rollout of deployment shop/web-template")
             # The policy's progressive requirement at healthy: a canary with steps passes, a
             # blue-green switch of every Pod at once does not.
-            admitted(kubectl_as(BOB, "apply", "-f", "-", stdin=argo_rollout(
+            admitted(cp.kubectl_as(BOB, "apply", "-f", "-", stdin=argo_rollout(
                 "agent-canary", inline_template("agent", "registry.example/agent:2.0"))))
             blue_green = argo_rollout("agent-bg", inline_template("agent", "registry.example/agent:2.0")).replace(
                 "    canary:\n      steps: [{setWeight: 20}, {pause: {duration: 10m}}]",
                 "    blueGreen: {activeService: agent}")
-            refused(kubectl_as(BOB, "apply", "-f", "-", stdin=blue_green),
+            refused(cp.kubectl_as(BOB, "apply", "-f", "-", stdin=blue_green),
                     "add a progressive rollout: spec.strategy.canary with steps (is BlueGreen)")
             # Argo's own writes (status, restartAt, promote) are not rollouts.
-            admitted(kubectl_as(BOB, "patch", "rollout", "-n", "shop", "web", "--type=merge", "-p",
+            admitted(cp.kubectl_as(BOB, "patch", "rollout", "-n", "shop", "web", "--type=merge", "-p",
                                 '{"spec":{"paused":true}}'))
 
         @suite.check("a hand-made ReplicaSet a Rollout would adopt is refused (the Rollout informer "
@@ -358,7 +328,7 @@ subjects: [{apiGroup: rbac.authorization.k8s.io, kind: Group, name: devs}]
                                                                      "image": "registry.example/web:6.6"}]}}}}
 
             def attempt():
-                r = kubectl_as(BOB, "create", "--dry-run=server", "-f", "-", stdin=json.dumps(forged))
+                r = cp.kubectl_as(BOB, "create", "--dry-run=server", "-f", "-", stdin=json.dumps(forged))
                 return r if r.returncode != 0 and "it belongs to rollout shop/web" in r.stderr else None
             r = wait_until("the Rollout known to the webhook (CRD listed again within 30 s)", attempt, timeout=60)
             log(f"refused as expected: {r.stderr.strip()[:300]}")
@@ -395,7 +365,7 @@ subjects: [{apiGroup: rbac.authorization.k8s.io, kind: Group, name: devs}]
             log(f"flood: {counts} in {time.time() - started:.1f}s")
             check(counts["refused"] >= 1500, f"unreadable reviews are refused, never allowed: {counts}")
             check(http_get(base + "/healthz")[0] == 200, "healthz after the flood")
-            refused(kubectl_as(BOB, "set", "image", "-n", "shop", "statefulset/db", "app=registry.example/db:3.0"),
+            refused(cp.kubectl_as(BOB, "set", "image", "-n", "shop", "statefulset/db", "app=registry.example/db:3.0"),
                     "denied the rollout of statefulset shop/db")
             text = http_get(base + "/metrics")[1]
             errors = metric_value(text, "budgetgate_webhook_decisions_total",
