@@ -343,7 +343,7 @@ std::optional<ParsedReview> parseReview(std::string_view body, JsonParserPool& p
     gate::RolloutStrategy st;
     const auto strategy = path(parsed.object, {"spec", "strategy"});
     const auto canary = member(strategy, "canary");
-    st.type = canary ? "Canary" : member(strategy, "blueGreen") ? "BlueGreen" : "Canary";
+    st.type = std::string(!canary && member(strategy, "blueGreen") ? "BlueGreen" : "Canary");
     st.maxUnavailable = intOrString(member(canary, "maxUnavailable"), st.maxUnavailable);
     st.maxSurge = intOrString(member(canary, "maxSurge"), st.maxSurge);
     st.replicas = review_json::asInt(path(parsed.object, {"spec", "replicas"})).value_or(1);
@@ -358,12 +358,9 @@ std::optional<ParsedReview> parseReview(std::string_view body, JsonParserPool& p
     using review_json::intOrString;
     // The API server has applied each kind's defaults; these are its defaults again, for a
     // review written by hand.
-    gate::RolloutStrategy st;
-    if (r.reviewed != ReviewedKind::Deployment) {
-      st.field = "spec.updateStrategy";
-      st.maxUnavailable = "1";
-      st.maxSurge = "0";
-    }
+    gate::RolloutStrategy st = r.reviewed == ReviewedKind::Deployment
+                                   ? gate::RolloutStrategy{}
+                                   : gate::updateStrategyDefaults();
     const auto strategy =
         path(parsed.object,
              {"spec", r.reviewed == ReviewedKind::Deployment ? "strategy" : "updateStrategy"});

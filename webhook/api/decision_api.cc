@@ -4,6 +4,8 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <map>
@@ -192,8 +194,9 @@ server::HttpResponse DecisionApi::decisions(const server::HttpRequest& request,
   const auto workload = params.find("workload");
   const auto slash = workload == params.end() ? std::string::npos : workload->second.find('/');
   if (slash == std::string::npos || slash == 0 || slash + 1 == workload->second.size()) {
-    return error(400, "workload=KIND/NAME is required (KIND: deployment, statefulset, daemonset, "
-                      "rollout)");
+    return error(400,
+                 "workload=KIND/NAME is required (KIND: deployment, statefulset, daemonset, "
+                 "rollout)");
   }
   std::string kind = workload->second.substr(0, slash);
   for (auto& c : kind) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -226,7 +229,8 @@ server::HttpResponse DecisionApi::decisions(const server::HttpRequest& request,
       return error(400, "trafficShare must be a number in (0, 1]");
     }
     const auto d = parseDuration(duration->second);
-    if (!d || d->count() <= 0) return error(400, "duration must be a positive duration such as 30m");
+    if (!d || d->count() <= 0)
+      return error(400, "duration must be a positive duration such as 30m");
     q.trafficShare = v;
     q.duration = *d;
   }
@@ -242,8 +246,8 @@ server::HttpResponse DecisionApi::decisions(const server::HttpRequest& request,
       q, workloads == snapshot->workloadsByNamespace.end() ? kNoWorkloads : workloads->second,
       slos == snapshot->slosByNamespace.end() ? kNoSlos : slos->second, ctx);
   if (!a.found) {
-    return error(404, fmt::format("{} {}/{} is not known to budgetgate", gate::workloadKindName(q.kind),
-                                  ns, q.name));
+    return error(404, fmt::format("{} {}/{} is not known to budgetgate",
+                                  gate::workloadKindName(q.kind), ns, q.name));
   }
   const auto& d = a.decision;
   rapidjson::StringBuffer b;

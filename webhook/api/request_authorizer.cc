@@ -4,6 +4,7 @@
 #include <rapidjson/document.h>
 
 #include <algorithm>
+#include <cctype>
 
 #include "operator/common/json.h"
 #include "operator/common/sha256.h"
@@ -84,7 +85,8 @@ Authorization RequestAuthorizer::authorize(std::string_view authorizationHeader,
     rapidjson::Value spec(rapidjson::kObjectType);
     spec.AddMember("token", json::str(std::string(token), a), a);
     body.AddMember("spec", spec, a);
-    const auto r = client_.create("/apis/authentication.k8s.io/v1/tokenreviews", json::canonical(body));
+    const auto r =
+        client_.create("/apis/authentication.k8s.io/v1/tokenreviews", json::canonical(body));
     if (!r.ok()) return {503, "cannot review the token: " + r.describe(), {}};
     auto doc = json::parse(r.body, nullptr);
     const auto* status = doc ? json::member(&*doc, "status") : nullptr;
@@ -132,18 +134,18 @@ Authorization RequestAuthorizer::authorize(std::string_view authorizationHeader,
     attributes.AddMember("resource", "servicelevelobjectives", a);
     spec.AddMember("resourceAttributes", attributes, a);
     body.AddMember("spec", spec, a);
-    const auto r = client_.create("/apis/authorization.k8s.io/v1/subjectaccessreviews",
-                                  json::canonical(body));
+    const auto r =
+        client_.create("/apis/authorization.k8s.io/v1/subjectaccessreviews", json::canonical(body));
     if (!r.ok()) return {503, "cannot check access: " + r.describe(), who.caller};
     auto doc = json::parse(r.body, nullptr);
     const auto* status = doc ? json::member(&*doc, "status") : nullptr;
     access.allowed = json::asBool(json::member(status, "allowed")).value_or(false);
-    access.message = fmt::format(
-        "{} may not get servicelevelobjectives.slo.budgetgate.dev in namespace {}{}",
-        who.caller.username, ns,
-        json::stringOr(json::member(status, "reason")).empty()
-            ? ""
-            : ": " + json::stringOr(json::member(status, "reason")));
+    access.message =
+        fmt::format("{} may not get servicelevelobjectives.slo.budgetgate.dev in namespace {}{}",
+                    who.caller.username, ns,
+                    json::stringOr(json::member(status, "reason")).empty()
+                        ? ""
+                        : ": " + json::stringOr(json::member(status, "reason")));
     access.expires = now + (access.allowed ? options_.validFor : options_.invalidFor);
     std::lock_guard lock(mutex_);
     prune(now);

@@ -63,7 +63,7 @@ class RequestAuthorizer {
     std::string message;
     Clock::time_point expires;
   };
-  bool takeReviewBudget();  // under mutex_
+  bool takeReviewBudget();            // under mutex_
   void prune(Clock::time_point now);  // under mutex_
 
   kube::KubeClient client_;

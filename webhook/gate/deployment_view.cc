@@ -39,12 +39,8 @@ std::optional<DeploymentView> readDeployment(const rapidjson::Value& object, std
   };
   v.kind = rolledWorkloadKind(json::stringOr(json::member(&object, "kind")))
                .value_or(WorkloadKind::Deployment);
-  if (v.kind != WorkloadKind::Deployment) {
-    // spec.updateStrategy, with its defaults: one Pod at a time, no surge.
-    v.strategy.field = "spec.updateStrategy";
-    v.strategy.maxUnavailable = "1";
-    v.strategy.maxSurge = "0";
-  }
+  // A StatefulSet's or DaemonSet's spec.updateStrategy: one Pod at a time, no surge.
+  if (v.kind != WorkloadKind::Deployment) v.strategy = updateStrategyDefaults();
   const auto* strategy = json::path(
       &object, {"spec", v.kind == WorkloadKind::Deployment ? "strategy" : "updateStrategy"});
   v.strategy.type = json::stringOr(json::member(strategy, "type"), v.strategy.type);
