@@ -18,19 +18,27 @@ void addRulesCommand(CLI::App& app, int& exitCode) {
   auto* cmd = app.add_subcommand(
       "rules",
       "Print Prometheus rule groups (YAML) for SLO manifests: error ratio and burn rate per "
-      "window, remaining budget, multi-window burn-rate alerts and an absent-data alert. The "
-      "output passes `promtool check rules`.");
+      "window, remaining budget, multi-window burn-rate alerts, an absent-data alert and "
+      "alerts on the remaining budget (warning, critical, exhausted; from the controller's "
+      "budgetgate_slo_error_budget_remaining_percent, so calendar SLOs are covered). The output "
+      "passes `promtool check rules`.");
   cmd->add_option("-f,--filename", *files, "SLO manifests")->required()->expected(1, -1);
   auto policyFile = std::make_shared<std::string>();
+  auto options = std::make_shared<prometheus::RulesOptions>();
+  cmd->add_option("--runbook-url", options->runbookUrl,
+                  "runbook_url annotation on every alert (e.g. your copy of the runbook)");
+  cmd->add_option("--dashboard-url", options->dashboardUrl,
+                  "dashboard_url annotation on every alert");
   cmd->add_option("--policy", *policyFile,
-                  "ErrorBudgetPolicy whose minEvents the alerts apply (default: built-in, none)");
-  cmd->callback([files, policyFile, &exitCode] {
+                  "ErrorBudgetPolicy whose minEvents the alerts apply and whose warning and "
+                  "critical remaining-budget thresholds the budget alerts use (default: "
+                  "built-in: no minEvents, 25% and 10%)");
+  cmd->callback([files, policyFile, options, &exitCode] {
     std::vector<model::ServiceLevelObjective> slos;
     if (!loadSlos(*files, slos)) {
       exitCode = kExitBadInput;
       return;
     }
-    double minEvents = 0;
     if (!policyFile->empty()) {
       std::vector<Document> docs;
       std::string error;
@@ -48,10 +56,11 @@ void addRulesCommand(CLI::App& app, int& exitCode) {
         exitCode = kExitBadInput;
         return;
       }
-      minEvents = policy->minEvents;
+      options->minEvents = policy->minEvents;
+      options->thresholds = policy->tiers;
     }
     try {
-      std::cout << prometheus::generateRules(slos, minEvents);
+      std::cout << prometheus::generateRules(slos, *options);
       exitCode = kExitOk;
     } catch (const std::exception& e) {
       std::cerr << "budgetgate rules: " << e.what() << '\n';

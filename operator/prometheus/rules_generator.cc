@@ -129,9 +129,68 @@ void emitCompositeRecords(YAML::Emitter& out, const model::ServiceLevelObjective
   }
 }
 
+// Alerts on the remaining budget, in exclusive bands (warning, critical, exhausted) so that one
+// fires at a time: from the controller's metric, which counts calendar windows from their start.
+template <typename Links>
+void emitBudgetAlerts(YAML::Emitter& out, const model::ServiceLevelObjective& slo,
+                      const engine::TierThresholds& thresholds, const Links& linkAnnotations) {
+  const std::string series =
+      fmt::format("{}{{namespace=\"{}\",slo=\"{}\"}}", kRemainingMetric, slo.ns, slo.name);
+  const double warning = thresholds.warning.remainingPercentAtMost.value_or(25);
+  const double critical = thresholds.critical.remainingPercentAtMost.value_or(10);
+  struct Band {
+    const char* name;
+    const char* severity;
+    const char* forDuration;
+    std::string expr;
+    std::string summary;
+  };
+  const Band bands[] = {
+      {"budget-warning", "ticket", "15m",
+       fmt::format("{} <= {} and {} > {}", series, promNumber(warning), series,
+                   promNumber(critical)),
+       fmt::format("SLO {}/{} has {}% or less of its {} error budget left", slo.ns, slo.name,
+                   promNumber(warning), slo.window.text)},
+      {"budget-critical", "page", "15m",
+       fmt::format("{} <= {} and {} > 0", series, promNumber(critical), series),
+       fmt::format("SLO {}/{} has {}% or less of its {} error budget left", slo.ns, slo.name,
+                   promNumber(critical), slo.window.text)},
+      {"budget-exhausted", "page", "5m", fmt::format("{} <= 0", series),
+       fmt::format("SLO {}/{} has spent its {} error budget", slo.ns, slo.name, slo.window.text)},
+  };
+  for (const auto& b : bands) {
+    out << YAML::BeginMap << YAML::Key << "alert" << YAML::Value << "BudgetgateErrorBudgetLow";
+    out << YAML::Key << "expr" << YAML::Value << b.expr;
+    out << YAML::Key << "for" << YAML::Value << b.forDuration;
+    out << YAML::Key << "labels" << YAML::Value << YAML::BeginMap;
+    out << YAML::Key << "severity" << YAML::Value << b.severity;
+    out << YAML::Key << "budgetgate_alert" << YAML::Value << b.name;
+    out << YAML::Key << "slo" << YAML::Value << YAML::DoubleQuoted << slo.name;
+    out << YAML::Key << "slo_namespace" << YAML::Value << YAML::DoubleQuoted << slo.ns;
+    out << YAML::EndMap;
+    out << YAML::Key << "annotations" << YAML::Value << YAML::BeginMap;
+    out << YAML::Key << "summary" << YAML::Value << b.summary;
+    out << YAML::Key << "description" << YAML::Value
+        << "Remaining error budget: {{ $value | printf \"%.1f\" }}% (budgetgate's status; "
+           "the gate decides rollouts by its tier).";
+    linkAnnotations(out);
+    out << YAML::EndMap << YAML::EndMap;
+  }
+}
+
 }  // namespace
 
-std::string generateRules(const std::vector<model::ServiceLevelObjective>& slos, double minEvents) {
+std::string generateRules(const std::vector<model::ServiceLevelObjective>& slos,
+                          const RulesOptions& options) {
+  const double minEvents = options.minEvents;
+  const auto linkAnnotations = [&](YAML::Emitter& out) {
+    if (!options.runbookUrl.empty()) {
+      out << YAML::Key << "runbook_url" << YAML::Value << options.runbookUrl;
+    }
+    if (!options.dashboardUrl.empty()) {
+      out << YAML::Key << "dashboard_url" << YAML::Value << options.dashboardUrl;
+    }
+  };
   YAML::Emitter out;
   out << YAML::BeginMap << YAML::Key << "groups" << YAML::Value << YAML::BeginSeq;
   for (const auto& slo : slos) {
@@ -244,6 +303,7 @@ std::string generateRules(const std::vector<model::ServiceLevelObjective>& slos,
                    threshold, engine::windowName(rule.longWindow),
                    engine::windowName(rule.shortWindow), rule.budgetFraction * 100, slo.window.text,
                    engine::windowName(rule.longWindow), engine::windowName(rule.longWindow));
+        linkAnnotations(out);
         out << YAML::EndMap << YAML::EndMap;
       }
     }
@@ -264,7 +324,9 @@ std::string generateRules(const std::vector<model::ServiceLevelObjective>& slos,
     out << YAML::Key << "annotations" << YAML::Value << YAML::BeginMap;
     out << YAML::Key << "summary" << YAML::Value
         << fmt::format("SLO {}/{} has no data: its SLI series disappeared", slo.ns, slo.name);
+    linkAnnotations(out);
     out << YAML::EndMap << YAML::EndMap;
+    emitBudgetAlerts(out, slo, options.thresholds, linkAnnotations);
     out << YAML::EndSeq << YAML::EndMap;
   }
   out << YAML::EndSeq << YAML::EndMap;

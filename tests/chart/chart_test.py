@@ -552,6 +552,31 @@ class ServiceMonitor(unittest.TestCase):
         self.assertEqual(sm["spec"]["namespaceSelector"], {"matchNames": ["budgetgate"]})
 
 
+class PrometheusRuleAlerts(unittest.TestCase):
+    def test_off_by_default(self):
+        self.assertEqual(find(render(), "PrometheusRule"), [])
+
+    def test_bands_follow_the_default_policy_and_pass_promtool(self):
+        docs = render(sets=["prometheusRule.enabled=true", "policy.tiers.warning.remainingPercent=30",
+                            "policy.tiers.critical.remainingPercent=5",
+                            "prometheusRule.runbookUrl=https://runbooks.example/budget"])
+        rule = one(docs, "PrometheusRule")
+        (group,) = rule["spec"]["groups"]
+        bands = {r["labels"]["budgetgate_alert"]: r for r in group["rules"]}
+        m = "budgetgate_slo_error_budget_remaining_percent"
+        self.assertEqual(bands["budget-warning"]["expr"], f"{m} <= 30 and {m} > 5")
+        self.assertEqual(bands["budget-critical"]["expr"], f"{m} <= 5 and {m} > 0")
+        self.assertEqual(bands["budget-exhausted"]["expr"], f"{m} <= 0")
+        self.assertEqual({r["labels"]["severity"] for r in group["rules"]}, {"ticket", "page"})
+        self.assertTrue(all(r["annotations"]["runbook_url"] == "https://runbooks.example/budget"
+                            for r in group["rules"]))
+        with tempfile.NamedTemporaryFile("w", suffix=".yaml") as f:
+            yaml.safe_dump(rule["spec"], f)
+            f.flush()
+            p = subprocess.run(["promtool", "check", "rules", f.name], capture_output=True, text=True)
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+
+
 class ArgoRollouts(unittest.TestCase):
     def test_off_by_default(self):
         docs = render()

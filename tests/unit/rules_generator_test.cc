@@ -163,5 +163,37 @@ TEST(RulesGenerator, CompositeRecordsAreInlineAndOnlyTheCompositeAlerts) {
   EXPECT_TRUE(alerts.count("BudgetgateSLIDataAbsent")) << text;
 }
 
+TEST(RulesGenerator, BudgetAlertsInExclusiveBandsAtThePolicysThresholds) {
+  RulesOptions options;
+  options.thresholds.warning.remainingPercentAtMost = 30;
+  options.thresholds.critical.remainingPercentAtMost = 5;
+  options.runbookUrl = "https://runbooks.example/budget";
+  const auto text = generateRules({parse(kTwoObjectives)}, options);
+  std::map<std::string, YAML::Node> byName;
+  for (const auto& group : YAML::Load(text)["groups"]) {
+    for (const auto& rule : group["rules"]) {
+      if (rule["alert"] && rule["alert"].as<std::string>() == "BudgetgateErrorBudgetLow") {
+        byName.emplace(rule["labels"]["budgetgate_alert"].as<std::string>(),
+                       static_cast<const YAML::Node&>(rule));
+      }
+    }
+  }
+  ASSERT_EQ(byName.size(), 3u) << text;
+  const std::string series =
+      R"(budgetgate_slo_error_budget_remaining_percent{namespace="shop",slo="checkout"})";
+  EXPECT_EQ(byName["budget-warning"]["expr"].as<std::string>(),
+            series + " <= 30 and " + series + " > 5");
+  EXPECT_EQ(byName["budget-critical"]["expr"].as<std::string>(),
+            series + " <= 5 and " + series + " > 0");
+  EXPECT_EQ(byName["budget-exhausted"]["expr"].as<std::string>(), series + " <= 0");
+  EXPECT_EQ(byName["budget-warning"]["labels"]["severity"].as<std::string>(), "ticket");
+  EXPECT_EQ(byName["budget-exhausted"]["labels"]["severity"].as<std::string>(), "page");
+  EXPECT_EQ(byName["budget-critical"]["for"].as<std::string>(), "15m");
+  EXPECT_EQ(byName["budget-exhausted"]["annotations"]["runbook_url"].as<std::string>(),
+            "https://runbooks.example/budget");
+  // Without a URL there is no such annotation.
+  EXPECT_EQ(generateRules({parse(kTwoObjectives)}).find("runbook_url"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace budgetgate::prometheus
