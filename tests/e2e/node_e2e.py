@@ -601,6 +601,8 @@ endpoints: [{{addresses: ["{node_ip}"], conditions: {{ready: true}}}}]
                   f"replicas not Ready within 90 s of the webhook configuration: {result}")
             measured("connection refusals while kube-proxy caught up after Ready", result["routing_lag_refusals"])
             measured("last such refusal after Ready", result["routing_lag_s"], " s")
+            if result["routing_lag_errors"]:
+                log(f"connection errors while the Service caught up: {result['routing_lag_errors']}")
             check(result["unready_again"] == 0,
                   f"a replica turned unready again after both were Ready ({result['unready_again']} polls)")
             check(result["refused_after_ready"] == 0,
@@ -669,13 +671,16 @@ def webhook_configuration_late(cp, helm, api, install_args, chart, ns=NS, settle
             break
     before = [r for r in results if not r[1]]
     after_ready = [r for r in results if r[1]]
-    # Right after a Pod turns Ready, kube-proxy may not yet route the Service to it: a call then
-    # cannot connect. That is the Service catching up, not budgetgate (which is what this check
-    # is about: no x509 error once Ready), so it is counted apart, within a grace of
-    # ROUTING_GRACE seconds; any other refusal, or a connection failure after the grace, fails.
+    # Right after a Pod turns Ready, kube-proxy and the bridge may not yet route the Service to
+    # it: a call then cannot connect (refused while the rules catch up; "no route to host" after
+    # ARP gives up on an endpoint not yet or no longer reachable, ~3 s). That is the Service
+    # catching up, not budgetgate (which is what this check is about: no x509 or TLS error once
+    # Ready), so a failure to connect (the TCP dial, before any TLS) is counted apart within a
+    # grace of ROUTING_GRACE seconds; any other refusal, or a connection failure after the
+    # grace, fails.
     def routing_lag(r):
-        return r[0] - t_ready <= ROUTING_GRACE and ("connect: connection refused" in r[3] or
-                                                  "no endpoints available" in r[3])
+        dial_failed = re.search(r"dial tcp [0-9.:]+: connect: ", r[3]) is not None
+        return r[0] - t_ready <= ROUTING_GRACE and (dial_failed or "no endpoints available" in r[3])
     lagging = [r for r in after_ready if r[2] != "admitted" and routing_lag(r)]
     lag_s = max((r[0] - t_ready for r in lagging), default=0.0)
     refused_after = [r for r in after_ready if r[2] != "admitted" and not routing_lag(r)]
@@ -688,7 +693,9 @@ def webhook_configuration_late(cp, helm, api, install_args, chart, ns=NS, settle
             "routing_lag_refusals": len(lagging), "routing_lag_s": round(lag_s, 1),
             "unready_again": unready_again,
             "first_refusal_after_ready": (f"{refused_after[0][0] - t_ready:.1f} s after Ready: "
-                                          f"{refused_after[0][3][:300]}") if refused_after else None}
+                                          f"{refused_after[0][3][:600]}") if refused_after else None,
+            "routing_lag_errors": sorted({re.sub(r".*connect: ([a-z ]+).*", r"\1", r[3], flags=re.S)[:60]
+                                          for r in lagging})}
 
 
 def check_berlin_window(st):
