@@ -16,7 +16,6 @@
 #include "operator/model/slo_parser.h"
 #include "webhook/gate/deployment_view.h"
 #include "webhook/gate/gate_decision.h"
-#include "webhook/gate/pod_template.h"
 
 namespace budgetgate::cli {
 namespace {
@@ -136,12 +135,9 @@ int runGate(const GateOptions& o) {
       for (const auto* item : items) {
         // A StatefulSet's or DaemonSet's revisions are ControllerRevisions.
         const bool revision = json::stringOr(json::member(item, "kind")) == "ControllerRevision";
-        const auto* rsTemplate = json::path(item, {"spec", "template"});
-        auto fp = revision                ? gate::controllerRevisionTemplate(*item)
-                  : rsTemplate == nullptr ? std::nullopt
-                  : next.kind == gate::WorkloadKind::ArgoRollout
-                      ? gate::templateFingerprintWithoutDefaults(*rsTemplate)
-                      : gate::templateFingerprint(*rsTemplate);
+        auto fp = revision ? gate::controllerRevisionTemplate(*item)
+                           : gate::replicaSetTemplate(*item,
+                                                      next.kind == gate::WorkloadKind::ArgoRollout);
         if (!fp) {
           return fail(fmt::format("{}: a {} without {}", d.source,
                                   revision ? "ControllerRevision" : "ReplicaSet",

@@ -23,7 +23,7 @@ import time
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import (ControlPlane, Prometheus, Suite, check, chart_user_roles,  # noqa: E402
                      chart_webhook_config, http_get, live_scenario, log, metric_value,
-                     operator_with_webhook, wait_until, workspace)
+                     operator_with_webhook, ratio_slo, wait_until, workspace)
 from webhook_e2e import deployment, post  # noqa: E402
 
 BOB = dict(user="bob", groups=["devs"])
@@ -31,26 +31,7 @@ ALICE = dict(user="alice", groups=["sre"])
 CAROL = dict(user="carol", groups=["policy-admins"])
 
 
-def slo(name, ns, service, selector, target=0.999, policy_ref=None, extra=""):
-    ref = f"\n    policyRef: {policy_ref}" if policy_ref else ""
-    return f"""apiVersion: slo.budgetgate.dev/v1alpha1
-kind: ServiceLevelObjective
-metadata: {{name: {name}, namespace: {ns}}}
-spec:
-  service: {service}{extra}
-  indicator:
-    spec:
-      ratioMetric:
-        counter: true
-        good: {{metricSource: {{type: Prometheus, spec: {{query: 'http_requests_total{{service="{service}",code!="500"}}'}}}}}}
-        total: {{metricSource: {{type: Prometheus, spec: {{query: 'http_requests_total{{service="{service}"}}'}}}}}}
-  timeWindow: [{{duration: 30d, isRolling: true}}]
-  budgetingMethod: Occurrences
-  objectives: [{{target: {target}}}]
-  gate:
-    selector:
-      matchLabels: {json.dumps(selector)}{ref}
-"""
+slo = ratio_slo  # policy_workflows_e2e and budget_ledger_e2e import it from here
 
 
 def labelled_deployment(name, ns, labels, template_labels, selector, image, annotations=None):

@@ -59,14 +59,16 @@ def admitted(result):
     return result
 
 
-def ratio_slo(name, ns, service, selector, target=0.999):
+def ratio_slo(name, ns, service, selector, target=0.999, policy_ref=None, extra=""):
     """A 30-day Occurrences SLO on the test history's http_requests_total of `service` (errors:
-    code 500), gating the workloads that `selector` (matchLabels) selects."""
+    code 500), gating the workloads that `selector` (matchLabels) selects, under `policy_ref`;
+    `extra` is inserted after spec.service (more spec fields)."""
+    ref = f"\n    policyRef: {policy_ref}" if policy_ref else ""
     return f"""apiVersion: slo.budgetgate.dev/v1alpha1
 kind: ServiceLevelObjective
 metadata: {{name: {name}, namespace: {ns}}}
 spec:
-  service: {service}
+  service: {service}{extra}
   indicator:
     spec:
       ratioMetric:
@@ -78,7 +80,7 @@ spec:
   objectives: [{{target: {target}}}]
   gate:
     selector:
-      matchLabels: {json.dumps(selector)}
+      matchLabels: {json.dumps(selector)}{ref}
 """
 
 

@@ -18,29 +18,12 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import (BIN, Background, ControlPlane, Prometheus, Suite, check, free_port,  # noqa: E402
-                     http_get, live_scenario, log, make_certificate, metric_value, run, wait_until,
-                     workspace)
+                     http_get, live_scenario, log, make_certificate, metric_value, ratio_slo, run,
+                     wait_until, workspace)
 
 
 def slo(name, ns, service, target=0.999):
-    return f"""apiVersion: slo.budgetgate.dev/v1alpha1
-kind: ServiceLevelObjective
-metadata: {{name: {name}, namespace: {ns}}}
-spec:
-  service: {service}
-  indicator:
-    spec:
-      ratioMetric:
-        counter: true
-        good: {{metricSource: {{type: Prometheus, spec: {{query: 'http_requests_total{{service="{service}",code!="500"}}'}}}}}}
-        total: {{metricSource: {{type: Prometheus, spec: {{query: 'http_requests_total{{service="{service}"}}'}}}}}}
-  timeWindow: [{{duration: 30d, isRolling: true}}]
-  budgetingMethod: Occurrences
-  objectives: [{{target: {target}}}]
-  gate:
-    selector:
-      matchLabels: {{app: {service}}}
-"""
+    return ratio_slo(name, ns, service, {"app": service}, target)
 
 
 def deployment(name, ns, app, image, annotations=None):

@@ -33,26 +33,32 @@ bool contains(const std::string& text, std::string_view part) {
   return text.find(part) != std::string::npos;
 }
 
+// shop/NAME selecting app=APP, evaluated a minute ago at `tier` with `consumedPercent` spent.
+GatedSlo gatedSlo(const std::string& name, const std::string& app, Tier tier,
+                  double consumedPercent, const engine::ErrorBudgetPolicy* policy) {
+  GatedSlo s;
+  s.ns = "shop";
+  s.name = name;
+  model::LabelSelector sel;
+  sel.matchLabels = {{"app", app}};
+  s.selector = sel;
+  s.policy = policy;
+  model::SloStatus st;
+  st.lastEvaluated = kNow - Seconds(60);
+  st.tier = tier;
+  engine::ErrorBudget b;
+  b.total = 1000;
+  b.consumed = consumedPercent * 10;
+  b.consumedPercent = consumedPercent;
+  st.errorBudget = b;
+  s.status = st;
+  return s;
+}
+
 class WorkloadKindsTest : public ::testing::Test {
  protected:
   GatedSlo slo(Tier tier) const {
-    GatedSlo s;
-    s.ns = "shop";
-    s.name = "db-availability";
-    model::LabelSelector sel;
-    sel.matchLabels = {{"app", "db"}};
-    s.selector = sel;
-    s.policy = &policy;
-    model::SloStatus st;
-    st.lastEvaluated = kNow - Seconds(60);
-    st.tier = tier;
-    engine::ErrorBudget b;
-    b.total = 1000;
-    b.consumed = tier == Tier::Exhausted ? 1200 : 100;
-    b.consumedPercent = tier == Tier::Exhausted ? 120 : 10;
-    st.errorBudget = b;
-    s.status = st;
-    return s;
+    return gatedSlo("db-availability", "db", tier, tier == Tier::Exhausted ? 120 : 10, &policy);
   }
   RolloutRequest rollout(WorkloadKind kind) const {
     RolloutRequest r;
@@ -320,24 +326,9 @@ namespace {
 
 TEST(DecisionQuery, DecidesEachRiskAndProjectsACanarysSpend) {
   engine::ErrorBudgetPolicy policy;
-  GatedSlo slo;
-  slo.ns = "shop";
-  slo.name = "web-availability";
-  model::LabelSelector sel;
-  sel.matchLabels = {{"app", "web"}};
-  slo.selector = sel;
-  slo.policy = &policy;
-  model::SloStatus st;
-  st.lastEvaluated = kNow - Seconds(30);
-  st.tier = Tier::Healthy;
-  st.window = "30d";
-  engine::ErrorBudget b;
-  b.total = 1000;
-  b.consumed = 400;
-  b.consumedPercent = 40;
-  st.errorBudget = b;
-  st.burnRates.set(engine::BurnRateWindow::H1, 2.0);
-  slo.status = st;
+  GatedSlo slo = gatedSlo("web-availability", "web", Tier::Healthy, 40, &policy);
+  slo.status->window = "30d";
+  slo.status->burnRates.set(engine::BurnRateWindow::H1, 2.0);
   KnownWorkload web;
   web.kind = WorkloadKind::Deployment;
   web.name = "web";

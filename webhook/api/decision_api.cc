@@ -181,13 +181,13 @@ server::HttpResponse DecisionApi::handle(const server::HttpRequest& request) {
       request.authorization, token == params->end() ? std::string_view() : token->second, r->ns);
   if (auth.status != 200) return error(auth.status, auth.message);
   if (!cache_.ready()) return error(503, "budgetgate's cache has not loaded yet");
-  if (decisionsRoute) return decisions(request, r->ns, auth.caller);
+  if (decisionsRoute) return decisions(request, *params, r->ns, auth.caller);
   return sloStatus(r->ns, r->name);
 }
 
 server::HttpResponse DecisionApi::decisions(const server::HttpRequest& request,
+                                            const std::map<std::string, std::string>& params,
                                             const std::string& ns, const Caller& caller) {
-  const auto params = *queryParameters(request.target);
   gate::DecisionQuery q;
   q.ns = ns;
   q.user = {caller.username, caller.groups};

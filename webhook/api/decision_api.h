@@ -10,6 +10,7 @@
 // Every request is authenticated and authorized (api/request_authorizer.h): the caller must be
 // allowed to get SLOs in NS.
 
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -30,8 +31,9 @@ class DecisionApi {
   long long reviewsSent() const { return authorizer_->reviewsSent(); }
 
  private:
-  server::HttpResponse decisions(const server::HttpRequest& request, const std::string& ns,
-                                 const Caller& caller);
+  server::HttpResponse decisions(const server::HttpRequest& request,
+                                 const std::map<std::string, std::string>& params,
+                                 const std::string& ns, const Caller& caller);
   server::HttpResponse sloStatus(const std::string& ns, const std::string& name);
 
   cache::GateCache& cache_;

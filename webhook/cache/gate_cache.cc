@@ -6,7 +6,6 @@
 #include "operator/common/yaml_json.h"
 #include "operator/model/policy_parser.h"
 #include "webhook/gate/deployment_view.h"
-#include "webhook/gate/pod_template.h"
 
 namespace budgetgate::cache {
 namespace {
@@ -203,11 +202,8 @@ void GateCache::upsertReplicaSet(const rapidjson::Value& object) {
   std::string ownerKind;
   std::string ownerUid = gate::revisionOwnerUid(object, &ownerKind);
   if (ownerKind != "Deployment" && ownerKind != "Rollout") ownerUid.clear();
-  std::optional<std::string> fingerprint;
-  if (const auto* tpl = json::path(&object, {"spec", "template"}); tpl && !ownerUid.empty()) {
-    fingerprint = ownerKind == "Rollout" ? gate::templateFingerprintWithoutDefaults(*tpl)
-                                         : gate::templateFingerprint(*tpl);
-  }
+  const auto fingerprint =
+      ownerUid.empty() ? std::nullopt : gate::replicaSetTemplate(object, ownerKind == "Rollout");
   {
     std::lock_guard lock(mutex_);
     if (!fingerprint) {

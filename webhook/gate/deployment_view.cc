@@ -95,10 +95,11 @@ std::string revisionOwnerUid(const rapidjson::Value& revision, std::string* owne
   return {};
 }
 
-std::optional<std::string> replicaSetTemplate(const rapidjson::Value& replicaSet) {
+std::optional<std::string> replicaSetTemplate(const rapidjson::Value& replicaSet,
+                                              bool withoutDefaults) {
   const auto* tpl = json::path(&replicaSet, {"spec", "template"});
   if (tpl == nullptr) return std::nullopt;
-  return templateFingerprint(*tpl);
+  return withoutDefaults ? templateFingerprintWithoutDefaults(*tpl) : templateFingerprint(*tpl);
 }
 
 std::optional<std::string> controllerRevisionTemplate(const rapidjson::Value& revision) {

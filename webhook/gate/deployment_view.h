@@ -32,8 +32,10 @@ struct DeploymentView {
 // nullopt (and *error) when the value is not an object or lacks metadata.
 std::optional<DeploymentView> readDeployment(const rapidjson::Value& object, std::string* error);
 
-// The fingerprint of a ReplicaSet's spec.template, or nullopt.
-std::optional<std::string> replicaSetTemplate(const rapidjson::Value& replicaSet);
+// The fingerprint of a ReplicaSet's spec.template, or nullopt; without the API server's pod
+// defaults for an Argo Rollout's ReplicaSet (pod_template.h).
+std::optional<std::string> replicaSetTemplate(const rapidjson::Value& replicaSet,
+                                              bool withoutDefaults = false);
 // The fingerprint of the pod template a StatefulSet's or DaemonSet's ControllerRevision
 // records (data.spec.template, a strategic-merge patch marked "$patch": "replace"), or nullopt.
 std::optional<std::string> controllerRevisionTemplate(const rapidjson::Value& revision);
