@@ -110,8 +110,10 @@ def main():
             def rollout_entry():
                 entries = status("checkout-availability").get("ledger", {}).get("entries", [])
                 return [e for e in entries if e["cause"] == "rollout"]
+            # The rollout's episode shows once its burn has run above the budget's pace for a
+            # while: about two minutes here, longer on a loaded machine (it once took over 120 s).
             wait_until("statuses with ledgers", lambda: status("pay-availability").get("tier") == "exhausted"
-                       and rollout_entry() and status("batch-availability").get("adjustments"), timeout=120)
+                       and rollout_entry() and status("batch-availability").get("adjustments"), timeout=300)
             cp.apply(chart_webhook_config(base, ca_pem))
             time.sleep(1)
 
