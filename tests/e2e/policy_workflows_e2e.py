@@ -136,7 +136,8 @@ def main():
                                   "--as-group", who["groups"][0], *args)
 
             def admitted(result):
-                check(result.returncode == 0, f"must be admitted: {result.stderr.strip()}")
+                check(result.returncode == 0, f"must be admitted (exit {result.returncode}): "
+                                              f"{result.stderr.strip()} {result.stdout.strip()[:300]}")
                 return result
 
             def image_of(name):
