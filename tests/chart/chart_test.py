@@ -5,7 +5,8 @@
 assertions on the rendered objects: the webhook configuration (rules, sideEffects, failurePolicy,
 namespaceSelector, TLS wiring), the Deployment (replicas, probes, security context, flags), RBAC
 (least privilege, exact rule sets), the PodDisruptionBudget, the default ErrorBudgetPolicy against
-crds/samples/policy-default.yaml, cert-manager and ServiceMonitor options; rendering errors for
+crds/samples/policy-default.yaml, cert-manager and ServiceMonitor options, the Grafana dashboard
+ConfigMap (the chart's copy byte-identical to dashboards/budgetgate.json); rendering errors for
 bad values; CRDs in the chart byte-identical to crds/; charts/manifests/budgetgate.yaml in sync
 with the chart; and the rendered flags accepted by the real build/budgetgate.
 
@@ -15,8 +16,10 @@ BUDGETGATE_BIN (default: build/budgetgate; the flag check is skipped when it doe
 """
 
 import copy
+import json
 import os
 import pathlib
+import re
 import shutil
 import subprocess
 import tempfile
@@ -575,6 +578,85 @@ class PrometheusRuleAlerts(unittest.TestCase):
             f.flush()
             p = subprocess.run(["promtool", "check", "rules", f.name], capture_output=True, text=True)
             self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+
+
+class GrafanaDashboard(unittest.TestCase):
+    """The dashboard ConfigMap for Grafana's sidecar: the chart's copy of dashboards/budgetgate.json."""
+
+    TOP = ROOT / "dashboards" / "budgetgate.json"
+    COPY = CHART / "dashboards" / "budgetgate.json"
+
+    def test_chart_copy_is_byte_identical(self):
+        self.assertEqual(self.COPY.read_bytes(), self.TOP.read_bytes(),
+                         "charts/budgetgate/dashboards/budgetgate.json differs from "
+                         "dashboards/budgetgate.json: cp dashboards/budgetgate.json "
+                         "charts/budgetgate/dashboards/")
+
+    def test_off_by_default(self):
+        self.assertEqual([d for d in render() if d["kind"] == "ConfigMap"
+                          and d["metadata"]["name"].endswith("-dashboard")], [])
+
+    def test_enabled(self):
+        cm = one(render(sets=["grafanaDashboard.enabled=true"]), "ConfigMap", "budgetgate-dashboard")
+        self.assertEqual(cm["metadata"]["namespace"], "budgetgate")
+        self.assertEqual(cm["metadata"]["labels"]["grafana_dashboard"], "1")
+        self.assertEqual(cm["metadata"]["labels"]["app.kubernetes.io/name"], "budgetgate")
+        self.assertNotIn("annotations", cm["metadata"])
+        self.assertEqual(list(cm["data"]), ["budgetgate.json"])
+        text = cm["data"]["budgetgate.json"]
+        self.assertEqual(text, self.TOP.read_text(), "the ConfigMap holds the file as it is")
+        dashboard = json.loads(text)
+        self.assertEqual(dashboard, json.loads(self.TOP.read_text()))
+        self.assertEqual(dashboard["uid"], "budgetgate")
+        self.assertIsNone(dashboard["id"])
+
+    def test_labels_annotations_namespace_overridable(self):
+        cm = one(render(sets=["grafanaDashboard.enabled=true",
+                              "grafanaDashboard.labels.grafana_dashboard=null",
+                              "grafanaDashboard.labels.dashboards=budgetgate",
+                              "grafanaDashboard.annotations.grafana_folder=SLOs",
+                              "grafanaDashboard.namespace=monitoring"]),
+                 "ConfigMap", "budgetgate-dashboard")
+        self.assertEqual(cm["metadata"]["namespace"], "monitoring")
+        self.assertNotIn("grafana_dashboard", cm["metadata"]["labels"])
+        self.assertEqual(cm["metadata"]["labels"]["dashboards"], "budgetgate")
+        self.assertEqual(cm["metadata"]["annotations"], {"grafana_folder": "SLOs"})
+
+    def test_lint_enabled_and_schema(self):
+        p = run_helm("lint", "--strict", str(CHART), "--set", f"prometheus.url={PROM_URL}",
+                     "--set", "grafanaDashboard.enabled=true",
+                     "--set", "grafanaDashboard.annotations.grafana_folder=SLOs")
+        self.assertNotIn("[WARNING]", p.stdout)
+        self.assertNotIn("[ERROR]", p.stdout)
+        code, err = render_error("defaults.yaml", ["grafanaDashboard.enabled=true",
+                                                   "grafanaDashboard.folder=SLOs"])
+        self.assertNotEqual(code, 0)
+        self.assertIn("folder", err)
+
+    def test_dashboard_model(self):
+        d = json.loads(self.TOP.read_text())
+        self.assertGreaterEqual(d["schemaVersion"], 36)
+        variables = {v["name"]: v for v in d["templating"]["list"]}
+        self.assertEqual(variables["datasource"]["type"], "datasource")
+        self.assertEqual(variables["datasource"]["query"], "prometheus")
+        for name in ("namespace", "team", "service"):
+            v = variables[name]
+            self.assertTrue(v["multi"] and v["includeAll"], name)
+            self.assertEqual(v["allValue"], ".*", name)
+            self.assertTrue(v["query"].startswith(
+                "label_values(budgetgate_slo_error_budget_remaining_percent"), name)
+        panels = [p for p in d["panels"] if p["type"] != "row"]
+        self.assertEqual(len({p["id"] for p in d["panels"]}), len(d["panels"]), "unique panel ids")
+        for p in panels:
+            self.assertEqual(p["datasource"], {"type": "prometheus", "uid": "${datasource}"}, p["title"])
+            self.assertTrue(p.get("description"), p["title"])
+            self.assertTrue(p["targets"], p["title"])
+            for t in p["targets"]:
+                self.assertEqual(t["datasource"]["uid"], "${datasource}", p["title"])
+                names = set(re.findall(r"\b(budgetgate[_:][a-z0-9_:]+|ALERTS)\b", t["expr"]))
+                self.assertTrue(names, f"{p['title']}: {t['expr']}")
+            g = p["gridPos"]
+            self.assertLessEqual(g["x"] + g["w"], 24, p["title"])
 
 
 class ArgoRollouts(unittest.TestCase):
