@@ -16,6 +16,7 @@
 #include "operator/cli/service_runtime.h"
 #include "operator/cli/webhook_service.h"
 #include "operator/controller/slo_controller.h"
+#include "operator/statuspage/status_page.h"
 
 namespace budgetgate::cli {
 namespace {
@@ -33,7 +34,39 @@ struct OperatorOptions {
   std::string leaseName = "budgetgate-controller";
   std::string identity;
   int ledgerEntries = 10;
+  // The status page (operator/statuspage/): off unless an address is given.
+  std::string statusAddress;
+  std::string statusAuth = "kubernetes";
+  std::string statusCertFile;
+  std::string statusKeyFile;
+  std::string teamLabel = "team";
 };
+
+bool isLoopback(const std::string& host) {
+  return host == "127.0.0.1" || host == "::1" || host == "localhost" || host.starts_with("127.");
+}
+
+// The status page's listener: its own port and threads, off the admission path.
+std::unique_ptr<server::HttpServer> makeStatusServer(const OperatorOptions& o,
+                                                     statuspage::StatusPage& page) {
+  const auto address = parseAddress(o.statusAddress);
+  if (!address) {
+    throw std::runtime_error("--status-address \"" + o.statusAddress + "\" is not host:port");
+  }
+  server::ServerOptions options;
+  options.address = address->first;
+  options.port = address->second;
+  options.threads = 2;
+  options.maxBodyBytes = 16 * 1024;  // GET only
+  options.maxConnections = 256;
+  options.maxInflightBodyBytes = 1024 * 1024;
+  if (!o.statusCertFile.empty()) {
+    options.certificates =
+        std::make_shared<server::CertificateStore>(o.statusCertFile, o.statusKeyFile);
+  }
+  return std::make_unique<server::HttpServer>(
+      options, [&page](const server::HttpRequest& r) { return page.handle(r); });
+}
 
 std::string defaultIdentity() {
   char host[256] = {};
@@ -79,6 +112,25 @@ int runOperator(const OperatorOptions& o) {
   options.election.identity = o.identity.empty() ? defaultIdentity() : o.identity;
   options.evaluator.concurrency = static_cast<std::size_t>(std::max(1, o.prometheus.concurrency));
   options.evaluator.ledgerEntries = static_cast<std::size_t>(o.ledgerEntries);
+  if (!o.statusAddress.empty()) {
+    const auto address = parseAddress(o.statusAddress);
+    if (o.statusAuth != "kubernetes" && o.statusAuth != "none") {
+      std::cerr << "budgetgate operator: --status-auth takes kubernetes or none\n";
+      return kExitBadInput;
+    }
+    // Without authorization the page must not be reachable from the network: only through
+    // `kubectl port-forward`, which the API server authorizes (pods/portforward).
+    if (o.statusAuth == "none" && (!address || !isLoopback(address->first))) {
+      std::cerr << "budgetgate operator: --status-auth none needs a loopback --status-address "
+                   "(127.0.0.1:PORT), reached with kubectl port-forward\n";
+      return kExitBadInput;
+    }
+    if (o.statusCertFile.empty() != o.statusKeyFile.empty()) {
+      std::cerr << "budgetgate operator: --status-tls-cert-file and --status-tls-key-file go "
+                   "together\n";
+      return kExitBadInput;
+    }
+  }
 
   try {
     metrics::Registry registry;
@@ -87,6 +139,19 @@ int runOperator(const OperatorOptions& o) {
     std::unique_ptr<WebhookService> webhook;
     if (!o.webhook.certFile.empty())
       webhook = std::make_unique<WebhookService>(o.webhook, *config, ns);
+    std::unique_ptr<statuspage::StatusPage> statusPage;
+    std::unique_ptr<server::HttpServer> statusServer;
+    if (!o.statusAddress.empty()) {
+      statuspage::StatusPageOptions pageOptions;
+      pageOptions.teamLabel = o.teamLabel;
+      pageOptions.identity = options.election.identity;
+      statusPage = std::make_unique<statuspage::StatusPage>(
+          pageOptions, [&controller](const std::string& scope) { return controller.views(scope); },
+          *config, *client,
+          o.statusAuth == "kubernetes" ? std::make_unique<api::RequestAuthorizer>(*config)
+                                       : nullptr);
+      statusServer = makeStatusServer(o, *statusPage);
+    }
     Probes probes;
     std::atomic<bool> stopping{false};
     probes.ready = [&] {
@@ -112,6 +177,13 @@ int runOperator(const OperatorOptions& o) {
     ops.start();
     controller.start();
     if (webhook) webhook->start();
+    if (statusServer) {
+      statusServer->start();
+      spdlog::info("status page on port {} ({}, {})", statusServer->port(),
+                   o.statusCertFile.empty() ? "HTTP" : "TLS",
+                   o.statusAuth == "kubernetes" ? "bearer tokens checked with the API server"
+                                                : "loopback only, no authorization");
+    }
     spdlog::info(
         "budgetgate operator started: API server {} ({}), Prometheus {}, namespace {}, "
         "identity {}, metrics on port {}",
@@ -124,6 +196,7 @@ int runOperator(const OperatorOptions& o) {
     // the webhook drains (--shutdown-delay).
     controller.stop();
     if (webhook) webhook->shutdown();
+    if (statusServer) statusServer->stop();
     ops.stop();
   } catch (const std::exception& e) {
     std::cerr << "budgetgate operator: " << e.what() << '\n';
@@ -164,6 +237,22 @@ void addOperatorCommand(CLI::App& app, int& exitCode) {
                   "burn episodes and adjustments kept in each SLO's status.ledger (the costliest; "
                   "`budgetgate ledger` prints all); 0 leaves the ledger out (default 10)")
       ->check(CLI::Range(0, 100));
+  cmd->add_option("--status-address", o->statusAddress,
+                  "serve the status page (every SLO, burn-down charts, gate decisions) on "
+                  "host:port; read-only, its own listener (default: off)");
+  cmd->add_option("--status-auth", o->statusAuth,
+                  "kubernetes: each request's bearer token must belong to someone who may get "
+                  "servicelevelobjectives (TokenReview + SubjectAccessReview); none: no check, "
+                  "only allowed on a loopback --status-address, reached with kubectl "
+                  "port-forward (default kubernetes)")
+      ->check(CLI::IsMember({"kubernetes", "none"}));
+  cmd->add_option("--status-tls-cert-file", o->statusCertFile,
+                  "serve the status page over TLS with this certificate (reloaded when it "
+                  "changes; default: plain HTTP)");
+  cmd->add_option("--status-tls-key-file", o->statusKeyFile, "the status page's TLS key");
+  cmd->add_option("--team-label", o->teamLabel,
+                  "the SLO label that names its team, for the status page's grouping "
+                  "(default team)");
   cmd->add_flag("--no-namespace-labels", o->noNamespaceLabels,
                 "do not keep the label budgetgate.dev/gated on the namespaces that hold gating "
                 "SLOs (set it yourself when the webhook configuration selects namespaces by it)");

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <set>
+#include <tuple>
 
 #include "operator/common/bounded_parallel.h"
 #include "operator/common/json.h"
@@ -282,6 +283,29 @@ void SloController::onAdjustmentDelete(const std::string& ns, const std::string&
     adjustments_.erase(keyOf(ns, name));
   }
   wake();
+}
+
+std::vector<model::SloView> SloController::views(const std::string& ns) const {
+  std::vector<model::SloView> out;
+  std::lock_guard lock(mutex_);
+  for (const auto& [key, s] : slos_) {
+    if (!ns.empty() && s.ns != ns) continue;
+    model::SloView v{s.ns, s.name, s.spec, s.specError, s.serverStatus, nullptr, {}};
+    if (s.spec) {
+      v.policy = model::resolvePolicy(policies_, options_.policyLookup, s.ns,
+                                      s.spec->gate.policyRef, fallback_);
+      for (const auto& [akey, a] : adjustments_) {
+        if (a->appliesTo(s.ns, s.spec->name, s.spec->labels)) v.adjustments.push_back(a);
+      }
+    } else {
+      v.policy = fallback_;
+    }
+    out.push_back(std::move(v));
+  }
+  std::sort(out.begin(), out.end(), [](const model::SloView& a, const model::SloView& b) {
+    return std::tie(a.ns, a.name) < std::tie(b.ns, b.name);
+  });
+  return out;
 }
 
 std::map<std::string, std::vector<kube::WorkloadRevision>> SloController::revisionsByNamespace(

@@ -25,6 +25,7 @@
 #include "operator/model/budget_adjustment.h"
 #include "operator/model/policy_resolution.h"
 #include "operator/model/slo.h"
+#include "operator/model/slo_view.h"
 #include "operator/prometheus/slo_evaluator.h"
 
 namespace budgetgate::controller {
@@ -57,6 +58,8 @@ class SloController {
   bool healthy() const;  // the loop is making progress
   bool leading() const;
   long long cycles() const { return cycles_; }
+  // Every SLO, ordered by namespace and name; only those of `ns` when it is not empty.
+  std::vector<model::SloView> views(const std::string& ns = {}) const;
 
  private:
   struct SloState {

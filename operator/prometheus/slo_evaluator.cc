@@ -192,9 +192,10 @@ std::vector<model::SloStatus> SloEvaluator::evaluate(const std::vector<Evaluatio
       // whose queries are kept in hourly buckets).
       std::optional<std::vector<engine::HourCounts>> hours;
       if (kind.occurrences() && options_.incrementalWindows &&
-          (options_.ledgerEntries > 0 || !target.adjustments.empty())) {
+          (options_.ledgerEntries > 0 || !target.adjustments.empty() || target.hours)) {
         hours = windowHours(op, *plan.bounds, plan.pieces, at, needs, fetched, buckets_);
       }
+      if (target.hours) target.hours->push_back(hours);
       engine::LedgerOptions ledgerOptions = options_.ledger;
       ledgerOptions.attribution = target.policy->ledgerAttribution;
       auto outcome = measureWithLedger(

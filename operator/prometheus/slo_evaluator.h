@@ -27,6 +27,9 @@ struct EvaluationTarget {
   // rollouts of the workloads it gates (for the ledger's attribution).
   std::vector<const model::BudgetAdjustment*> adjustments;
   std::vector<engine::RolloutRecord> rollouts;
+  // When set, receives each objective's window hour by hour (nullopt for an objective without
+  // hourly counts: Timeslices, or queries that are not counters), e.g. for a burn-down chart.
+  std::vector<std::optional<std::vector<engine::HourCounts>>>* hours = {};
 };
 
 struct EvaluatorOptions {

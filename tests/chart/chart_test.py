@@ -363,6 +363,30 @@ class Defaults(unittest.TestCase):
             self.assertEqual(pod_labels.get(k), v)
         self.assertEqual(svc["spec"]["selector"], dep["spec"]["selector"]["matchLabels"])
 
+    def test_status_page(self):
+        # Default: loopback inside the Pod, reached by kubectl port-forward; not on the Service.
+        args = args_of(self.docs)
+        self.assertIn("--status-address=127.0.0.1:8445", args)
+        self.assertIn("--status-auth=none", args)
+        self.assertNotIn("status", {p["name"] for p in one(self.docs, "Service")["spec"]["ports"]})
+        # kubernetes: TLS with the webhook's certificate, bearer tokens, a Service port.
+        docs = render(sets=["statusPage.auth=kubernetes"])
+        args = args_of(docs)
+        for a in ("--status-address=0.0.0.0:8445", "--status-auth=kubernetes",
+                  "--status-tls-cert-file=/var/run/budgetgate/tls/tls.crt",
+                  "--status-tls-key-file=/var/run/budgetgate/tls/tls.key"):
+            self.assertIn(a, args)
+        ports = {p["name"]: p for p in one(docs, "Service")["spec"]["ports"]}
+        self.assertEqual((ports["status"]["port"], ports["status"]["targetPort"]), (8445, "status"))
+        self.assertEqual({p["name"]: p["containerPort"] for p in container(docs)["ports"]}["status"], 8445)
+        self.assertIn(("authentication.k8s.io", "tokenreviews", "create"),
+                      {(r[0], r[1], r[2]) for r in rule_set(one(docs, "ClusterRole", "budgetgate")["rules"])})
+        off = render(sets=["statusPage.enabled=false"])
+        self.assertFalse(any(a.startswith("--status-") for a in args_of(off)))
+        rc, err = render_error(sets=["statusPage.auth=open"])
+        self.assertNotEqual(rc, 0)
+        self.assertIn("statusPage", err)
+
     def test_deployment_replicas_and_spreading(self):
         dep = one(self.docs, "Deployment")
         self.assertEqual(dep["spec"]["replicas"], 2)

@@ -16,6 +16,8 @@ PACKAGES=(
   # tests
   libgtest-dev googletest prometheus wrk nginx-light openssl python3 python3-yaml
   procps psmisc jq time apache2-utils
+  # the status page in a real browser (headless, driven over the DevTools protocol)
+  chromium fonts-dejavu-core
   # lint
   shellcheck yamllint
   # a real node (tests/scripts/node.sh, build-image.sh): container runtime, CNI plugins,

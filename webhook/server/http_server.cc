@@ -89,6 +89,10 @@ std::string serialize(const HttpResponse& response, bool keepAlive) {
   const auto reason = http::obsolete_reason(status);
   out.append(reason.data(), reason.size());
   out.append("\r\nServer: budgetgate\r\nContent-Type: ").append(response.contentType);
+  for (const auto& [name, value] : response.headers) {
+    if ((name + value).find_first_of("\r\n") != std::string::npos) continue;
+    out.append("\r\n").append(name).append(": ").append(value);
+  }
   out.append("\r\nContent-Length: ").append(std::to_string(response.body.size()));
   out.append(keepAlive ? "\r\n\r\n" : "\r\nConnection: close\r\n\r\n");
   out.append(response.body);

@@ -17,6 +17,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "webhook/server/certificate_store.h"
@@ -36,6 +37,9 @@ struct HttpResponse {
   int status = 200;
   std::string contentType = "application/json";
   std::string body;
+  // Further header fields (name, value), e.g. the status page's Content-Security-Policy.
+  // Values must not contain CR or LF; serialize() drops a field that does.
+  std::vector<std::pair<std::string, std::string>> headers = {};
 };
 
 using Handler = std::function<HttpResponse(const HttpRequest&)>;
