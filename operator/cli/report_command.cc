@@ -392,6 +392,11 @@ int runReport(const ReportOptions& o) {
     row.window = slo.window.text;
     row.tier = std::string(engine::tierName(s.tier));
     std::vector<std::string> notes;
+    if (slo.composite()) {
+      notes.push_back(
+          "composite SLO: the target shown is its first objective's; the budget is the weighted "
+          "composite of its objectives'");
+    }
     if (s.errorBudget) {
       row.remainingPercent = s.errorBudget->remainingPercentRaw();
       row.consumedPercent = s.errorBudget->consumedPercent;
@@ -428,7 +433,9 @@ int runReport(const ReportOptions& o) {
       spdlog::info("{}: replaying the gate over {} hours ({} to {})", slo.key(), steps,
                    formatTime(bo.from), formatTime(bo.to));
       const auto result = prometheus::backtest(*prom, slo, *policies[i], bo);
-      if (result.error.empty()) {
+      if (result.error.empty() && result.summary.stepsWithoutData == result.summary.steps) {
+        notes.push_back("no frozen hours: no data in any hour of the period");
+      } else if (result.error.empty()) {
         row.frozenHours = result.summary.frozenHours;
         if (result.summary.stepsWithoutData > 0) {
           notes.push_back(fmt::format("{} of {} hours without data (not counted as frozen)",

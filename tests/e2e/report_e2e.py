@@ -292,6 +292,18 @@ def main():
             rep3 = json.loads(report(prom.url, other, "--since", "2d"))
             check([t["team"] for t in rep3["teams"]] == ["(none)"], rep3["teams"])
 
+        @suite.check("an SLO without data: exit 3, the report printed, its figures unknown (not 0)")
+        def _():
+            r = budgetgate("report", "--prometheus", prom.url, "--at", AT, "-o", "json", "-f",
+                           os.path.join(DATA, "slos", "missing.yaml"), "-f", files[0], timeout=120)
+            check(r.returncode == 3, f"exit {r.returncode}: {r.stderr[-1000:]}")
+            s = slos_of(json.loads(r.stdout))
+            missing = s["missing-availability"]
+            check(missing["tier"] == "unknown" and missing["remainingPercent"] is None, missing)
+            check(missing["frozenHoursByRisk"] is None and "no data" in missing["note"], missing)
+            check(s["checkout-availability"]["frozenHoursByRisk"] ==
+                  slos["checkout-availability"]["frozenHoursByRisk"], s)
+
         @suite.check("cluster: SLOs and their resolved policy from the API server, Events counted")
         def _():
             cp = ControlPlane(work).start()
