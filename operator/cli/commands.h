@@ -16,6 +16,7 @@ void addEvaluateCommand(CLI::App& app, int& exitCode);
 void addRulesCommand(CLI::App& app, int& exitCode);
 void addBacktestCommand(CLI::App& app, int& exitCode);
 void addLedgerCommand(CLI::App& app, int& exitCode);
+void addReportCommand(CLI::App& app, int& exitCode);
 void addOperatorCommand(CLI::App& app, int& exitCode);
 void addWebhookCommand(CLI::App& app, int& exitCode);
 

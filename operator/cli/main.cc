@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
   addRulesCommand(app, exitCode);
   addBacktestCommand(app, exitCode);
   addLedgerCommand(app, exitCode);
+  addReportCommand(app, exitCode);
   addOperatorCommand(app, exitCode);
   addWebhookCommand(app, exitCode);
   try {

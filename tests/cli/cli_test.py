@@ -548,6 +548,60 @@ class MalformedInputTest(CliCase):
                                 "--deployment", sample("gate", "checkout-v2.yaml")), r"cannot open")
 
 
+class ReportTest(CliCase):
+    SLO = property(lambda self: sample("slo-checkout.yaml"))
+
+    def test_help_explains_every_flag(self):
+        r = run("report", "--help")
+        self.assertExit(r, 0)
+        for w in ["-f", "--filename", "--prometheus", "--policy", "--at", "--since", "--team-label",
+                  "-o", "--output", "markdown", "csv", "json", "--output-file", "--kubeconfig",
+                  "--context", "-n", "--namespace", "-A", "--all-namespaces", "--gate-namespace"]:
+            self.assertIn(w, r.out)
+
+    def test_bad_flags_and_inputs_are_exit_2_with_a_message(self):
+        prom = ["--prometheus", "http://127.0.0.1:1"]
+        self.assertBadInput(run("report", "-f", self.SLO, *prom, "-o", "html"),
+                            r'-o "html": expected markdown, csv or json')
+        self.assertBadInput(run("report", "-f", self.SLO), r"--prometheus")
+        self.assertBadInput(run("report", *prom), r"-f FILE.*--kubeconfig")
+        self.assertBadInput(run("report", "-f", self.SLO, *prom, "-n", "shop"), r"-n and -A")
+        self.assertBadInput(run("report", "--kubeconfig", "x", *prom, "-n", "shop", "-A"),
+                            r"-n and -A exclude each other")
+        self.assertBadInput(run("report", "-f", self.SLO, *prom, "--since", "soon"), r"--since")
+        self.assertBadInput(run("report", "-f", self.SLO, *prom, "--since", "30m"), r"at least 1h")
+        self.assertBadInput(run("report", "-f", self.SLO, *prom, "--at", "yesterday"), r"--at")
+        self.assertBadInput(run("report", "-f", self.SLO, *prom, "--team-label", ""),
+                            r"--team-label")
+        self.assertBadInput(run("report", "-f", os.path.join(self.tmp, "none.yaml"), *prom),
+                            r"cannot open")
+        self.assertBadInput(run("report", "-f", sample("policy-default.yaml"), *prom),
+                            r"no SLO documents")
+        self.assertBadInput(run("report", "--kubeconfig", os.path.join(self.tmp, "missing"), *prom),
+                            r"--kubeconfig")
+
+    def test_prometheus_down_still_reports_and_exits_3(self):
+        out = os.path.join(self.tmp, "report.json")
+        r = run("report", "-f", self.SLO, "--prometheus", "http://127.0.0.1:1",
+                "--prometheus-retries", "0", "--at", "2026-01-31T00:00:00Z", "-o", "json",
+                "--output-file", out)
+        self.assertExit(r, 3)
+        self.assertEqual(r.out, "")
+        with open(out) as f:
+            rep = json.load(f)
+        slo = rep["teams"][0]["services"][0]["slos"][0]
+        self.assertEqual(slo["tier"], "unknown")
+        self.assertIsNone(slo["remainingPercent"])
+        self.assertIsNone(slo["frozenHoursByRisk"])
+        self.assertIsNone(slo["denials"])
+        self.assertIn("no budget", slo["note"])
+        md = run("report", "-f", self.SLO, "--prometheus", "http://127.0.0.1:1",
+                 "--prometheus-retries", "0", "--at", "2026-01-31T00:00:00Z")
+        self.assertExit(md, 3)
+        self.assertIn("# Error budget review: 30d window ending 2026-01-31T00:00:00Z", md.out)
+        self.assertIn("## Teams", md.out)
+
+
 class HelpTest(CliCase):
     def test_help_on_every_command(self):
         for args, words in [((), ["calc", "validate", "gate"]),
