@@ -146,7 +146,10 @@ int runOperator(const OperatorOptions& o) {
       pageOptions.teamLabel = o.teamLabel;
       pageOptions.identity = options.election.identity;
       statusPage = std::make_unique<statuspage::StatusPage>(
-          pageOptions, [&controller](const std::string& scope) { return controller.views(scope); },
+          pageOptions,
+          [&controller](const std::string& scope, const std::string& name) {
+            return controller.views(scope, name);
+          },
           *config, *client,
           o.statusAuth == "kubernetes" ? std::make_unique<api::RequestAuthorizer>(*config)
                                        : nullptr);

@@ -285,11 +285,13 @@ void SloController::onAdjustmentDelete(const std::string& ns, const std::string&
   wake();
 }
 
-std::vector<model::SloView> SloController::views(const std::string& ns) const {
+std::vector<model::SloView> SloController::views(const std::string& ns,
+                                                 const std::string& name) const {
   std::vector<model::SloView> out;
   std::lock_guard lock(mutex_);
   for (const auto& [key, s] : slos_) {
     if (!ns.empty() && s.ns != ns) continue;
+    if (!name.empty() && s.name != name) continue;
     model::SloView v{s.ns, s.name, s.spec, s.specError, s.serverStatus, nullptr, {}};
     if (s.spec) {
       v.policy = model::resolvePolicy(policies_, options_.policyLookup, s.ns,

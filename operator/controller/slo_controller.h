@@ -58,8 +58,9 @@ class SloController {
   bool healthy() const;  // the loop is making progress
   bool leading() const;
   long long cycles() const { return cycles_; }
-  // Every SLO, ordered by namespace and name; only those of `ns` when it is not empty.
-  std::vector<model::SloView> views(const std::string& ns = {}) const;
+  // Every SLO, ordered by namespace and name; only those of `ns` when it is not empty; only
+  // the one named `name` in `ns` when that is given too.
+  std::vector<model::SloView> views(const std::string& ns = {}, const std::string& name = {}) const;
 
  private:
   struct SloState {

@@ -143,12 +143,12 @@ PageContext StatusPage::context(const std::string& ns) const {
 }
 
 server::HttpResponse StatusPage::overview(const std::string& ns, Grouping grouping) {
-  const auto views = views_(ns);
+  const auto views = views_(ns, {});
   return htmlResponse(200, renderOverview(views, events(), grouping, context(ns)));
 }
 
 server::HttpResponse StatusPage::sloPage(const std::string& ns, const std::string& name) {
-  const auto views = views_(ns);
+  const auto views = views_(ns, name);
   const auto it = std::find_if(views.begin(), views.end(),
                                [&](const model::SloView& v) { return v.name == name; });
   if (it == views.end()) {

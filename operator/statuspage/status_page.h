@@ -41,7 +41,9 @@ struct StatusPageOptions {
 
 class StatusPage {
  public:
-  using ViewSource = std::function<std::vector<model::SloView>(const std::string& ns)>;
+  // The SLOs of a namespace (all when empty), or the one named (when the name is given).
+  using ViewSource =
+      std::function<std::vector<model::SloView>(const std::string& ns, const std::string& name)>;
   // `authorizer` null: no authorization (the caller binds the listener to loopback).
   StatusPage(StatusPageOptions options, ViewSource views, const kube::KubeConfig& config,
              prometheus::PrometheusApi& prometheus,

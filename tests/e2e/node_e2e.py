@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import (ROOT, SCRIPTS, ControlPlane, Prometheus, Suite, check,  # noqa: E402
-                     helm_binary, live_scenario, log, read_env, run, wait_until, workspace)
+                     free_port, helm_binary, http_get, live_scenario, log, read_env, run, wait_until, workspace)
 
 NS = "budgetgate"
 RELEASE = "budgetgate"
@@ -427,6 +427,32 @@ endpoints: [{{addresses: ["{node_ip}"], conditions: {{ready: true}}}}]
                 if hook["name"].split(".")[0] in ("deployments", "pods", "replicasets"):
                     values = [v for e in hook["namespaceSelector"].get("matchExpressions", []) for v in e["values"]]
                     check(NS in values and "kube-system" in values, f"{hook['name']} exempts {NS}: {values}")
+
+        @suite.check("the status page through `kubectl port-forward` (the chart's default): the exhausted SLO, "
+                     "its burn-down and bob's denial; bob himself may not port-forward")
+        def _():
+            port = free_port()
+            fwd = subprocess.Popen(["kubectl", "--kubeconfig", env["KUBECONFIG"], "port-forward", "-n", NS,
+                                    f"deploy/{RELEASE}", f"{port}:8445"],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            try:
+                base = f"http://127.0.0.1:{port}"
+                wait_until("the forwarded status page", lambda: http_get(base + "/")[0] == 200, timeout=60)
+                code, body = http_get(base + "/")
+                check('data-slo="shop/payments-availability" data-tier="exhausted"' in body,
+                      f"overview lacks the exhausted SLO: {body[:500]}")
+                code, body = http_get(base + "/namespaces/shop/slos/payments-availability", timeout=30)
+                check(code == 200 and 'class="burn-down"' in body,
+                      f"SLO page {code}: {re.sub('<[^>]+>', ' ', body)[:600]}")
+            finally:
+                fwd.terminate()
+                fwd.wait(timeout=10)
+            kubectl("create", "rolebinding", "bob-edit", "-n", "shop", "--clusterrole=edit", "--user=bob")
+            r = kubectl("auth", "can-i", "create", "pods/portforward", "-n", NS, "--as", "bob", check_rc=False)
+            check(r.stdout.strip() == "no", f"bob can port-forward into {NS}: {r.stdout}")
+            r = kubectl("port-forward", "-n", NS, f"deploy/{RELEASE}", f"{free_port()}:8445", "--as", "bob",
+                        check_rc=False, timeout=30)
+            check(r.returncode != 0 and "forbidden" in r.stderr.lower(), f"bob's port-forward: {r.stderr}")
 
         @suite.check("failover: deleting the leader Pod hands the Lease to the other replica, which keeps "
                      "writing status")
