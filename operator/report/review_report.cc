@@ -74,7 +74,11 @@ std::string cell(const std::string& s) {
 
 std::string row(const std::vector<std::string>& cells) {
   std::string out = "|";
-  for (const auto& c : cells) out += " " + cell(c) + " |";
+  for (const auto& c : cells) {
+    out += ' ';
+    out += cell(c);
+    out += " |";
+  }
   return out + "\n";
 }
 
@@ -269,7 +273,10 @@ std::string renderCsv(const Report& report) {
         f.push_back(count(r.exceptions, ""));
         f.push_back(r.note);
         std::string line;
-        for (std::size_t i = 0; i < f.size(); ++i) line += (i == 0 ? "" : ",") + csvField(f[i]);
+        for (std::size_t i = 0; i < f.size(); ++i) {
+          if (i > 0) line += ',';
+          line += csvField(f[i]);
+        }
         out += line + "\n";
       }
     }

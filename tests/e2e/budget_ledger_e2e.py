@@ -23,14 +23,15 @@ with clear errors; an unauthenticated flood of forged SLO reviews does not stop 
 
 import json
 import os
+import re
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from gate_bypass_e2e import slo  # noqa: E402
 from harness import (ROOT, ControlPlane, Prometheus, Suite, budgetgate, check,  # noqa: E402
-                     chart_user_roles, chart_webhook_config, live_scenario, log,
-                     operator_with_webhook, refused, rfc3339, wait_until, workspace)
+                     chart_user_roles, chart_webhook_config, free_port, http_get, live_scenario,
+                     log, operator_with_webhook, refused, rfc3339, wait_until, workspace)
 from webhook_e2e import deployment, post  # noqa: E402
 
 sys.path.insert(0, os.path.join(ROOT, "tests", "prometheus"))
@@ -102,7 +103,9 @@ def main():
   reason: maintenance
   reference: https://tickets.example/OPS-12
 """))
-            op, base, ca_pem, _ = operator_with_webhook(suite, cp, prom, work)
+            page_port = free_port()
+            op, base, ca_pem, _ = operator_with_webhook(suite, cp, prom, work, "--status-address",
+                                                        f"127.0.0.1:{page_port}", "--status-auth", "none")
 
             def status(name):
                 return cp.get_json("slo", "-n", "shop", name).get("status", {})
@@ -330,6 +333,20 @@ def main():
             # The gate follows: bob's rollout is admitted now.
             r = kubectl_as(BOB, "set", "image", "-n", "shop", "deployment/pay", "app=registry.example/pay:2.0")
             check(r.returncode == 0, f"admitted after the refund: {r.stderr}")
+
+        @suite.check("the status page marks the rollout and the adjustment on the burn-downs, which end at the "
+                     "adjusted budget")
+        def _():
+            page = f"http://127.0.0.1:{page_port}/namespaces/shop/slos/"
+            _, body = http_get(page + "checkout-availability", timeout=30)
+            check('class="marker rollout"' in body, "checkout's burn-down has no rollout marker")
+            _, body = http_get(page + "pay-availability", timeout=30)
+            check('class="marker adjustment"' in body and "db-outage" in body,
+                  "pay's burn-down has no adjustment span")
+            last = float(re.search(r'data-last-remaining="([-0-9.]+)"', body).group(1))
+            raw = 100 - status("pay-availability")["errorBudget"]["consumedPercent"]
+            log(f"pay: burn-down ends at {last:.3f}%, status {raw:.3f}%")
+            check(abs(last - raw) < 0.05, f"burn-down ends at {last}, the adjusted status says {raw}")
 
         @suite.check("backtest replays the adjustment: exhausted without it, healthy with it")
         def _():
