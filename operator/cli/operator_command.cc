@@ -33,6 +33,7 @@ struct OperatorOptions {
   std::string leaseName = "budgetgate-controller";
   std::string identity;
   int ledgerEntries = 10;
+  std::string teamLabel = "team";
 };
 
 std::string defaultIdentity() {
@@ -74,6 +75,7 @@ int runOperator(const OperatorOptions& o) {
   options.leaderElection = !o.noLeaderElection;
   options.manageNamespaceLabels = !o.noNamespaceLabels;
   options.webhookConfiguration = o.webhookConfiguration;
+  options.teamLabel = o.teamLabel;
   options.election.ns = ns;
   options.election.name = o.leaseName;
   options.election.identity = o.identity.empty() ? defaultIdentity() : o.identity;
@@ -82,27 +84,28 @@ int runOperator(const OperatorOptions& o) {
 
   try {
     metrics::Registry registry;
-    const auto& counters = client->counters();
+    registry.describe("budgetgate_prometheus_requests_total", metrics::Registry::Type::Counter,
+                      "Prometheus requests: logical queries, HTTP attempts (with retries), "
+                      "failed queries.");
+    std::vector<metrics::Registration> clientMetrics;
+    for (const auto& [kind, counter] : {std::pair<const char*, const std::atomic<long long>*>{
+                                            "query", &client->counters().queries},
+                                        {"attempt", &client->counters().attempts},
+                                        {"failure", &client->counters().failures}}) {
+      clientMetrics.push_back(registry.observe(
+          "budgetgate_prometheus_requests_total", {{"kind", kind}},
+          [counter] { return static_cast<double>(counter->load(std::memory_order_relaxed)); }));
+    }
     controller::SloController controller(*config, *client, registry, options);
     std::unique_ptr<WebhookService> webhook;
     if (!o.webhook.certFile.empty())
-      webhook = std::make_unique<WebhookService>(o.webhook, *config, ns);
+      webhook = std::make_unique<WebhookService>(o.webhook, *config, ns, registry);
     Probes probes;
     std::atomic<bool> stopping{false};
     probes.ready = [&] {
       return !stopping && controller.ready() && (!webhook || webhook->ready());
     };
     probes.healthy = [&] { return controller.healthy(); };
-    probes.extraMetrics = [&](std::string& out) {
-      out += "# TYPE budgetgate_prometheus_requests_total counter\n";
-      out += fmt::format("budgetgate_prometheus_requests_total{{kind=\"query\"}} {}\n",
-                         counters.queries.load());
-      out += fmt::format("budgetgate_prometheus_requests_total{{kind=\"attempt\"}} {}\n",
-                         counters.attempts.load());
-      out += fmt::format("budgetgate_prometheus_requests_total{{kind=\"failure\"}} {}\n",
-                         counters.failures.load());
-      if (webhook) webhook->renderMetrics(out);
-    };
     server::ServerOptions serverOptions;
     serverOptions.address = metricsAddress->first;
     serverOptions.port = metricsAddress->second;
@@ -164,6 +167,9 @@ void addOperatorCommand(CLI::App& app, int& exitCode) {
                   "burn episodes and adjustments kept in each SLO's status.ledger (the costliest; "
                   "`budgetgate ledger` prints all); 0 leaves the ledger out (default 10)")
       ->check(CLI::Range(0, 100));
+  cmd->add_option("--team-label", o->teamLabel,
+                  "SLO label whose value becomes the `team` label of the per-SLO metrics "
+                  "(empty when an SLO has no such label; default team)");
   cmd->add_flag("--no-namespace-labels", o->noNamespaceLabels,
                 "do not keep the label budgetgate.dev/gated on the namespaces that hold gating "
                 "SLOs (set it yourself when the webhook configuration selects namespaces by it)");
