@@ -245,21 +245,22 @@ void WebhookService::registerMetrics() {
   auto& r = registry_;
   auto& regs = metricRegistrations_;
   regs = handler_->metrics().registerIn(r);
-  const auto gauge = [&](const char* name, T type, const char* help, std::function<double()> f) {
+  // A family of one unlabelled series, read at render time.
+  const auto single = [&](const char* name, T type, const char* help, std::function<double()> f) {
     r.describe(name, type, help);
     regs.push_back(r.observe(name, {}, std::move(f)));
   };
   const auto value = [](const std::atomic<long long>& a) {
     return [&a] { return static_cast<double>(a.load(std::memory_order_relaxed)); };
   };
-  gauge("budgetgate_webhook_cache_age_seconds", T::Gauge,
-        "Seconds since the SLO cache last heard from the API server.",
-        [this] { return cache_.secondsSinceContact(); });
-  gauge("budgetgate_webhook_ready", T::Gauge, "Whether the SLO cache has loaded (1) or not (0).",
-        [this] { return cache_.ready() ? 1.0 : 0.0; });
+  single("budgetgate_webhook_cache_age_seconds", T::Gauge,
+         "Seconds since the SLO cache last heard from the API server.",
+         [this] { return cache_.secondsSinceContact(); });
+  single("budgetgate_webhook_ready", T::Gauge, "Whether the SLO cache has loaded (1) or not (0).",
+         [this] { return cache_.ready() ? 1.0 : 0.0; });
   const auto& s = server_->stats();
-  gauge("budgetgate_webhook_connections_total", T::Counter,
-        "Connections accepted and admitted by the webhook server.", value(s.connections));
+  single("budgetgate_webhook_connections_total", T::Counter,
+         "Connections accepted and admitted by the webhook server.", value(s.connections));
   r.describe("budgetgate_webhook_rejected_requests_total", T::Counter,
              "Requests or connections the webhook server refused, by reason.");
   for (const auto& [reason, counter] :
@@ -271,20 +272,20 @@ void WebhookService::registerMetrics() {
     regs.push_back(r.observe("budgetgate_webhook_rejected_requests_total", {{"reason", reason}},
                              value(*counter)));
   }
-  gauge("budgetgate_webhook_connections_shed_total", T::Counter,
-        "Idle connections closed to make room for new ones.", value(s.connectionsShed));
-  gauge("budgetgate_webhook_connections_refused_total", T::Counter,
-        "New connections closed at once: at the limit with none idle.",
-        value(s.connectionsRefused));
-  gauge("budgetgate_webhook_accept_errors_total", T::Counter,
-        "Failed accepts (out of file descriptors...), each followed by a pause.",
-        value(s.acceptErrors));
-  gauge("budgetgate_webhook_open_connections", T::Gauge, "Connections open.",
-        value(s.openConnections));
-  gauge("budgetgate_webhook_max_connections", T::Gauge, "The connection limit in force.",
-        [this] { return static_cast<double>(server_->maxConnections()); });
-  gauge("budgetgate_webhook_inflight_body_bytes", T::Gauge,
-        "Request body bytes reserved for requests being received.", value(s.inflightBodyBytes));
+  single("budgetgate_webhook_connections_shed_total", T::Counter,
+         "Idle connections closed to make room for new ones.", value(s.connectionsShed));
+  single("budgetgate_webhook_connections_refused_total", T::Counter,
+         "New connections closed at once: at the limit with none idle.",
+         value(s.connectionsRefused));
+  single("budgetgate_webhook_accept_errors_total", T::Counter,
+         "Failed accepts (out of file descriptors...), each followed by a pause.",
+         value(s.acceptErrors));
+  single("budgetgate_webhook_open_connections", T::Gauge, "Connections open.",
+         value(s.openConnections));
+  single("budgetgate_webhook_max_connections", T::Gauge, "The connection limit in force.",
+         [this] { return static_cast<double>(server_->maxConnections()); });
+  single("budgetgate_webhook_inflight_body_bytes", T::Gauge,
+         "Request body bytes reserved for requests being received.", value(s.inflightBodyBytes));
   r.describe("budgetgate_webhook_certificate_expiry_timestamp_seconds", T::Gauge,
              "notAfter of the serving certificate.");
   regs.push_back(r.collect("budgetgate_webhook_certificate_expiry_timestamp_seconds",
@@ -292,8 +293,8 @@ void WebhookService::registerMetrics() {
                              if (auto notAfter = certificates_->notAfter())
                                out.push_back({{}, static_cast<double>(*notAfter)});
                            }));
-  gauge("budgetgate_webhook_certificate_reloads_total", T::Counter, "Serving certificate reloads.",
-        [this] { return static_cast<double>(certificates_->reloads()); });
+  single("budgetgate_webhook_certificate_reloads_total", T::Counter, "Serving certificate reloads.",
+         [this] { return static_cast<double>(certificates_->reloads()); });
   r.describe("budgetgate_webhook_cached_objects", T::Gauge, "Objects in the gate cache, by kind.");
   regs.push_back(
       r.collect("budgetgate_webhook_cached_objects", [this](std::vector<metrics::Sample>& out) {
@@ -306,13 +307,13 @@ void WebhookService::registerMetrics() {
         out.push_back({{{"kind", "workload"}}, static_cast<double>(snap->workloadCount)});
       }));
   if (api_) {
-    gauge("budgetgate_api_reviews_total", T::Counter,
-          "TokenReviews and SubjectAccessReviews the decision API sent to the API server.",
-          [this] { return static_cast<double>(api_->reviewsSent()); });
+    single("budgetgate_api_reviews_total", T::Counter,
+           "TokenReviews and SubjectAccessReviews the decision API sent to the API server.",
+           [this] { return static_cast<double>(api_->reviewsSent()); });
   }
-  gauge("budgetgate_webhook_events_dropped_total", T::Counter,
-        "Admission Events dropped because the event queue was full.",
-        [this] { return static_cast<double>(events_->dropped()); });
+  single("budgetgate_webhook_events_dropped_total", T::Counter,
+         "Admission Events dropped because the event queue was full.",
+         [this] { return static_cast<double>(events_->dropped()); });
 }
 
 }  // namespace budgetgate::cli
