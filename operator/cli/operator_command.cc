@@ -107,6 +107,7 @@ int runOperator(const OperatorOptions& o) {
   options.leaderElection = !o.noLeaderElection;
   options.manageNamespaceLabels = !o.noNamespaceLabels;
   options.webhookConfiguration = o.webhookConfiguration;
+  options.teamLabel = o.teamLabel;
   options.election.ns = ns;
   options.election.name = o.leaseName;
   options.election.identity = o.identity.empty() ? defaultIdentity() : o.identity;
@@ -134,11 +135,22 @@ int runOperator(const OperatorOptions& o) {
 
   try {
     metrics::Registry registry;
-    const auto& counters = client->counters();
+    registry.describe("budgetgate_prometheus_requests_total", metrics::Registry::Type::Counter,
+                      "Prometheus requests: logical queries, HTTP attempts (with retries), "
+                      "failed queries.");
+    std::vector<metrics::Registration> clientMetrics;
+    for (const auto& [kind, counter] : {std::pair<const char*, const std::atomic<long long>*>{
+                                            "query", &client->counters().queries},
+                                        {"attempt", &client->counters().attempts},
+                                        {"failure", &client->counters().failures}}) {
+      clientMetrics.push_back(registry.observe(
+          "budgetgate_prometheus_requests_total", {{"kind", kind}},
+          [counter] { return static_cast<double>(counter->load(std::memory_order_relaxed)); }));
+    }
     controller::SloController controller(*config, *client, registry, options);
     std::unique_ptr<WebhookService> webhook;
     if (!o.webhook.certFile.empty())
-      webhook = std::make_unique<WebhookService>(o.webhook, *config, ns);
+      webhook = std::make_unique<WebhookService>(o.webhook, *config, ns, registry);
     std::unique_ptr<statuspage::StatusPage> statusPage;
     std::unique_ptr<server::HttpServer> statusServer;
     if (!o.statusAddress.empty()) {
@@ -155,22 +167,28 @@ int runOperator(const OperatorOptions& o) {
                                        : nullptr);
       statusServer = makeStatusServer(o, *statusPage);
     }
+    std::vector<metrics::Registration> statusMetrics;
+    if (statusPage) {
+      using T = metrics::Registry::Type;
+      registry.describe("budgetgate_status_page_reviews_total", T::Counter,
+                        "TokenReviews and SubjectAccessReviews the status page sent to the API "
+                        "server.");
+      registry.describe("budgetgate_status_page_burn_down_evaluations_total", T::Counter,
+                        "Burn-downs the status page recomputed from Prometheus.");
+      auto* page = statusPage.get();
+      statusMetrics.push_back(registry.observe("budgetgate_status_page_reviews_total", {}, [page] {
+        return static_cast<double>(page->reviewsSent());
+      }));
+      statusMetrics.push_back(
+          registry.observe("budgetgate_status_page_burn_down_evaluations_total", {},
+                           [page] { return static_cast<double>(page->burnDownEvaluations()); }));
+    }
     Probes probes;
     std::atomic<bool> stopping{false};
     probes.ready = [&] {
       return !stopping && controller.ready() && (!webhook || webhook->ready());
     };
     probes.healthy = [&] { return controller.healthy(); };
-    probes.extraMetrics = [&](std::string& out) {
-      out += "# TYPE budgetgate_prometheus_requests_total counter\n";
-      out += fmt::format("budgetgate_prometheus_requests_total{{kind=\"query\"}} {}\n",
-                         counters.queries.load());
-      out += fmt::format("budgetgate_prometheus_requests_total{{kind=\"attempt\"}} {}\n",
-                         counters.attempts.load());
-      out += fmt::format("budgetgate_prometheus_requests_total{{kind=\"failure\"}} {}\n",
-                         counters.failures.load());
-      if (webhook) webhook->renderMetrics(out);
-    };
     server::ServerOptions serverOptions;
     serverOptions.address = metricsAddress->first;
     serverOptions.port = metricsAddress->second;
@@ -254,8 +272,9 @@ void addOperatorCommand(CLI::App& app, int& exitCode) {
                   "changes; default: plain HTTP)");
   cmd->add_option("--status-tls-key-file", o->statusKeyFile, "the status page's TLS key");
   cmd->add_option("--team-label", o->teamLabel,
-                  "the SLO label that names its team, for the status page's grouping "
-                  "(default team)");
+                  "SLO label whose value names its team: the `team` label of the per-SLO "
+                  "metrics and the status page's grouping (empty when an SLO has no such "
+                  "label; default team)");
   cmd->add_flag("--no-namespace-labels", o->noNamespaceLabels,
                 "do not keep the label budgetgate.dev/gated on the namespaces that hold gating "
                 "SLOs (set it yourself when the webhook configuration selects namespaces by it)");

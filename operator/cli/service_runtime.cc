@@ -70,9 +70,7 @@ server::HttpResponse serveOps(const server::HttpRequest& request, const metrics:
                               const Probes& probes) {
   const auto path = request.target.substr(0, request.target.find('?'));
   if (path == "/metrics") {
-    std::string body = registry.render();
-    if (probes.extraMetrics) probes.extraMetrics(body);
-    return {200, "text/plain; version=0.0.4; charset=utf-8", std::move(body)};
+    return {200, "text/plain; version=0.0.4; charset=utf-8", registry.render()};
   }
   if (path == "/healthz" || path == "/livez") {
     const bool ok = !probes.healthy || probes.healthy();

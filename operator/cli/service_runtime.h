@@ -35,7 +35,6 @@ std::string gateNamespace(const KubeFlags& flags, const kube::KubeConfig& config
 struct Probes {
   std::function<bool()> ready;
   std::function<bool()> healthy;
-  std::function<void(std::string&)> extraMetrics;  // appended to the registry's output
 };
 
 // Serves GET /metrics, /healthz and /readyz; anything else is 404.

@@ -24,7 +24,8 @@ int runWebhook(const WebhookCommandOptions& o) {
   if (!config) return kExitBadInput;
   const auto ns = gateNamespace(o.kube, *config);
   try {
-    WebhookService service(o.webhook, *config, ns);
+    metrics::Registry registry;
+    WebhookService service(o.webhook, *config, ns, registry);
     service.start();
     spdlog::info("budgetgate webhook started: API server {} ({}), namespace {}",
                  config->http.baseUrl, config->source, ns);

@@ -88,8 +88,8 @@ void addWebhookFlags(CLI::App* cmd, WebhookFlags& f) {
 }
 
 WebhookService::WebhookService(const WebhookFlags& flags, const kube::KubeConfig& config,
-                               const std::string& gateNamespace)
-    : config_(config), cache_(cacheOptions(flags, gateNamespace)) {
+                               const std::string& gateNamespace, metrics::Registry& registry)
+    : config_(config), cache_(cacheOptions(flags, gateNamespace)), registry_(registry) {
   if (flags.certFile.empty() || flags.keyFile.empty()) {
     throw std::runtime_error(
         "the webhook needs --tls-cert-file and --tls-key-file (the API server only calls HTTPS "
@@ -191,12 +191,12 @@ WebhookService::WebhookService(const WebhookFlags& flags, const kube::KubeConfig
     }
     if (path == "/healthz") return server::HttpResponse{200, "text/plain; charset=utf-8", "ok\n"};
     if (path == "/metrics") {
-      std::string body;
-      renderMetrics(body);
-      return server::HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", std::move(body)};
+      return server::HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8",
+                                  registry_.render()};
     }
     return server::HttpResponse{404, "text/plain; charset=utf-8", "not found\n"};
   });
+  registerMetrics();
 }
 
 std::string WebhookService::notReadyReason() const {
@@ -240,71 +240,80 @@ void WebhookService::stop() {
   cache_.stop();
 }
 
-void WebhookService::renderMetrics(std::string& out) const {
-  handler_->metrics().render(out, cache_.secondsSinceContact(), cache_.ready());
+void WebhookService::registerMetrics() {
+  using T = metrics::Registry::Type;
+  auto& r = registry_;
+  auto& regs = metricRegistrations_;
+  regs = handler_->metrics().registerIn(r);
+  // A family of one unlabelled series, read at render time.
+  const auto single = [&](const char* name, T type, const char* help, std::function<double()> f) {
+    r.describe(name, type, help);
+    regs.push_back(r.observe(name, {}, std::move(f)));
+  };
+  const auto value = [](const std::atomic<long long>& a) {
+    return [&a] { return static_cast<double>(a.load(std::memory_order_relaxed)); };
+  };
+  single("budgetgate_webhook_cache_age_seconds", T::Gauge,
+         "Seconds since the SLO cache last heard from the API server.",
+         [this] { return cache_.secondsSinceContact(); });
+  single("budgetgate_webhook_ready", T::Gauge, "Whether the SLO cache has loaded (1) or not (0).",
+         [this] { return cache_.ready() ? 1.0 : 0.0; });
   const auto& s = server_->stats();
-  out += "# TYPE budgetgate_webhook_connections_total counter\n";
-  out += fmt::format("budgetgate_webhook_connections_total {}\n", s.connections.load());
-  out += "# TYPE budgetgate_webhook_rejected_requests_total counter\n";
-  out += fmt::format("budgetgate_webhook_rejected_requests_total{{reason=\"too-large\"}} {}\n",
-                     s.rejectedTooLarge.load());
-  out += fmt::format("budgetgate_webhook_rejected_requests_total{{reason=\"malformed-http\"}} {}\n",
-                     s.malformed.load());
-  out += fmt::format("budgetgate_webhook_rejected_requests_total{{reason=\"tls-handshake\"}} {}\n",
-                     s.tlsHandshakeFailures.load());
-  out += fmt::format("budgetgate_webhook_rejected_requests_total{{reason=\"overloaded\"}} {}\n",
-                     s.rejectedOverloaded.load());
-  out +=
-      fmt::format("budgetgate_webhook_rejected_requests_total{{reason=\"request-timeout\"}} {}\n",
-                  s.requestTimeouts.load());
-  out +=
-      "# HELP budgetgate_webhook_connections_shed_total Idle connections closed to make room for "
-      "new ones.\n";
-  out += "# TYPE budgetgate_webhook_connections_shed_total counter\n";
-  out += fmt::format("budgetgate_webhook_connections_shed_total {}\n", s.connectionsShed.load());
-  out +=
-      "# HELP budgetgate_webhook_connections_refused_total New connections closed at once: at the "
-      "limit with none idle.\n";
-  out += "# TYPE budgetgate_webhook_connections_refused_total counter\n";
-  out +=
-      fmt::format("budgetgate_webhook_connections_refused_total {}\n", s.connectionsRefused.load());
-  out += "# TYPE budgetgate_webhook_accept_errors_total counter\n";
-  out += fmt::format("budgetgate_webhook_accept_errors_total {}\n", s.acceptErrors.load());
-  out += "# TYPE budgetgate_webhook_open_connections gauge\n";
-  out += fmt::format("budgetgate_webhook_open_connections {}\n", s.openConnections.load());
-  out += "# TYPE budgetgate_webhook_max_connections gauge\n";
-  out += fmt::format("budgetgate_webhook_max_connections {}\n", server_->maxConnections());
-  out += "# TYPE budgetgate_webhook_inflight_body_bytes gauge\n";
-  out += fmt::format("budgetgate_webhook_inflight_body_bytes {}\n", s.inflightBodyBytes.load());
-  if (auto notAfter = certificates_->notAfter()) {
-    out +=
-        "# HELP budgetgate_webhook_certificate_expiry_timestamp_seconds notAfter of the serving "
-        "certificate.\n";
-    out += "# TYPE budgetgate_webhook_certificate_expiry_timestamp_seconds gauge\n";
-    out += fmt::format("budgetgate_webhook_certificate_expiry_timestamp_seconds {}\n", *notAfter);
+  single("budgetgate_webhook_connections_total", T::Counter,
+         "Connections accepted and admitted by the webhook server.", value(s.connections));
+  r.describe("budgetgate_webhook_rejected_requests_total", T::Counter,
+             "Requests or connections the webhook server refused, by reason.");
+  for (const auto& [reason, counter] :
+       {std::pair<const char*, const std::atomic<long long>*>{"too-large", &s.rejectedTooLarge},
+        {"malformed-http", &s.malformed},
+        {"tls-handshake", &s.tlsHandshakeFailures},
+        {"overloaded", &s.rejectedOverloaded},
+        {"request-timeout", &s.requestTimeouts}}) {
+    regs.push_back(r.observe("budgetgate_webhook_rejected_requests_total", {{"reason", reason}},
+                             value(*counter)));
   }
-  out += "# TYPE budgetgate_webhook_certificate_reloads_total counter\n";
-  out += fmt::format("budgetgate_webhook_certificate_reloads_total {}\n", certificates_->reloads());
-  const auto snap = cache_.snapshot();
-  out += "# TYPE budgetgate_webhook_cached_objects gauge\n";
-  out += fmt::format("budgetgate_webhook_cached_objects{{kind=\"slo\"}} {}\n", snap->sloCount);
-  out +=
-      fmt::format("budgetgate_webhook_cached_objects{{kind=\"policy\"}} {}\n", snap->policyCount);
-  out += fmt::format("budgetgate_webhook_cached_objects{{kind=\"replicaset\"}} {}\n",
-                     snap->replicaSetCount);
-  out += fmt::format("budgetgate_webhook_cached_objects{{kind=\"controllerrevision\"}} {}\n",
-                     snap->controllerRevisionCount);
-  out += fmt::format("budgetgate_webhook_cached_objects{{kind=\"workload\"}} {}\n",
-                     snap->workloadCount);
+  single("budgetgate_webhook_connections_shed_total", T::Counter,
+         "Idle connections closed to make room for new ones.", value(s.connectionsShed));
+  single("budgetgate_webhook_connections_refused_total", T::Counter,
+         "New connections closed at once: at the limit with none idle.",
+         value(s.connectionsRefused));
+  single("budgetgate_webhook_accept_errors_total", T::Counter,
+         "Failed accepts (out of file descriptors...), each followed by a pause.",
+         value(s.acceptErrors));
+  single("budgetgate_webhook_open_connections", T::Gauge, "Connections open.",
+         value(s.openConnections));
+  single("budgetgate_webhook_max_connections", T::Gauge, "The connection limit in force.",
+         [this] { return static_cast<double>(server_->maxConnections()); });
+  single("budgetgate_webhook_inflight_body_bytes", T::Gauge,
+         "Request body bytes reserved for requests being received.", value(s.inflightBodyBytes));
+  r.describe("budgetgate_webhook_certificate_expiry_timestamp_seconds", T::Gauge,
+             "notAfter of the serving certificate.");
+  regs.push_back(r.collect("budgetgate_webhook_certificate_expiry_timestamp_seconds",
+                           [this](std::vector<metrics::Sample>& out) {
+                             if (auto notAfter = certificates_->notAfter())
+                               out.push_back({{}, static_cast<double>(*notAfter)});
+                           }));
+  single("budgetgate_webhook_certificate_reloads_total", T::Counter, "Serving certificate reloads.",
+         [this] { return static_cast<double>(certificates_->reloads()); });
+  r.describe("budgetgate_webhook_cached_objects", T::Gauge, "Objects in the gate cache, by kind.");
+  regs.push_back(
+      r.collect("budgetgate_webhook_cached_objects", [this](std::vector<metrics::Sample>& out) {
+        const auto snap = cache_.snapshot();
+        out.push_back({{{"kind", "slo"}}, static_cast<double>(snap->sloCount)});
+        out.push_back({{{"kind", "policy"}}, static_cast<double>(snap->policyCount)});
+        out.push_back({{{"kind", "replicaset"}}, static_cast<double>(snap->replicaSetCount)});
+        out.push_back(
+            {{{"kind", "controllerrevision"}}, static_cast<double>(snap->controllerRevisionCount)});
+        out.push_back({{{"kind", "workload"}}, static_cast<double>(snap->workloadCount)});
+      }));
   if (api_) {
-    out +=
-        "# HELP budgetgate_api_reviews_total TokenReviews and SubjectAccessReviews the decision "
-        "API sent to the API server.\n";
-    out += "# TYPE budgetgate_api_reviews_total counter\n";
-    out += fmt::format("budgetgate_api_reviews_total {}\n", api_->reviewsSent());
+    single("budgetgate_api_reviews_total", T::Counter,
+           "TokenReviews and SubjectAccessReviews the decision API sent to the API server.",
+           [this] { return static_cast<double>(api_->reviewsSent()); });
   }
-  out += "# TYPE budgetgate_webhook_events_dropped_total counter\n";
-  out += fmt::format("budgetgate_webhook_events_dropped_total {}\n", events_->dropped());
+  single("budgetgate_webhook_events_dropped_total", T::Counter,
+         "Admission Events dropped because the event queue was full.",
+         [this] { return static_cast<double>(events_->dropped()); });
 }
 
 }  // namespace budgetgate::cli

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "operator/kube/event_queue.h"
+#include "operator/metrics/registry.h"
 #include "webhook/admission/admission_handler.h"
 #include "webhook/api/decision_api.h"
 #include "webhook/cache/gate_cache.h"
@@ -54,8 +55,10 @@ void addWebhookFlags(CLI::App* cmd, WebhookFlags& flags);
 class WebhookService {
  public:
   // Throws std::runtime_error with a clear message for unusable settings.
+  // Its metrics are registered in `registry` (which must outlive it) and served, with whatever
+  // else the registry holds, on /metrics of the webhook port.
   WebhookService(const WebhookFlags& flags, const kube::KubeConfig& config,
-                 const std::string& gateNamespace);
+                 const std::string& gateNamespace, metrics::Registry& registry);
   ~WebhookService();
   void start();
   // Graceful: unready at once, keeps answering for --shutdown-delay with every response closing
@@ -70,11 +73,13 @@ class WebhookService {
   // Why not ready, for /readyz.
   std::string notReadyReason() const;
   unsigned short port() const { return server_->port(); }
-  void renderMetrics(std::string& out) const;
 
  private:
+  void registerMetrics();
+
   kube::KubeConfig config_;
   cache::GateCache cache_;
+  metrics::Registry& registry_;
   std::unique_ptr<kube::EventQueue> events_;
   std::unique_ptr<admission::AdmissionHandler> handler_;
   std::unique_ptr<server::HttpServer> server_;
@@ -84,6 +89,8 @@ class WebhookService {
   std::unique_ptr<tls::CertificateBootstrap> bootstrap_;
   std::chrono::milliseconds shutdownDelay_{0};
   std::atomic<bool> shuttingDown_{false};
+  // Last: unregistered first, before anything their callbacks read is destroyed.
+  std::vector<metrics::Registration> metricRegistrations_;
 };
 
 }  // namespace budgetgate::cli

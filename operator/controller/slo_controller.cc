@@ -226,7 +226,7 @@ void SloController::onSloDelete(const std::string& ns, const std::string& name) 
     registry_.set("budgetgate_slos", {}, static_cast<double>(slos_.size()));
     // No residue: its metric series go with it (its buckets go at the next cycle). Under the
     // lock, so that a cycle in flight cannot export them again afterwards.
-    registry_.removeSeriesWith({{"namespace", ns}, {"slo", name}});
+    exportedLabels_.forget({{"namespace", ns}, {"slo", name}});
   }
   spdlog::info("SLO {}/{} deleted", ns, name);
 }
@@ -571,7 +571,12 @@ bool SloController::writeStatus(const std::string& ns, const std::string& name,
 
 void SloController::exportMetrics(const model::ServiceLevelObjective& slo,
                                   const model::SloStatus& status) {
-  const metrics::Labels base{{"namespace", slo.ns}, {"slo", slo.name}};
+  const auto team = slo.labels.find(options_.teamLabel);
+  // A changed service or team (an edited label) removes the series under the old labels first.
+  const auto base =
+      exportedLabels_.update({{"namespace", slo.ns}, {"slo", slo.name}},
+                             {{"service", slo.service},
+                              {"team", team == slo.labels.end() ? std::string() : team->second}});
   auto with = [&](const char* k, std::string_view v) {
     auto l = base;
     l[k] = std::string(v);

@@ -44,6 +44,8 @@ struct ControllerOptions {
   // budgetgate's ValidatingWebhookConfiguration: keep its Deployment entry's "gated-workloads"
   // matchCondition equal to the gating SLOs' selectors (webhook_condition_sync.h). Empty: off.
   std::string webhookConfiguration;
+  // The SLO label whose value is the `team` label of the per-SLO metrics ("" when absent).
+  std::string teamLabel = "team";
 };
 
 class SloController {
@@ -86,6 +88,7 @@ class SloController {
   void loop(std::stop_token stop);
   void cycle();
   bool writeStatus(const std::string& ns, const std::string& name, const model::SloStatus& status);
+  // Under mutex_.
   void exportMetrics(const model::ServiceLevelObjective& slo, const model::SloStatus& status);
   void wake();
 
@@ -104,6 +107,9 @@ class SloController {
   std::map<std::string, SloState> slos_;
   model::PolicyMap policies_;
   std::map<std::string, std::shared_ptr<const model::BudgetAdjustment>> adjustments_;
+  // The service and team each SLO's series were last exported with: a changed service or team
+  // replaces the series instead of adding to them.
+  metrics::SeriesLabels exportedLabels_{registry_};
 
   std::unique_ptr<kube::Informer> sloInformer_;
   std::unique_ptr<kube::Informer> policyInformer_;

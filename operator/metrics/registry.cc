@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <utility>
 
 namespace budgetgate::metrics {
 namespace {
@@ -111,27 +112,110 @@ void Registry::removeSeriesWith(const Labels& match) {
   }
 }
 
-void Registry::addCollector(std::function<void(std::string&)> collector) {
+Registration::Registration(Registration&& other) noexcept
+    : registry_(std::exchange(other.registry_, nullptr)), id_(std::exchange(other.id_, 0)) {}
+
+Registration& Registration::operator=(Registration&& other) noexcept {
+  if (this != &other) {
+    reset();
+    registry_ = std::exchange(other.registry_, nullptr);
+    id_ = std::exchange(other.id_, 0);
+  }
+  return *this;
+}
+
+Registration::~Registration() {
+  reset();
+}
+
+void Registration::reset() {
+  if (registry_ != nullptr) registry_->unregister(id_);
+  registry_ = nullptr;
+  id_ = 0;
+}
+
+Registration Registry::addSource(const std::string& name, Source source) {
   std::lock_guard lock(mutex_);
-  collectors_.push_back(std::move(collector));
+  const auto id = nextId_++;
+  families_[name].sources.emplace(id, std::move(source));
+  return Registration(this, id);
+}
+
+void Registry::unregister(std::uint64_t id) {
+  std::lock_guard lock(mutex_);
+  for (auto& [name, family] : families_) {
+    if (family.sources.erase(id) != 0) return;
+  }
+}
+
+Registration Registry::observe(const std::string& name, Labels labels,
+                               std::function<double()> read) {
+  Source s;
+  s.labels = std::move(labels);
+  s.read = std::move(read);
+  return addSource(name, std::move(s));
+}
+
+Registration Registry::collect(const std::string& name,
+                               std::function<void(std::vector<Sample>&)> collect) {
+  Source s;
+  s.collect = std::move(collect);
+  return addSource(name, std::move(s));
+}
+
+Registration Registry::histogram(const std::string& name, Labels labels,
+                                 const Histogram& histogram) {
+  Source s;
+  s.labels = std::move(labels);
+  s.histogram = &histogram;
+  return addSource(name, std::move(s));
 }
 
 std::string Registry::render() const {
   std::string out;
-  std::vector<std::function<void(std::string&)>> collectors;
-  {
-    std::lock_guard lock(mutex_);
-    for (const auto& [name, f] : families_) {
-      if (!f.help.empty()) out += fmt::format("# HELP {} {}\n", name, f.help);
-      out += fmt::format("# TYPE {} {}\n", name, typeName(f.type));
-      for (const auto& [labels, value] : f.series) {
-        out += fmt::format("{}{} {}\n", name, renderLabels(labels), formatValue(value));
+  std::vector<Sample> samples;
+  // Under the lock, callbacks included: a Registration destroyed meanwhile waits for this render
+  // to finish, so a callback never outlives what it reads.
+  std::lock_guard lock(mutex_);
+  for (const auto& [name, f] : families_) {
+    out += f.help.empty() ? fmt::format("# HELP {}\n", name)
+                          : fmt::format("# HELP {} {}\n", name, f.help);
+    out += fmt::format("# TYPE {} {}\n", name, typeName(f.type));
+    for (const auto& [labels, value] : f.series) {
+      out += fmt::format("{}{} {}\n", name, renderLabels(labels), formatValue(value));
+    }
+    for (const auto& [id, source] : f.sources) {
+      if (source.histogram != nullptr) {
+        source.histogram->render(out, name, source.labels);
+      } else if (source.read) {
+        out +=
+            fmt::format("{}{} {}\n", name, renderLabels(source.labels), formatValue(source.read()));
+      } else if (source.collect) {
+        samples.clear();
+        source.collect(samples);
+        for (const auto& s : samples) {
+          out += fmt::format("{}{} {}\n", name, renderLabels(s.labels), formatValue(s.value));
+        }
       }
     }
-    collectors = collectors_;
   }
-  for (const auto& c : collectors) c(out);
   return out;
+}
+
+Labels SeriesLabels::update(const Labels& key, const Labels& extra) {
+  Labels labels = key;
+  for (const auto& [k, v] : extra) labels[k] = v;
+  auto [it, inserted] = last_.try_emplace(key, labels);
+  if (!inserted && it->second != labels) {
+    registry_.removeSeriesWith(key);
+    it->second = labels;
+  }
+  return labels;
+}
+
+void SeriesLabels::forget(const Labels& key) {
+  last_.erase(key);
+  registry_.removeSeriesWith(key);
 }
 
 }  // namespace budgetgate::metrics

@@ -438,6 +438,7 @@ class Defaults(unittest.TestCase):
         self.assertEqual(flag(args, "--interval"), "30s")
         self.assertEqual(flag(args, "--heartbeat"), "2m")
         self.assertEqual(flag(args, "--lease-name"), "budgetgate-controller")
+        self.assertEqual(flag(args, "--team-label"), "team")
         self.assertIsNone(flag(args, "--no-leader-election"))
         self.assertIsNone(flag(args, "--no-replicaset-watch"))
         self.assertIsNone(flag(args, "--prometheus-bearer-token-file"))
@@ -817,6 +818,7 @@ class SingleReplica(unittest.TestCase):
         args = args_of(self.docs)
         self.assertEqual(flag(args, "--interval"), "1m")
         self.assertEqual(flag(args, "--heartbeat"), "5m")
+        self.assertEqual(flag(args, "--team-label"), "example.com/owner")
         self.assertEqual(args[-1], "--fallback-policy=/etc/budgetgate/policy.yaml")
 
     def test_no_role_when_nothing_namespaced_is_needed(self):
@@ -878,6 +880,7 @@ class RenderingErrors(unittest.TestCase):
         self.assertFails("Additional property replicas is not allowed", "defaults.yaml", ["replicas=3"])
         self.assertFails("Additional property failurPolicy is not allowed", "defaults.yaml",
                          ["webhook.failurPolicy=Ignore"])
+        self.assertFails("metrics.teamLabel", "defaults.yaml", ["metrics.teamLabel=the team"])
 
     def test_tls_secret_needs_name_and_ca(self):
         self.assertFails("tls.mode=secret needs tls.secret.name", "defaults.yaml", ["tls.mode=secret"])

@@ -13,12 +13,13 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import (BIN, Background, ControlPlane, Prometheus, Suite, check,  # noqa: E402
-                     free_port, http_get, live_scenario, log, metric_value, wait_until, workspace)
+                     exposition_problems, free_port, http_get, live_scenario, log, metric_samples,
+                     metric_value, wait_until, workspace)
 
 OUTAGE_IN = 90  # seconds after the scenario is written: payments starts failing (after the first evaluations)
 
 
-def slo(name, service, good=True, query=None, target=0.999, window="30d", selector=True):
+def slo(name, service, good=True, query=None, target=0.999, window="30d", selector=True, labels=None):
     numerator = "good" if good else "bad"
     num_query = query or (f'http_requests_total{{service="{service}",code!="500"}}' if good
                           else f'http_requests_total{{service="{service}",code="500"}}')
@@ -27,11 +28,12 @@ def slo(name, service, good=True, query=None, target=0.999, window="30d", select
     selector:
       matchLabels:
         app: {service}""" if selector else "")
+    meta_labels = ("\n  labels:" + "".join(f"\n    {k}: {v}" for k, v in labels.items())) if labels else ""
     return f"""apiVersion: slo.budgetgate.dev/v1alpha1
 kind: ServiceLevelObjective
 metadata:
   name: {name}
-  namespace: shop
+  namespace: shop{meta_labels}
 spec:
   service: {service}
   indicator:
@@ -98,10 +100,9 @@ def main():
             cp.apply("".join("---\n" + slo(*a) for a in [
                 ("checkout-availability", "checkout"),
                 ("ledger-availability", "ledger", False),
-                ("payments-availability", "payments"),
                 ("idle-availability", "idle"),
                 ("missing-availability", "no-such-service"),
-            ]))
+            ]) + "---\n" + slo("payments-availability", "payments", labels={"team": "payments"}))
 
             def operator(name):
                 port = free_port()
@@ -175,6 +176,44 @@ def main():
             check(metric_value(text, "budgetgate_slo_burn_rate", {**labels, "window": "1h"}) is not None, "burn gauge")
             check(metric_value(text, "budgetgate_evaluation_cycles_total") >= 1, "cycles counter")
             check(metric_value(text, "budgetgate_status_writes_total", {"result": "ok"}) >= 5, "status writes")
+            # service (spec.service) and team (the SLO's `team` label, "" without one) on every
+            # per-SLO series.
+            check(metric_value(text, "budgetgate_slo_tier", {**labels, "service": "ledger", "team": "",
+                                                             "tier": "exhausted"}) == 1, "ledger: service, team=\"\"")
+            payments = {"namespace": "shop", "slo": "payments-availability", "service": "payments",
+                        "team": "payments"}
+            check(metric_value(text, "budgetgate_slo_data_available", payments) == 1, "payments: team=payments")
+            for family in ("budgetgate_slo_error_budget_remaining_percent", "budgetgate_slo_burn_rate",
+                           "budgetgate_slo_tier", "budgetgate_slo_sli", "budgetgate_slo_data_available"):
+                samples = metric_samples(text, family)
+                check(samples and all("service" in ls and "team" in ls for ls, _ in samples),
+                      f"{family}: every series has service and team: {samples[:3]}")
+
+        @suite.check("/metrics is well-formed: one # HELP and # TYPE per family, every sample typed")
+        def _():
+            for name, r in replicas.items():
+                text = http_get(r.metrics + "/metrics")[1]
+                problems = exposition_problems(text)
+                check(not problems, f"{name}: {problems[:5]}")
+
+        @suite.check("relabelling an SLO's team replaces its series (the old team's go)")
+        def _():
+            holder = lease_holder(cp)
+
+            def series(team):
+                text = http_get(replicas[holder].metrics + "/metrics")[1]
+                return [ls for family in ("budgetgate_slo_tier", "budgetgate_slo_burn_rate",
+                                          "budgetgate_slo_data_available")
+                        for ls, _ in metric_samples(text, family)
+                        if ls.get("slo") == "payments-availability" and ls.get("team") == team]
+            check(series("payments"), "payments series before")
+            cp.kubectl("label", "slo", "-n", "shop", "payments-availability", "team=checkout", "--overwrite")
+            wait_until("series with team=checkout", lambda: series("checkout"), timeout=30)
+            check(series("payments") == [], f"old team's series left: {series('payments')[:3]}")
+            text = http_get(replicas[holder].metrics + "/metrics")[1]
+            check(metric_value(text, "budgetgate_slo_data_available",
+                               {"slo": "payments-availability", "team": "checkout", "service": "payments"}) == 1,
+                  "new series complete")
 
         @suite.check("a spec change is evaluated within seconds (observedGeneration follows generation)")
         def _():

@@ -402,6 +402,58 @@ def metric_value(text, name, labels=None):
     return None
 
 
+def metric_samples(text, name):
+    """[(labels dict, value)] of every sample of `name` in Prometheus text format."""
+    import re
+    out = []
+    for line in text.splitlines():
+        if line.startswith("#") or not line.startswith(name):
+            continue
+        rest = line[len(name):]
+        if rest and rest[0] not in "{ ":
+            continue
+        labels = {}
+        if rest.startswith("{"):
+            body, rest = rest[1:].split("} ", 1)
+            labels = {k: v for k, v in re.findall(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"', body)}
+        out.append((labels, float(rest.split()[-1])))
+    return out
+
+
+def metric_sum(text, name, labels=None):
+    """The sum of the samples of `name` whose labels include `labels` (0 when none)."""
+    labels = labels or {}
+    return sum(v for ls, v in metric_samples(text, name) if all(ls.get(k) == v2 for k, v2 in labels.items()))
+
+
+def exposition_problems(text):
+    """What is wrong with a /metrics body as Prometheus text format: a family with more than one
+    # TYPE or # HELP line, a sample before or without its family's # TYPE. [] when nothing."""
+    problems, types, helps = [], {}, set()
+    for n, line in enumerate(text.splitlines(), 1):
+        if line.startswith("# TYPE "):
+            _, _, family, kind = line.split(" ", 3)
+            if family in types:
+                problems.append(f"line {n}: second # TYPE of {family}")
+            types[family] = kind
+        elif line.startswith("# HELP "):
+            family = line.split(" ", 3)[2]
+            if family in helps:
+                problems.append(f"line {n}: second # HELP of {family}")
+            helps.add(family)
+        elif line and not line.startswith("#"):
+            name = line.split("{", 1)[0].split(" ", 1)[0]
+            family = name
+            for suffix in ("_bucket", "_sum", "_count"):
+                base = name[:-len(suffix)]
+                if name.endswith(suffix) and types.get(base) in ("histogram", "summary"):
+                    family = base
+            if family not in types:
+                problems.append(f"line {n}: sample {name} without a # TYPE before it")
+    problems += [f"# TYPE of {f} without # HELP" for f in types if f not in helps]
+    return problems
+
+
 @contextlib.contextmanager
 def backfilled_rules(workdir, rules_text, source_url, start, end, timeout=900):
     """`budgetgate rules` output checked by promtool, evaluated over [start, end] by promtool's

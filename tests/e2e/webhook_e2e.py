@@ -18,8 +18,8 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import (BIN, Background, ControlPlane, Prometheus, Suite, check, free_port,  # noqa: E402
-                     http_get, live_scenario, log, make_certificate, metric_value, ratio_slo, run,
-                     wait_until, workspace)
+                     exposition_problems, http_get, live_scenario, log, make_certificate, metric_sum,
+                     metric_samples, metric_value, ratio_slo, run, wait_until, workspace)
 
 
 def slo(name, ns, service, target=0.999):
@@ -266,14 +266,38 @@ def main():
             r = apply_as(deployment("tool", "budgetgate", "ledger", "registry.example/tool:1"))
             check(r.returncode == 0, r.stderr)
 
-        @suite.check("/metrics: latency histogram, decisions by tier and outcome, cache age")
+        @suite.check("/metrics: latency histogram, decisions by namespace, kind, tier and outcome, cache age")
         def _():
+            # A review naming a namespace without SLOs (anyone who reaches the port can send one):
+            # counted under namespace="", so made-up namespaces cannot grow the series.
+            review = {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+                      "request": {"uid": "u-made-up", "kind": {"group": "apps", "version": "v1", "kind": "Deployment"},
+                                  "operation": "CREATE", "namespace": "made-up-namespace", "name": "x",
+                                  "userInfo": {"username": "someone"},
+                                  "object": {"apiVersion": "apps/v1", "kind": "Deployment",
+                                             "metadata": {"name": "x", "namespace": "made-up-namespace"},
+                                             "spec": {"template": {"metadata": {"labels": {"app": "x"}},
+                                                                   "spec": {"containers": []}}}}}}
+            code, body = post(base + "/validate/deployments", json.dumps(review).encode())
+            check(code == 200 and json.loads(body)["response"]["allowed"] is True, f"{code} {body}")
             _, text = http_get(base + "/metrics")
             check(metric_value(text, "budgetgate_webhook_decision_duration_seconds_count") >= 8, "latency count")
-            check(metric_value(text, "budgetgate_webhook_decisions_total",
-                               {"tier": "exhausted", "outcome": "denied"}) >= 2, "denials counted")
-            check(metric_value(text, "budgetgate_webhook_decisions_total",
-                               {"tier": "healthy", "outcome": "allowed"}) >= 1, "admissions counted")
+            decisions = "budgetgate_webhook_decisions_total"
+            check(metric_sum(text, decisions, {"tier": "exhausted", "outcome": "denied"}) >= 2, "denials counted")
+            check(metric_sum(text, decisions, {"tier": "healthy", "outcome": "allowed"}) >= 1, "admissions counted")
+            check(metric_sum(text, decisions, {"namespace": "shop", "kind": "Deployment", "tier": "exhausted",
+                                               "outcome": "denied"}) >= 2, "denials in shop, kind Deployment")
+            check(metric_sum(text, decisions, {"namespace": "shop", "kind": "Deployment", "tier": "healthy",
+                                               "outcome": "allowed"}) >= 1, "admissions in shop")
+            samples = metric_samples(text, decisions)
+            check(all({"namespace", "kind", "tier", "outcome"} <= set(ls) for ls, _ in samples), f"labels {samples}")
+            spaces = {ls["namespace"] for ls, _ in samples}
+            check("made-up-namespace" not in spaces and spaces <= {"", "shop", "staging", "strict"},
+                  f"namespace labels only where an SLO exists: {spaces}")
+            check(metric_sum(text, decisions, {"namespace": "", "kind": "Deployment", "outcome": "not-gated"}) >= 1,
+                  "the made-up namespace's review counted under namespace=\"\"")
+            problems = exposition_problems(text)
+            check(not problems, f"one # HELP/# TYPE per family, every sample typed: {problems[:5]}")
             age = metric_value(text, "budgetgate_webhook_cache_age_seconds")
             check(age is not None and 0 <= age < 60, f"cache age {age}")
             check(metric_value(text, "budgetgate_webhook_dry_run_requests_total") >= 3, "dry runs counted")

@@ -18,7 +18,7 @@ import time
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import (ControlPlane, Prometheus, Suite, admitted, budgetgate, check,  # noqa: E402
                      chart_user_roles, chart_webhook_config, http_get, live_scenario, log,
-                     metric_value, operator_with_webhook, ratio_slo, refused, run, wait_until,
+                     metric_sum, metric_value, operator_with_webhook, ratio_slo, refused, run, wait_until,
                      workspace)
 from webhook_e2e import post  # noqa: E402
 
@@ -368,8 +368,7 @@ subjects: [{apiGroup: rbac.authorization.k8s.io, kind: Group, name: devs}]
             refused(cp.kubectl_as(BOB, "set", "image", "-n", "shop", "statefulset/db", "app=registry.example/db:3.0"),
                     "denied the rollout of statefulset shop/db")
             text = http_get(base + "/metrics")[1]
-            errors = metric_value(text, "budgetgate_webhook_decisions_total",
-                                  {"tier": "unknown", "outcome": "error"}) or 0
+            errors = metric_sum(text, "budgetgate_webhook_decisions_total", {"tier": "unknown", "outcome": "error"})
             check(errors >= counts["refused"], f"unreadable reviews counted as errors: {errors}")
             seen = metric_value(text, "budgetgate_webhook_reviews_total", {"kind": "StatefulSet"}) or 0
             check(seen >= 5, f"readable StatefulSet reviews counted by kind: {seen}")

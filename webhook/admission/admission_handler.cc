@@ -171,7 +171,8 @@ server::HttpResponse AdmissionHandler::handle(const server::HttpRequest& request
   ReviewError error;
   auto review = parseReview(request.body, parsers_, &error);
   if (!review) {
-    metrics_.record(engine::Tier::Unknown, Outcome::Error, elapsed(), false);
+    metrics_.record({}, WebhookMetrics::kOtherKind, engine::Tier::Unknown, Outcome::Error,
+                    elapsed(), false);
     if (error.uid.empty()) {
       return {error.httpStatus, "text/plain; charset=utf-8", "budgetgate: " + error.message + "\n"};
     }
@@ -189,12 +190,12 @@ server::HttpResponse AdmissionHandler::handle(const server::HttpRequest& request
   }
   metrics_.recordKind(static_cast<std::size_t>(review->reviewed));
   Answer answer;
+  const auto snapshot = cache_.snapshot();
   if (review->reviewed == ReviewedKind::Other) {
     answer.response.warnings.push_back(
         fmt::format("budgetgate does not gate {}/{} {}; passed through", review->group,
                     review->version, review->kind));
   } else {
-    const auto snapshot = cache_.snapshot();
     const bool ready = cache_.ready();
     if (review->reviewed == ReviewedKind::ServiceLevelObjective ||
         review->reviewed == ReviewedKind::ErrorBudgetPolicy) {
@@ -206,7 +207,17 @@ server::HttpResponse AdmissionHandler::handle(const server::HttpRequest& request
     }
   }
   answer.response.uid = review->uid;
-  metrics_.record(answer.tier, answer.outcome, elapsed(), review->rollout.dryRun);
+  // The namespace label is bounded by the SLOs, not by the requests: this port answers anyone
+  // who can reach it (the API server authenticates to us, we do not authenticate it), so a
+  // label taken from the review would let a client create a series per made-up namespace and
+  // grow the webhook's memory and every scrape without bound. Namespaces holding an SLO are
+  // the ones the gate is about, and are bounded by what the cluster's users may create; every
+  // other namespace is counted under "".
+  const auto& ns = review->rollout.ns;
+  const bool labelled = !ns.empty() && snapshot->slosByNamespace.contains(ns);
+  metrics_.record(labelled ? std::string_view(ns) : std::string_view(),
+                  static_cast<std::size_t>(review->reviewed), answer.tier, answer.outcome,
+                  elapsed(), review->rollout.dryRun);
   return jsonResponse(answer.response);
 }
 
