@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "operator/cli/cli_io.h"
+#include "operator/cli/cluster_lists.h"
 #include "operator/cli/commands.h"
 #include "operator/cli/manifests.h"
 #include "operator/cli/prometheus_flags.h"
@@ -73,35 +74,8 @@ bool loadAdjustments(const ManifestSet& set, kube::KubeClient* client,
                      std::vector<model::BudgetAdjustment>& out) {
   const bool ok = cli::loadAdjustments(set, out);
   if (client == nullptr) return ok;
-  for (const auto& ns : namespaces) {
-    const auto result = client->get(kube::kAdjustmentResource.collectionPath(ns));
-    if (!result.ok()) {
-      std::cerr << fmt::format("budgetgate ledger: listing BudgetAdjustments in {}: {}\n", ns,
-                               result.describe());
-      return false;
-    }
-    rapidjson::Document doc;
-    doc.Parse(result.body.c_str());
-    const auto* items = json::member(&doc, "items");
-    if (doc.HasParseError() || items == nullptr || !items->IsArray()) {
-      std::cerr << fmt::format("budgetgate ledger: BudgetAdjustments in {}: unreadable\n", ns);
-      return false;
-    }
-    for (const auto& item : items->GetArray()) {
-      model::Diagnostics diag(fmt::format("{}/BudgetAdjustment", ns));
-      rapidjson::Document copy;
-      copy.CopyFrom(item, copy.GetAllocator());
-      copy.AddMember("apiVersion", rapidjson::Value(model::kApiVersion.data(), copy.GetAllocator()),
-                     copy.GetAllocator());
-      copy.AddMember("kind", "BudgetAdjustment", copy.GetAllocator());
-      if (auto a = model::parseBudgetAdjustment(jsonToYaml(copy), diag)) {
-        out.push_back(std::move(*a));
-      } else {
-        std::cerr << "ignored: " << diag.format();
-      }
-    }
-  }
-  return true;
+  const bool listed = cli::clusterAdjustments(*client, namespaces, out, "ledger");
+  return ok && listed;
 }
 
 int runLedger(const LedgerOptions& o) {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "operator/cli/cli_io.h"
+#include "operator/cli/cluster_lists.h"
 #include "operator/cli/commands.h"
 #include "operator/cli/manifests.h"
 #include "operator/cli/prometheus_flags.h"
@@ -52,52 +53,6 @@ struct ReportOptions {
 int fail(const std::string& message) {
   std::cerr << "budgetgate report: " << message << '\n';
   return kExitBadInput;
-}
-
-using Item = rapidjson::Document;
-
-// Every item of a list (one page per call of the API server, `continue` followed).
-bool listItems(kube::KubeClient& client, const kube::Resource& resource, const std::string& ns,
-               const std::string& kind, std::vector<Item>& out, std::string* error) {
-  std::string next;
-  do {
-    std::string path = resource.collectionPath(ns) + "?limit=500";
-    if (!next.empty()) path += "&continue=" + next;
-    const auto result = client.get(path);
-    if (!result.ok()) {
-      *error = fmt::format("listing {} in {}: {}", resource.plural,
-                           ns.empty() ? "all namespaces" : ns, result.describe());
-      return false;
-    }
-    rapidjson::Document doc;
-    doc.Parse(result.body.c_str());
-    const auto* items = json::member(&doc, "items");
-    if (doc.HasParseError() || items == nullptr || !items->IsArray()) {
-      *error = fmt::format("listing {} in {}: unreadable answer", resource.plural, ns);
-      return false;
-    }
-    for (const auto& item : items->GetArray()) {
-      Item copy;
-      copy.CopyFrom(item, copy.GetAllocator());
-      if (!copy.HasMember("apiVersion")) {
-        const std::string apiVersion =
-            resource.group.empty() ? resource.version : resource.group + "/" + resource.version;
-        copy.AddMember("apiVersion", json::str(apiVersion, copy.GetAllocator()),
-                       copy.GetAllocator());
-      }
-      if (!copy.HasMember("kind")) {
-        copy.AddMember("kind", json::str(kind, copy.GetAllocator()), copy.GetAllocator());
-      }
-      out.push_back(std::move(copy));
-    }
-    next = json::stringOr(json::path(&doc, {"metadata", "continue"}));
-  } while (!next.empty());
-  return true;
-}
-
-std::string identity(const rapidjson::Value& item) {
-  return json::stringOr(json::path(&item, {"metadata", "namespace"})) + "/" +
-         json::stringOr(json::path(&item, {"metadata", "name"}));
 }
 
 // The cluster's SLOs (those that cannot be evaluated are skipped with a message).
@@ -153,27 +108,6 @@ bool clusterPolicies(kube::KubeClient& client, const std::set<std::string>& name
     }
     policy->ns = json::stringOr(json::path(&item, {"metadata", "namespace"}));
     out[identity(item)] = std::make_shared<const engine::ErrorBudgetPolicy>(std::move(*policy));
-  }
-  return true;
-}
-
-bool clusterAdjustments(kube::KubeClient& client, const std::set<std::string>& namespaces,
-                        std::vector<model::BudgetAdjustment>& out) {
-  for (const auto& ns : namespaces) {
-    std::vector<Item> items;
-    std::string error;
-    if (!listItems(client, kube::kAdjustmentResource, ns, "BudgetAdjustment", items, &error)) {
-      std::cerr << "budgetgate report: " << error << '\n';
-      return false;
-    }
-    for (const auto& item : items) {
-      model::Diagnostics diag(identity(item));
-      if (auto a = model::parseBudgetAdjustment(jsonToYaml(item), diag)) {
-        out.push_back(std::move(*a));
-      } else {
-        std::cerr << "budgetgate report: BudgetAdjustment ignored: " << diag.format();
-      }
-    }
   }
   return true;
 }
@@ -335,7 +269,7 @@ int runReport(const ReportOptions& o) {
   std::map<std::string, std::vector<kube::WorkloadRevision>> revisions;
   std::vector<report::EventRecord> events;
   if (client) {
-    if (!clusterAdjustments(*client, namespaces, adjustments)) return kExitBadInput;
+    if (!cli::clusterAdjustments(*client, namespaces, adjustments, "report")) return kExitBadInput;
     const auto requests = kube::listRequests(*client, o.gateNamespace);
     for (const auto& ns : namespaces) {
       std::string error;

@@ -51,12 +51,19 @@ void addKubeFlags(CLI::App* cmd, KubeFlags& flags) {
   cmd->add_option("--namespace", flags.ns,
                   "budgetgate's own namespace: exempt from gating, holds the default policy and "
                   "the lease (default: $POD_NAMESPACE, else the kubeconfig's)");
+  cmd->add_option("--list-page-size", flags.listPageSize,
+                  "objects per page when listing from the API server (limit/continue); 0 lists "
+                  "each resource in one response (default 500)");
 }
 
 std::optional<kube::KubeConfig> resolveKube(const KubeFlags& flags) {
   std::string error;
   auto config = kube::resolveConfig(flags.kubeconfig, flags.context, &error);
-  if (!config) std::cerr << "budgetgate: " << error << '\n';
+  if (!config) {
+    std::cerr << "budgetgate: " << error << '\n';
+    return config;
+  }
+  config->listPageSize = flags.listPageSize;
   return config;
 }
 

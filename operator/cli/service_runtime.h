@@ -26,6 +26,7 @@ struct KubeFlags {
   std::string kubeconfig;
   std::string context;
   std::string ns;  // budgetgate's own namespace
+  std::size_t listPageSize = 500;
 };
 void addKubeFlags(CLI::App* cmd, KubeFlags& flags);
 std::optional<kube::KubeConfig> resolveKube(const KubeFlags& flags);

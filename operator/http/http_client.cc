@@ -140,7 +140,10 @@ class Client::Impl {
     }
     for (const auto& [k, v] : r.headers) req.headers().add(k, v);
     for (const auto& [k, v] : options_.headers) req.headers().add(k, v);
-    if (!options_.bearerTokenFile.empty()) {
+    if (options_.bearerTokenSource) {
+      const auto token = options_.bearerTokenSource();
+      if (!token.empty()) req.headers().add("Authorization", "Bearer " + token);
+    } else if (!options_.bearerTokenFile.empty()) {
       std::string token;
       try {
         token = trim(readFile(options_.bearerTokenFile));

@@ -27,6 +27,9 @@ struct ClientOptions {
   // Auth: a bearer token (or a file re-read on every request, for rotated tokens), or basic.
   std::string bearerToken;
   std::string bearerTokenFile;
+  // Asked for the token on every request when set (a kubeconfig exec plugin, which caches it);
+  // empty answers send no Authorization header.
+  std::function<std::string()> bearerTokenSource = {};
   std::string username;
   std::string password;
   // Sent with every request (kubectl's --as: Impersonate-User / Impersonate-Group).

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "operator/common/json.h"
+#include "operator/http/http_client.h"
 
 namespace budgetgate::kube {
 namespace {
@@ -28,6 +29,7 @@ constexpr auto kMaxBackoff = std::chrono::milliseconds(8000);
 Informer::Informer(const KubeConfig& config, std::string name, std::string collectionPath,
                    InformerHandlers handlers)
     : client_(config),
+      pageSize_(config.listPageSize),
       name_(std::move(name)),
       path_(std::move(collectionPath)),
       handlers_(std::move(handlers)) {}
@@ -59,53 +61,82 @@ void Informer::sleepFor(std::chrono::milliseconds d, std::stop_token& stop) {
   }
 }
 
+std::string Informer::pagePath(const std::string& continueToken) const {
+  if (pageSize_ == 0) return path_;
+  std::string p = path_ + (path_.find('?') == std::string::npos ? '?' : '&');
+  p += "limit=" + std::to_string(pageSize_);
+  if (!continueToken.empty()) p += "&continue=" + http::urlEncode(continueToken);
+  return p;
+}
+
 bool Informer::list(std::string& resourceVersion) {
   ++stats_.lists;
-  auto r = client_.get(path_);
-  if (r.status == 404 && notFoundIsEmpty_) {
-    if (!reportedNotFound_) {
-      spdlog::info(
-          "{}: {} is not served (its CRD is not installed): nothing to watch; "
-          "looking again every 30 s",
-          name_, path_);
-      reportedNotFound_ = true;
+  std::set<std::string> seen;
+  std::string continueToken;
+  std::string listVersion;
+  int restarts = 0;
+  for (;;) {
+    ++stats_.pages;
+    auto r = client_.get(pagePath(continueToken));
+    if (r.status == 404 && notFoundIsEmpty_ && continueToken.empty()) {
+      if (!reportedNotFound_) {
+        spdlog::info(
+            "{}: {} is not served (its CRD is not installed): nothing to watch; "
+            "looking again every 30 s",
+            name_, path_);
+        reportedNotFound_ = true;
+      }
+      lastContactNs_ = std::chrono::steady_clock::now().time_since_epoch().count();
+      for (const auto& [key, rv] : known_) {
+        const auto slash = key.find('/');
+        handlers_.onDelete(key.substr(0, slash), key.substr(slash + 1));
+      }
+      known_.clear();
+      synced_ = true;
+      if (handlers_.onSynced) handlers_.onSynced();
+      return false;  // run() waits and lists again
+    }
+    reportedNotFound_ = false;
+    if (r.status == 410 && !continueToken.empty() && restarts < 3) {
+      // The continue token expired (the list took longer than etcd keeps its snapshot): begin
+      // again. Objects already handed over were current; `seen` starts over so that deletions
+      // are judged on one complete list.
+      ++restarts;
+      ++stats_.relistsAfterGone;
+      spdlog::info("{}: list continuation expired; listing from the start again", name_);
+      continueToken.clear();
+      seen.clear();
+      continue;
+    }
+    if (!r.ok()) {
+      ++stats_.errors;
+      spdlog::warn("{}: list failed: {}", name_, r.describe());
+      return false;
+    }
+    std::string error;
+    auto doc = json::parse(r.body, &error);
+    const auto* items = doc ? json::member(&*doc, "items") : nullptr;
+    if (items == nullptr || !items->IsArray()) {
+      ++stats_.errors;
+      spdlog::warn("{}: list returned no items: {}", name_, error);
+      return false;
     }
     lastContactNs_ = std::chrono::steady_clock::now().time_since_epoch().count();
-    for (const auto& [key, rv] : known_) {
-      const auto slash = key.find('/');
-      handlers_.onDelete(key.substr(0, slash), key.substr(slash + 1));
+    for (const auto& item : items->GetArray()) {
+      auto [ns, name] = identity(item);
+      const std::string key = ns + "/" + name;
+      seen.insert(key);
+      const auto rv = resourceVersionOf(item);
+      auto it = known_.find(key);
+      if (it == known_.end() || it->second != rv) {
+        known_[key] = rv;
+        handlers_.onUpsert(item);
+      }
     }
-    known_.clear();
-    synced_ = true;
-    if (handlers_.onSynced) handlers_.onSynced();
-    return false;  // run() waits and lists again
-  }
-  reportedNotFound_ = false;
-  if (!r.ok()) {
-    ++stats_.errors;
-    spdlog::warn("{}: list failed: {}", name_, r.describe());
-    return false;
-  }
-  std::string error;
-  auto doc = json::parse(r.body, &error);
-  const auto* items = doc ? json::member(&*doc, "items") : nullptr;
-  if (items == nullptr || !items->IsArray()) {
-    ++stats_.errors;
-    spdlog::warn("{}: list returned no items: {}", name_, error);
-    return false;
-  }
-  lastContactNs_ = std::chrono::steady_clock::now().time_since_epoch().count();
-  std::set<std::string> seen;
-  for (const auto& item : items->GetArray()) {
-    auto [ns, name] = identity(item);
-    const std::string key = ns + "/" + name;
-    seen.insert(key);
-    const auto rv = resourceVersionOf(item);
-    auto it = known_.find(key);
-    if (it == known_.end() || it->second != rv) {
-      known_[key] = rv;
-      handlers_.onUpsert(item);
-    }
+    // Every page of one list carries the snapshot's resourceVersion; the watch resumes there.
+    listVersion = json::stringOr(json::path(&*doc, {"metadata", "resourceVersion"}));
+    continueToken = json::stringOr(json::path(&*doc, {"metadata", "continue"}));
+    if (continueToken.empty()) break;
   }
   // Objects deleted while we were not watching.
   for (auto it = known_.begin(); it != known_.end();) {
@@ -117,7 +148,7 @@ bool Informer::list(std::string& resourceVersion) {
       ++it;
     }
   }
-  resourceVersion = json::stringOr(json::path(&*doc, {"metadata", "resourceVersion"}));
+  resourceVersion = listVersion;
   synced_ = true;
   if (handlers_.onSynced) handlers_.onSynced();
   spdlog::debug("{}: listed {} objects at resourceVersion {}", name_, known_.size(),

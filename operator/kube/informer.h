@@ -26,6 +26,7 @@ struct InformerHandlers {
 
 struct InformerStats {
   std::atomic<long long> lists{0};
+  std::atomic<long long> pages{0};  // list responses (several per list when paginated)
   std::atomic<long long> watches{0};
   std::atomic<long long> events{0};
   std::atomic<long long> relistsAfterGone{0};
@@ -60,7 +61,11 @@ class Informer {
   bool watchOnce(std::string& resourceVersion, std::stop_token& stop);
   void sleepFor(std::chrono::milliseconds d, std::stop_token& stop);
 
+  // The collection path with limit (and continue) for one page.
+  std::string pagePath(const std::string& continueToken) const;
+
   KubeClient client_;
+  std::size_t pageSize_;
   std::string name_;
   std::string path_;
   InformerHandlers handlers_;

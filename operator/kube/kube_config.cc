@@ -9,6 +9,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "operator/kube/exec_credential.h"
+
 namespace budgetgate::kube {
 namespace {
 
@@ -100,12 +102,40 @@ std::optional<KubeConfig> loadKubeconfig(const std::string& path, const std::str
     c.http.caPem = *pem;
   }
   if (user.IsDefined()) {
-    if (user["exec"] || user["auth-provider"]) {
+    if (user["auth-provider"]) {
       *error = fmt::format(
-          "kubeconfig {}: user \"{}\" uses an exec/auth-provider plugin, which budgetgate does "
-          "not run; use a token or client certificate",
+          "kubeconfig {}: user \"{}\" uses an auth-provider plugin (removed from kubectl in "
+          "1.26), which budgetgate does not run; use an exec plugin, a token or a client "
+          "certificate",
           path, scalar(ctx, "user"));
       return std::nullopt;
+    }
+    if (const auto exec = user["exec"]) {
+      ExecPlugin plugin;
+      plugin.command = scalar(exec, "command");
+      if (auto v = scalar(exec, "apiVersion"); !v.empty()) plugin.apiVersion = v;
+      if (plugin.command.empty()) {
+        *error = fmt::format("kubeconfig {}: user \"{}\": exec has no command", path,
+                             scalar(ctx, "user"));
+        return std::nullopt;
+      }
+      if (plugin.apiVersion != "client.authentication.k8s.io/v1" &&
+          plugin.apiVersion != "client.authentication.k8s.io/v1beta1") {
+        *error = fmt::format(
+            "kubeconfig {}: user \"{}\": exec apiVersion \"{}\" is not "
+            "client.authentication.k8s.io/v1 or v1beta1",
+            path, scalar(ctx, "user"), plugin.apiVersion);
+        return std::nullopt;
+      }
+      if (const auto args = exec["args"]; args && args.IsSequence()) {
+        for (const auto& a : args) plugin.args.push_back(a.as<std::string>(""));
+      }
+      if (const auto env = exec["env"]; env && env.IsSequence()) {
+        for (const auto& e : env) plugin.env.emplace_back(scalar(e, "name"), scalar(e, "value"));
+      }
+      plugin.workingDir = base.string();
+      auto source = std::make_shared<ExecCredentialSource>(std::move(plugin));
+      c.http.bearerTokenSource = [source] { return source->token(); };
     }
     c.http.clientCertFile = resolvePath(scalar(user, "client-certificate"), base);
     c.http.clientKeyFile = resolvePath(scalar(user, "client-key"), base);

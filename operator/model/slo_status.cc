@@ -328,23 +328,44 @@ SloStatus statusFromJson(const Value& v, std::vector<std::string>* problems) {
       if (e.IsString()) noData.emplace_back(e.GetString());
     }
   }
-  // The ledger is recomputed every evaluation; its rollouts are read back for their requesters
-  // (the webhook's Events that name them expire), and which adjustments applied (the
-  // controller announces new ones).
+  // The ledger is recomputed every evaluation; it is read back whole: its rollouts for their
+  // requesters (the webhook's Events that name them expire), and all of it for the status page.
   if (const auto* ledger = json::member(&v, "ledger"); ledger && ledger->IsObject()) {
     LedgerStatus ls;
+    const auto* totals = json::member(ledger, "totals");
+    ls.rolloutPercent = json::asNumber(json::member(totals, "rolloutPercent")).value_or(0);
+    ls.adjustmentPercent = json::asNumber(json::member(totals, "adjustmentPercent")).value_or(0);
+    ls.unattributedPercent =
+        json::asNumber(json::member(totals, "unattributedPercent")).value_or(0);
+    ls.entryCount = static_cast<std::size_t>(
+        std::max(0LL, json::asInt(json::member(ledger, "entryCount")).value_or(0)));
     if (const auto* entries = json::member(ledger, "entries"); entries && entries->IsArray()) {
       for (const auto& e : entries->GetArray()) {
-        const auto* r = json::member(&e, "rollout");
-        if (r == nullptr || !r->IsObject()) continue;
+        if (!e.IsObject()) continue;
         engine::LedgerEntry entry;
-        entry.cause = engine::LedgerCause::Rollout;
-        engine::RolloutRecord record;
-        record.workload = json::stringOr(json::member(r, "workload"));
-        record.revision = json::stringOr(json::member(r, "revision"));
-        record.requester = json::stringOr(json::member(r, "requester"));
-        if (auto at = parseTime(json::stringOr(json::member(r, "at")))) record.at = *at;
-        entry.rollout = record;
+        if (auto t = parseTime(json::stringOr(json::member(&e, "start")))) entry.start = *t;
+        if (auto t = parseTime(json::stringOr(json::member(&e, "end")))) entry.end = *t;
+        const auto cause = json::stringOr(json::member(&e, "cause"));
+        entry.badEvents = json::asNumber(json::member(&e, "badEvents")).value_or(0);
+        entry.budgetPercent = json::asNumber(json::member(&e, "budgetPercent")).value_or(0);
+        entry.adjustment = json::stringOr(json::member(&e, "adjustment"));
+        entry.reason = json::stringOr(json::member(&e, "reason"));
+        entry.reference = json::stringOr(json::member(&e, "reference"));
+        if (const auto* r = json::member(&e, "rollout"); r != nullptr && r->IsObject()) {
+          engine::RolloutRecord record;
+          record.workload = json::stringOr(json::member(r, "workload"));
+          record.revision = json::stringOr(json::member(r, "revision"));
+          record.images = json::stringOr(json::member(r, "images"));
+          record.releaseType = json::stringOr(json::member(r, "releaseType"));
+          record.requester = json::stringOr(json::member(r, "requester"));
+          if (auto at = parseTime(json::stringOr(json::member(r, "at")))) record.at = *at;
+          entry.rollout = record;
+          entry.cause = engine::LedgerCause::Rollout;
+        } else if (cause == "adjustment" || !entry.adjustment.empty()) {
+          entry.cause = engine::LedgerCause::Adjustment;
+        } else {
+          entry.cause = engine::LedgerCause::Unattributed;
+        }
         ls.entries.push_back(std::move(entry));
       }
     }

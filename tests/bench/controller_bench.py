@@ -49,6 +49,30 @@ spec:
 """
 
 
+def bench_scenario(work, slos, history_days):
+    """The benchmarks' history: `slos` services with 31 (or `history_days`) days of traffic,
+    staggered, seasonal, jittered, each with one incident near the window's start."""
+    return live_scenario(work, [{
+        "name": "bench", "replicas": slos, "rps": 10, "jitter": 0.8,
+        "seasonality": {"amplitude": 0.3}, "baseErrorRatio": 0.0005, "stagger": "40m",
+        "incidents": [{"startIn": -(history_days - 1) * 86400, "duration": "20m", "errorRatio": 0.5}],
+    }], history_days=history_days, step=300, seed=42)
+
+
+def create_bench_slos(cp, work, slos):
+    """The CRDs, namespace `bench` and one SLO per service, created in the API server. Returns
+    the manifest file's path."""
+    cp.kubectl("apply", "-f", os.path.join(os.path.dirname(__file__), "..", "..", "crds"))
+    cp.kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
+    cp.kubectl("create", "namespace", "bench")
+    manifests = os.path.join(work, "slos.yaml")
+    with open(manifests, "w") as f:
+        f.write("".join(slo_manifest(i) for i in range(slos)))
+    log(f"creating {slos} SLOs")
+    cp.kubectl("create", "-f", manifests, timeout=600)
+    return manifests
+
+
 def peak_rss_mib(pid):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -85,26 +109,15 @@ def main():
         args.slos, args.cycles, args.interval, history_days = 50, 1, "15s", 2
     results = {"slos": args.slos}
     with workspace("controller-bench") as work:
-        scenario = live_scenario(work, [{
-            "name": "bench", "replicas": args.slos, "rps": 10, "jitter": 0.8,
-            "seasonality": {"amplitude": 0.3}, "baseErrorRatio": 0.0005, "stagger": "40m",
-            "incidents": [{"startIn": -(history_days - 1) * 86400, "duration": "20m", "errorRatio": 0.5}],
-        }], history_days=history_days, step=300, seed=42)
+        scenario = bench_scenario(work, args.slos, history_days)
         prom = Prometheus(work, scenario, private_cache=True)
         cp = ControlPlane(work)
         operator = None
         try:
             prom.start()
             cp.start()
-            cp.kubectl("apply", "-f", os.path.join(os.path.dirname(__file__), "..", "..", "crds"))
-            cp.kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
-            cp.kubectl("create", "namespace", "bench")
-            manifests = os.path.join(work, "slos.yaml")
-            with open(manifests, "w") as f:
-                f.write("".join(slo_manifest(i) for i in range(args.slos)))
-            log(f"creating {args.slos} SLOs")
             t0 = time.monotonic()
-            cp.kubectl("create", "-f", manifests, timeout=600)
+            manifests = create_bench_slos(cp, work, args.slos)
             results["createSeconds"] = time.monotonic() - t0
 
             # Baseline: the same SLOs evaluated once by the CLI, with no API server involved.

@@ -21,9 +21,9 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "e2e"))
-from controller_bench import slo_manifest  # noqa: E402
+from controller_bench import bench_scenario, create_bench_slos  # noqa: E402
 from harness import (BIN, BUILD, Background, ControlPlane, Prometheus, check, free_port,  # noqa: E402
-                     http_get, live_scenario, log, metric_value, wait_until, workspace)
+                     http_get, log, metric_value, wait_until, workspace)
 
 
 def timed(fn, repeat):
@@ -48,25 +48,14 @@ def main():
         args.slos, args.repeat, history_days = 50, 3, 2
     results = {"slos": args.slos}
     with workspace("status-page-bench") as work:
-        scenario = live_scenario(work, [{
-            "name": "bench", "replicas": args.slos, "rps": 10, "jitter": 0.8,
-            "seasonality": {"amplitude": 0.3}, "baseErrorRatio": 0.0005, "stagger": "40m",
-            "incidents": [{"startIn": -(history_days - 1) * 86400, "duration": "20m", "errorRatio": 0.5}],
-        }], history_days=history_days, step=300, seed=42)
+        scenario = bench_scenario(work, args.slos, history_days)
         prom = Prometheus(work, scenario, private_cache=True)
         cp = ControlPlane(work)
         operator = None
         try:
             prom.start()
             cp.start()
-            cp.kubectl("apply", "-f", os.path.join(os.path.dirname(__file__), "..", "..", "crds"))
-            cp.kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
-            cp.kubectl("create", "namespace", "bench")
-            manifests = os.path.join(work, "slos.yaml")
-            with open(manifests, "w") as f:
-                f.write("".join(slo_manifest(i) for i in range(args.slos)))
-            log(f"creating {args.slos} SLOs")
-            cp.kubectl("create", "-f", manifests, timeout=600)
+            create_bench_slos(cp, work, args.slos)
             metrics_port, page_port = free_port(), free_port()
             operator = Background("operator", [
                 BIN, "operator", "--kubeconfig", cp.kubeconfig, "--prometheus", prom.url,

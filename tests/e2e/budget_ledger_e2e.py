@@ -341,8 +341,10 @@ def main():
             _, body = http_get(page + "checkout-availability", timeout=30)
             check('class="marker rollout"' in body, "checkout's burn-down has no rollout marker")
             _, body = http_get(page + "pay-availability", timeout=30)
+            chart = body[body.find("Remaining budget over the window"):][:400]
             check('class="marker adjustment"' in body and "db-outage" in body,
-                  "pay's burn-down has no adjustment span")
+                  f"pay's burn-down has no adjustment span: {re.sub('<[^>]+>', ' ', chart)[:300]}; "
+                  f"ledger {status('pay-availability').get('ledger')}")
             last = float(re.search(r'data-last-remaining="([-0-9.]+)"', body).group(1))
             raw = 100 - status("pay-availability")["errorBudget"]["consumedPercent"]
             log(f"pay: burn-down ends at {last:.3f}%, status {raw:.3f}%")

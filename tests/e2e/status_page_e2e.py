@@ -2,7 +2,8 @@
 """The status page in a real headless Chromium, served by two real operators against a real API
 server and Prometheus: the leader (bearer tokens checked by TokenReview + SubjectAccessReview,
 over TLS) and a replica that never leads (loopback, no authorization, as behind `kubectl
-port-forward`), which renders from its caches like any replica. Checked: the overview's figures
+port-forward`, every list paginated one object per page), which renders from its caches like any
+replica. Checked: the overview's figures
 and tiers against the SLO statuses, grouping by team, the burn-down chart's last point against
 the status and its drop over an incident against the history generator's exact counts, no
 console errors and no horizontal overflow at 1280x800 and at phone width (screenshots kept);
@@ -104,12 +105,17 @@ kind: Lease
 metadata: {{name: budgetgate-controller, namespace: budgetgate}}
 spec: {{holderIdentity: another-replica, leaseDurationSeconds: 3600, acquireTime: "{now}", renewTime: "{now}"}}
 """)
+            # The replica authenticates as cloud clusters make one do: a kubeconfig exec plugin
+            # (here a script handing out a ServiceAccount token, counting its runs).
+            replica_kubeconfig = exec_kubeconfig(cp, work)
             replica_port, replica_metrics = free_port(), free_port()
             replica = Background("replica", [
-                BIN, "operator", "--kubeconfig", cp.kubeconfig, "--namespace", "budgetgate",
+                BIN, "operator", "--kubeconfig", replica_kubeconfig, "--namespace", "budgetgate",
                 "--prometheus", prom.url, "--interval", "5s", "--identity", "replica-2",
                 "--metrics-address", f"127.0.0.1:{replica_metrics}",
-                "--status-address", f"127.0.0.1:{replica_port}", "--status-auth", "none"], work).start()
+                "--status-address", f"127.0.0.1:{replica_port}", "--status-auth", "none",
+                # One object per page: every list this replica makes is paginated (limit/continue).
+                "--list-page-size", "1"], work).start()
             suite.on_exit(replica.stop)
             page_url = f"http://127.0.0.1:{replica_port}"
             wait_until("the replica's status page", lambda: http_get(page_url + "/")[0] == 200, timeout=60)
@@ -296,6 +302,12 @@ lastTimestamp: "{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}"
             check(took < 60, f"the flood took {took:.0f}s")
             check(fetch(leader + "/namespaces/shop/", reader)[0] == 200, "the reader after the flood")
 
+        @suite.check("the replica's exec credential plugin ran once for all its clients and watches")
+        def _():
+            runs = plugin_runs(work)
+            log(f"exec plugin runs: {runs}")
+            check(runs == 1, f"the plugin ran {runs} times (its token is valid for an hour)")
+
         @suite.check("--status-auth none is refused on an address other than loopback")
         def _():
             r = budgetgate("operator", "--kubeconfig", cp.kubeconfig, "--prometheus", prom.url,
@@ -305,6 +317,45 @@ lastTimestamp: "{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}"
         log(f"screenshots: {out_dir}")
         shutil.copy(path, os.path.join(out_dir, "scenario.yaml"))
         suite.finish()
+
+
+def exec_kubeconfig(cp, work):
+    """A kubeconfig for the ServiceAccount budgetgate/replica (cluster-admin) whose user is an
+    exec credential plugin: a script that prints an ExecCredential with the account's token,
+    valid for an hour, and appends a line to plugin-runs.txt each time it runs."""
+    import yaml
+    cp.kubectl("create", "serviceaccount", "replica", "-n", "budgetgate")
+    cp.kubectl("create", "clusterrolebinding", "budgetgate-replica", "--clusterrole=cluster-admin",
+               "--serviceaccount=budgetgate:replica")
+    token = cp.kubectl("create", "token", "replica", "-n", "budgetgate", "--duration=2h").stdout.strip()
+    with open(os.path.join(work, "replica-token"), "w") as f:
+        f.write(token)
+    expires = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))
+    plugin = os.path.join(work, "token-plugin.sh")
+    with open(plugin, "w") as f:
+        f.write(f"""#!/bin/sh
+echo "$KUBERNETES_EXEC_INFO" >> "{work}/plugin-runs.txt"
+printf '{{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{{"token":"%s","expirationTimestamp":"{expires}"}}}}' "$(cat "{work}/replica-token")"
+""")
+    os.chmod(plugin, 0o755)
+    with open(cp.kubeconfig) as f:
+        config = yaml.safe_load(f)
+    config["users"] = [{"name": "replica", "user": {"exec": {
+        "apiVersion": "client.authentication.k8s.io/v1", "command": plugin, "args": ["--token"],
+        "interactiveMode": "Never"}}}]
+    config["contexts"][0]["context"]["user"] = "replica"
+    path = os.path.join(work, "replica.kubeconfig")
+    with open(path, "w") as f:
+        yaml.safe_dump(config, f)
+    return path
+
+
+def plugin_runs(work):
+    try:
+        with open(os.path.join(work, "plugin-runs.txt")) as f:
+            return len(f.read().splitlines())
+    except FileNotFoundError:
+        return 0
 
 
 def scenario_incident_start(path):

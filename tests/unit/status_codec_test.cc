@@ -131,6 +131,55 @@ TEST(StatusCodec, RoundTripKeepsEveryField) {
   }
 }
 
+TEST(StatusCodec, TheLedgerIsReadBackWhole) {
+  SloStatus in = fullStatus();
+  LedgerStatus l;
+  l.rolloutPercent = 40;
+  l.adjustmentPercent = 100;
+  l.unattributedPercent = 6;
+  l.entryCount = 5;
+  engine::LedgerEntry rollout;
+  rollout.start = kT - Seconds(7200);
+  rollout.end = kT - Seconds(3600);
+  rollout.cause = engine::LedgerCause::Rollout;
+  rollout.badEvents = 120;
+  rollout.budgetPercent = 40;
+  rollout.rollout =
+      engine::RolloutRecord{kT - Seconds(7300), "deployment/web", "7", "web:2", "canary", "bob"};
+  engine::LedgerEntry refund;
+  refund.start = kT - Seconds(86400);
+  refund.end = kT - Seconds(79200);
+  refund.cause = engine::LedgerCause::Adjustment;
+  refund.badEvents = 300;
+  refund.budgetPercent = 100;
+  refund.adjustment = "db-outage";
+  refund.reason = "dependency";
+  refund.reference = "INC-42";
+  l.entries = {rollout, refund};
+  in.ledger = l;
+  const auto out = statusFromJson(parseJson(statusToJson(in)), nullptr);
+  ASSERT_TRUE(out.ledger);
+  EXPECT_EQ(out.ledger->rolloutPercent, 40);
+  EXPECT_EQ(out.ledger->adjustmentPercent, 100);
+  EXPECT_EQ(out.ledger->unattributedPercent, 6);
+  EXPECT_EQ(out.ledger->entryCount, 5u);
+  ASSERT_EQ(out.ledger->entries.size(), 2u);
+  const auto& r = out.ledger->entries[0];
+  EXPECT_EQ(r.cause, engine::LedgerCause::Rollout);
+  EXPECT_EQ(r.start, rollout.start);
+  EXPECT_EQ(r.budgetPercent, 40);
+  ASSERT_TRUE(r.rollout);
+  EXPECT_EQ(r.rollout->images, "web:2");
+  EXPECT_EQ(r.rollout->requester, "bob");
+  const auto& a = out.ledger->entries[1];
+  EXPECT_EQ(a.cause, engine::LedgerCause::Adjustment);
+  EXPECT_FALSE(a.rollout);
+  EXPECT_EQ(a.end, refund.end);
+  EXPECT_EQ(a.adjustment, "db-outage");
+  EXPECT_EQ(a.reference, "INC-42");
+  EXPECT_EQ(a.badEvents, 300);
+}
+
 TEST(StatusCodec, WrittenShape) {
   const auto doc = parseJson(statusToJson(fullStatus()));
   const auto* budget = json::member(&doc, "errorBudget");
