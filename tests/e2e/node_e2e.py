@@ -429,7 +429,7 @@ endpoints: [{{addresses: ["{node_ip}"], conditions: {{ready: true}}}}]
                     check(NS in values and "kube-system" in values, f"{hook['name']} exempts {NS}: {values}")
 
         @suite.check("the status page through `kubectl port-forward` (the chart's default): the exhausted SLO, "
-                     "its burn-down and bob's denial; bob himself may not port-forward")
+                     "and its burn-down; bob himself may not port-forward")
         def _():
             port = free_port()
             fwd = subprocess.Popen(["kubectl", "--kubeconfig", env["KUBECONFIG"], "port-forward", "-n", NS,
