@@ -55,7 +55,6 @@ std::string identity(const rapidjson::Value& item) {
          json::stringOr(json::path(&item, {"metadata", "name"}));
 }
 
-
 bool clusterAdjustments(kube::KubeClient& client, const std::set<std::string>& namespaces,
                         std::vector<model::BudgetAdjustment>& out, std::string_view command) {
   for (const auto& ns : namespaces) {
