@@ -2,7 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <cctype>
 #include <iostream>
+#include <optional>
+#include <string_view>
+#include <utility>
 
 #include "operator/cli/cli_io.h"
 #include "operator/common/duration.h"
@@ -25,7 +29,31 @@ void addPrometheusFlags(CLI::App* cmd, PrometheusFlags& f, bool required) {
                 "do not verify the Prometheus certificate (testing only)");
   cmd->add_option("--prometheus-concurrency", f.concurrency,
                   "queries in flight at once (default 4)");
+  cmd->add_option("--prometheus-header", f.headers,
+                  "a header sent with every query, NAME=VALUE (repeatable), e.g. "
+                  "X-Scope-OrgID=team-a for a Mimir, Cortex or Thanos tenant");
 }
+
+namespace {
+
+// "Name=value" or "Name: value"; the name must be an HTTP token, neither may hold CR/LF.
+std::optional<std::pair<std::string, std::string>> parseHeader(const std::string& text) {
+  const auto sep = text.find_first_of("=:");
+  if (sep == std::string::npos || sep == 0) return std::nullopt;
+  std::string name = text.substr(0, sep);
+  std::string value = text.substr(sep + 1);
+  while (!value.empty() && value.front() == ' ') value.erase(value.begin());
+  for (unsigned char c : name) {
+    if (!(std::isalnum(c) || std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) !=
+                                 std::string_view::npos)) {
+      return std::nullopt;
+    }
+  }
+  if (value.find_first_of("\r\n") != std::string::npos) return std::nullopt;
+  return std::pair{name, value};
+}
+
+}  // namespace
 
 std::unique_ptr<prometheus::PrometheusClient> makePrometheusClient(const PrometheusFlags& f) {
   prometheus::ClientConfig config;
@@ -43,6 +71,17 @@ std::unique_ptr<prometheus::PrometheusClient> makePrometheusClient(const Prometh
   config.http.bearerTokenFile = f.bearerTokenFile;
   config.http.caFile = f.caFile;
   config.http.insecureSkipVerify = f.insecureSkipVerify;
+  for (const auto& h : f.headers) {
+    auto header = parseHeader(h);
+    if (!header) {
+      std::cerr << fmt::format(
+          "--prometheus-header \"{}\": expected NAME=VALUE with a header name such as "
+          "X-Scope-OrgID\n",
+          h);
+      return nullptr;
+    }
+    config.http.headers.push_back(std::move(*header));
+  }
   if (!f.basicAuthFile.empty()) {
     std::string error;
     auto text = readInput(f.basicAuthFile, &error);

@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "operator/prometheus/prometheus_client.h"
 
@@ -18,6 +19,9 @@ struct PrometheusFlags {
   std::string caFile;
   bool insecureSkipVerify = false;
   int concurrency = 4;
+  // "Name: value" or "Name=value", sent with every query (X-Scope-OrgID for Mimir, Cortex or a
+  // Thanos tenant).
+  std::vector<std::string> headers;
 };
 
 void addPrometheusFlags(CLI::App* cmd, PrometheusFlags& flags, bool required = true);

@@ -788,6 +788,13 @@ class PrometheusConnection(unittest.TestCase):
         self.assertIs(flag(args, "--prometheus-insecure-skip-verify"), True)
         self.assertIsNone(flag(args, "--prometheus-bearer-token-file"))
 
+    def test_tenant_headers(self):
+        self.assertFalse(any(a.startswith("--prometheus-header") for a in args_of(render())))
+        args = args_of(render(sets=["prometheus.headers.X-Scope-OrgID=team-a"]))
+        self.assertIn("--prometheus-header=X-Scope-OrgID=team-a", args)
+        rc, err = render_error(sets=["prometheus.headers.bad\\ name=x"])
+        self.assertNotEqual(rc, 0, "a header name with a space is refused by the schema")
+
     def test_url_with_yaml_special_characters_stays_one_argument(self):
         url = "http://prom.example:9090/prefix?a=b#frag"
         args = args_of(render(sets=[f"prometheus.url={url}"]))

@@ -395,7 +395,7 @@ def main():
             os.makedirs(root, exist_ok=True)
             htpasswd = os.path.join(root, "htpasswd")
             run(["htpasswd", "-B", "-b", "-c", htpasswd, "slo-reader", "s3cret pass"])
-            basic_port, bearer_port = free_port(), free_port()
+            basic_port, bearer_port, tenant_port = free_port(), free_port(), free_port()
             conf = os.path.join(root, "nginx.conf")
             upstream = url.rstrip("/")
             common = f"""ssl_certificate {tls['cert']}; ssl_certificate_key {tls['key']};"""
@@ -419,6 +419,13 @@ http {{
     listen 127.0.0.1:{bearer_port} ssl; {common}
     location / {{
       if ($http_authorization != "Bearer tok-123") {{ return 401; }}
+      proxy_pass {upstream};
+    }}
+  }}
+  server {{
+    listen 127.0.0.1:{tenant_port} ssl; {common}
+    location / {{
+      if ($http_x_scope_orgid != "team-a") {{ return 401; }}
       proxy_pass {upstream};
     }}
   }}
@@ -453,6 +460,17 @@ http {{
                 check(r.returncode == 0, f"bearer token over TLS: exit {r.returncode} {r.stderr} {r.stdout[-1500:]}")
                 check(s["checkout-availability"]["errorBudget"]["remainingPercent"] == expected,
                       "same budget with a bearer token")
+                # A multi-tenant backend (Mimir, Cortex, Thanos receive) wants its tenant header.
+                tenant_url = f"https://127.0.0.1:{tenant_port}"
+                r, s = evaluate(tenant_url, ["checkout.yaml"], extra=(
+                    "--prometheus-ca-file", tls["ca"], "--prometheus-header", "X-Scope-OrgID=team-a"))
+                check(r.returncode == 0, f"tenant header: exit {r.returncode} {r.stderr} {r.stdout[-1500:]}")
+                check(s["checkout-availability"]["errorBudget"]["remainingPercent"] == expected,
+                      "same budget through the tenant proxy")
+                r, s = evaluate(tenant_url, ["checkout.yaml"], extra=(
+                    "--prometheus-ca-file", tls["ca"], "--prometheus-retries", "0"))
+                check(r.returncode == 3 and "401" in s.get("checkout-availability", {}).get("message", ""),
+                      f"without the tenant header: exit {r.returncode}, {s}")
 
                 # Refusals are reported as such: unknown tier, exit 3, the cause in the message.
                 for what, target, extra, needle in (
