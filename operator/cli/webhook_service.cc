@@ -7,6 +7,7 @@
 
 #include "operator/cli/manifests.h"
 #include "operator/cli/service_runtime.h"
+#include "operator/common/backoff.h"
 #include "operator/common/duration.h"
 
 namespace budgetgate::cli {
@@ -124,11 +125,12 @@ WebhookService::WebhookService(const WebhookFlags& flags, const kube::KubeConfig
     bootstrap_ = std::make_unique<tls::CertificateBootstrap>(config_, b);
     // The server cannot start without a certificate: wait for the first one (bounded).
     std::string error;
+    Backoff backoff(std::chrono::milliseconds(500), std::chrono::seconds(4));
     for (int attempt = 0; attempt < 30; ++attempt) {
       error = bootstrap_->ensure();
       if (error.empty() || error.rfind("reading ValidatingWebhookConfiguration", 0) == 0) break;
       spdlog::warn("webhook TLS bootstrap: {} (retrying)", error);
-      std::this_thread::sleep_for(std::chrono::seconds(2));
+      std::this_thread::sleep_for(backoff.next());
     }
     if (!error.empty() && error.rfind("reading ValidatingWebhookConfiguration", 0) != 0) {
       throw std::runtime_error("webhook TLS bootstrap failed: " + error);

@@ -7,6 +7,7 @@
 #include <set>
 #include <tuple>
 
+#include "operator/common/backoff.h"
 #include "operator/common/bounded_parallel.h"
 #include "operator/common/json.h"
 #include "operator/common/yaml_json.h"
@@ -547,7 +548,7 @@ bool SloController::writeStatus(const std::string& ns, const std::string& name,
                                 const model::SloStatus& status) {
   const auto path = kube::kSloResource.objectPath(ns, name) + "/status";
   const auto body = statusPatch(status);
-  auto delay = std::chrono::milliseconds(200);
+  Backoff backoff(std::chrono::milliseconds(200), std::chrono::seconds(2));
   for (int attempt = 0; attempt < 4; ++attempt) {
     auto r = client_.patch(path, body, kube::PatchType::Merge);
     if (r.ok()) {
@@ -563,8 +564,8 @@ bool SloController::writeStatus(const std::string& ns, const std::string& name,
       spdlog::warn("writing status of SLO {}/{}: {}", ns, name, r.describe());
       return false;
     }
-    std::this_thread::sleep_for(delay);
-    delay *= 2;
+    // A shutdown ends the wait; the next attempt is then the last chance to save the status.
+    sleepFor(backoff.next(), stopping_);
   }
   return false;
 }

@@ -5,6 +5,7 @@
 
 #include <set>
 
+#include "operator/common/backoff.h"
 #include "operator/common/json.h"
 #include "operator/http/http_client.h"
 
@@ -52,13 +53,6 @@ void Informer::stop() {
 
 std::chrono::steady_clock::time_point Informer::lastContact() const {
   return std::chrono::steady_clock::time_point(std::chrono::nanoseconds(lastContactNs_.load()));
-}
-
-void Informer::sleepFor(std::chrono::milliseconds d, std::stop_token& stop) {
-  const auto until = std::chrono::steady_clock::now() + d;
-  while (!stop.stop_requested() && std::chrono::steady_clock::now() < until) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
 }
 
 std::string Informer::pagePath(const std::string& continueToken) const {
@@ -201,7 +195,7 @@ bool Informer::watchOnce(std::string& resourceVersion, std::stop_token& stop) {
 }
 
 void Informer::run(std::stop_token stop) {
-  std::chrono::milliseconds backoff(500);
+  Backoff backoff(std::chrono::milliseconds(500), kMaxBackoff);
   std::string resourceVersion;
   bool needList = true;
   while (!stop.stop_requested()) {
@@ -211,8 +205,7 @@ void Informer::run(std::stop_token stop) {
           sleepFor(std::chrono::seconds(30), stop);
           continue;
         }
-        sleepFor(backoff, stop);
-        backoff = std::min(backoff * 2, kMaxBackoff);
+        sleepFor(backoff.next(), stop);
         continue;
       }
       needList = false;
@@ -224,12 +217,11 @@ void Informer::run(std::stop_token stop) {
       needList = true;
       // A watch that failed straight away (API server down): back off before relisting.
       if (std::chrono::steady_clock::now() - started < std::chrono::seconds(5)) {
-        sleepFor(backoff, stop);
-        backoff = std::min(backoff * 2, kMaxBackoff);
+        sleepFor(backoff.next(), stop);
       }
       continue;
     }
-    backoff = std::chrono::milliseconds(500);
+    backoff.reset();
   }
 }
 

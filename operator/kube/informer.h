@@ -59,7 +59,6 @@ class Informer {
   bool list(std::string& resourceVersion);
   // Returns false when a relist is needed (410 Gone or an ERROR event).
   bool watchOnce(std::string& resourceVersion, std::stop_token& stop);
-  void sleepFor(std::chrono::milliseconds d, std::stop_token& stop);
 
   // The collection path with limit (and continue) for one page.
   std::string pagePath(const std::string& continueToken) const;

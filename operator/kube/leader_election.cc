@@ -5,6 +5,7 @@
 #include <rapidjson/writer.h>
 #include <spdlog/spdlog.h>
 
+#include "operator/common/backoff.h"
 #include "operator/common/json.h"
 #include "operator/common/time.h"
 
@@ -64,10 +65,7 @@ void LeaderElector::run(std::stop_token stop) {
       // Could not renew in time: stop acting as leader before someone else may start.
       setLeading(false);
     }
-    const auto until = now + election_.retryPeriod;
-    while (!stop.stop_requested() && std::chrono::steady_clock::now() < until) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
+    sleepFor(std::chrono::duration_cast<std::chrono::milliseconds>(election_.retryPeriod), stop);
   }
 }
 

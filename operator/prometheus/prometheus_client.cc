@@ -4,6 +4,7 @@
 
 #include <thread>
 
+#include "operator/common/backoff.h"
 #include "operator/prometheus/response_parser.h"
 
 namespace budgetgate::prometheus {
@@ -38,7 +39,7 @@ Result PrometheusClient::execute(const std::string& path, const std::string& for
   request.body = form;
   request.contentType = "application/x-www-form-urlencoded";
   http::Response response;
-  auto delay = config_.backoff;
+  Backoff backoff(config_.backoff, config_.backoff * 8);
   for (int attempt = 0;; ++attempt) {
     if (cancelled_) {
       response = {};
@@ -49,8 +50,7 @@ Result PrometheusClient::execute(const std::string& path, const std::string& for
     ++counters_.attempts;
     response = client_.send(request);
     if (!retryable(response) || attempt >= config_.retries || cancelled_) break;
-    std::this_thread::sleep_for(delay);
-    delay *= 2;
+    sleepFor(backoff.next(), cancelled_);  // a cancel ends the wait; the loop then reports it
   }
   Result result = response.transport == http::Transport::Ok ? parse(response.status, response.body)
                                                             : transportFailure<Result>(response);

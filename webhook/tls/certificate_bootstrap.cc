@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "operator/common/backoff.h"
 #include "operator/common/json.h"
 #include "webhook/tls/self_signed.h"
 
@@ -230,10 +231,7 @@ void CertificateBootstrap::startBackground() {
       if (!error.empty()) wait = std::chrono::seconds(10);
       if (!confirmed_ && std::chrono::steady_clock::now() < quickUntil)
         wait = options_.startupRetry;
-      const auto until = std::chrono::steady_clock::now() + wait;
-      while (!stop.stop_requested() && std::chrono::steady_clock::now() < until) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(200));
-      }
+      sleepFor(wait, stop);
     }
   });
 }
