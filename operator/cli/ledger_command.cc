@@ -18,6 +18,7 @@
 #include "operator/cli/manifests.h"
 #include "operator/cli/prometheus_flags.h"
 #include "operator/cli/table.h"
+#include "operator/common/csv.h"
 #include "operator/common/json.h"
 #include "operator/common/yaml_json.h"
 #include "operator/kube/kube_config.h"
@@ -59,13 +60,6 @@ std::string detail(const engine::LedgerEntry& e) {
                        e.reference.empty() ? "" : ", " + e.reference);
   }
   return "-";
-}
-
-std::string csvField(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return out + "\"";
 }
 
 // BudgetAdjustments from the files, and with a cluster those of the SLOs' namespaces.

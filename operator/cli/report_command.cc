@@ -21,6 +21,7 @@
 #include "operator/cli/prometheus_flags.h"
 #include "operator/common/json.h"
 #include "operator/common/yaml_json.h"
+#include "operator/kube/event_recorder.h"
 #include "operator/kube/kube_config.h"
 #include "operator/kube/rollout_history.h"
 #include "operator/model/budget_adjustment.h"
@@ -112,18 +113,6 @@ bool clusterPolicies(kube::KubeClient& client, const std::set<std::string>& name
   return true;
 }
 
-long long eventTime(const rapidjson::Value& e) {
-  for (const auto& key : {"lastTimestamp", "eventTime", "firstTimestamp"}) {
-    if (auto t = parseTime(json::stringOr(json::member(&e, key)))) {
-      return t->time_since_epoch().count();
-    }
-  }
-  if (auto t = parseTime(json::stringOr(json::path(&e, {"metadata", "creationTimestamp"})))) {
-    return t->time_since_epoch().count();
-  }
-  return 0;
-}
-
 bool clusterEvents(kube::KubeClient& client, const std::set<std::string>& namespaces,
                    std::vector<report::EventRecord>& out) {
   for (const auto& ns : namespaces) {
@@ -144,7 +133,8 @@ bool clusterEvents(kube::KubeClient& client, const std::set<std::string>& namesp
       r.kind = json::stringOr(json::path(&e, {"involvedObject", "kind"}));
       r.ns = json::stringOr(json::path(&e, {"involvedObject", "namespace"}), ns);
       r.name = json::stringOr(json::path(&e, {"involvedObject", "name"}));
-      r.time = eventTime(e);
+      const auto seen = kube::eventLastSeen(e);
+      r.time = seen ? seen->time_since_epoch().count() : 0;
       r.count = json::asInt(json::member(&e, "count")).value_or(1);
       out.push_back(std::move(r));
     }

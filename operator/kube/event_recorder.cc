@@ -8,6 +8,16 @@
 
 namespace budgetgate::kube {
 
+std::optional<TimePoint> eventLastSeen(const rapidjson::Value& event) {
+  for (const auto* v :
+       {json::member(&event, "lastTimestamp"), json::member(&event, "eventTime"),
+        json::path(&event, {"series", "lastObservedTime"}), json::member(&event, "firstTimestamp"),
+        json::path(&event, {"metadata", "creationTimestamp"})}) {
+    if (auto t = parseTime(json::stringOr(v))) return t;
+  }
+  return std::nullopt;
+}
+
 EventRecorder::EventRecorder(const KubeConfig& config, std::string component)
     : client_(config), component_(std::move(component)) {}
 

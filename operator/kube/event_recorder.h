@@ -2,11 +2,19 @@
 // Kubernetes Events about budgetgate's objects (core/v1 Event), e.g. tier changes and
 // exceptions used at admission. Best effort: a failure is logged, never fatal.
 
+#include <rapidjson/document.h>
+
+#include <optional>
 #include <string>
 
+#include "operator/common/time.h"
 #include "operator/kube/kube_client.h"
 
 namespace budgetgate::kube {
+
+// When an Event (as the API server returns it) was last seen: lastTimestamp, else eventTime,
+// series.lastObservedTime, firstTimestamp, metadata.creationTimestamp; nullopt when none parses.
+std::optional<TimePoint> eventLastSeen(const rapidjson::Value& event);
 
 struct ObjectRef {
   std::string apiVersion;

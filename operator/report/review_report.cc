@@ -9,6 +9,7 @@
 #include <tuple>
 #include <utility>
 
+#include "operator/common/csv.h"
 #include "operator/common/json.h"
 
 namespace budgetgate::report {
@@ -86,16 +87,6 @@ std::string separator(std::size_t n) {
   std::string out = "|";
   for (std::size_t i = 0; i < n; ++i) out += "---|";
   return out + "\n";
-}
-
-std::string csvField(const std::string& s) {
-  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
 }
 
 using Alloc = rapidjson::Document::AllocatorType;

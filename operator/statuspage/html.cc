@@ -33,18 +33,6 @@ std::string escape(std::string_view text) {
   return out;
 }
 
-std::string urlSegment(std::string_view text) {
-  std::string out;
-  for (unsigned char c : text) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += fmt::format("%{:02X}", c);
-    }
-  }
-  return out;
-}
-
 std::string percent(std::optional<double> value, int decimals) {
   if (!value || !std::isfinite(*value)) return "–";
   return fmt::format("{:.{}f} %", *value, decimals);

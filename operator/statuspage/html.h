@@ -15,10 +15,6 @@ namespace budgetgate::statuspage {
 // Text for an element's content or a double-quoted attribute value.
 std::string escape(std::string_view text);
 
-// One path segment of a link (namespaces and names are DNS labels, but links must not trust
-// that).
-std::string urlSegment(std::string_view text);
-
 // "12.3 %" style figures; "–" when absent.
 std::string percent(std::optional<double> value, int decimals = 2);
 std::string number(std::optional<double> value, int decimals = 2);

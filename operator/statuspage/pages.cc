@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <map>
 
+#include "operator/http/http_client.h"
 #include "operator/statuspage/burn_down_chart.h"
 #include "operator/statuspage/html.h"
 
@@ -13,6 +14,9 @@ namespace {
 
 using engine::BurnRateWindow;
 using engine::Tier;
+
+// Path segments in links go through http::urlEncode: namespaces and names are DNS labels,
+// but links must not trust that.
 
 // The burn-rate windows the overview shows (the page of an SLO shows all of them).
 constexpr std::array<BurnRateWindow, 3> kOverviewWindows{BurnRateWindow::H1, BurnRateWindow::H6,
@@ -32,8 +36,8 @@ std::string badge(Tier tier) {
 }
 
 std::string sloLink(const model::SloView& s) {
-  return fmt::format("<a href=\"/namespaces/{}/slos/{}\">{}</a>", urlSegment(s.ns),
-                     urlSegment(s.name), escape(s.name));
+  return fmt::format("<a href=\"/namespaces/{}/slos/{}\">{}</a>", http::urlEncode(s.ns),
+                     http::urlEncode(s.name), escape(s.name));
 }
 
 std::string verdictCell(const model::SloView& s, engine::Risk risk) {
@@ -100,7 +104,7 @@ std::string exhaustionText(const model::SloStatus* st, TimePoint now) {
 std::string breadcrumb(const std::string& ns, const std::string& slo) {
   std::string out = "<a href=\"/\">all SLOs</a>";
   if (!ns.empty()) {
-    out += fmt::format(" / <a href=\"/namespaces/{}/\">{}</a>", urlSegment(ns), escape(ns));
+    out += fmt::format(" / <a href=\"/namespaces/{}/\">{}</a>", http::urlEncode(ns), escape(ns));
   }
   if (!slo.empty()) out += " / " + escape(slo);
   return out;
@@ -139,7 +143,7 @@ std::string renderOverview(const std::vector<model::SloView>& slos, const SloEve
         fmt::format("<span id=\"count-{}\">{}</span>", engine::tierName(tier), byTier[t]));
   }
   body += cards(summary);
-  const std::string base = scope.empty() ? "/" : "/namespaces/" + urlSegment(scope) + "/";
+  const std::string base = scope.empty() ? "/" : "/namespaces/" + http::urlEncode(scope) + "/";
   body += "<nav class=\"groups\">group by: ";
   for (auto g : {Grouping::Namespace, Grouping::Service, Grouping::Team}) {
     body += g == grouping ? fmt::format("<strong>{}</strong> ", groupingName(g))

@@ -3,23 +3,9 @@
 #include <algorithm>
 
 #include "operator/common/json.h"
+#include "operator/kube/event_recorder.h"
 
 namespace budgetgate::statuspage {
-namespace {
-
-std::optional<TimePoint> timeOf(const rapidjson::Value& e) {
-  for (const auto* field : {"lastTimestamp", "eventTime", "firstTimestamp"}) {
-    const auto text = json::stringOr(json::member(&e, field));
-    if (text.empty()) continue;
-    if (auto t = parseTime(text)) return t;
-  }
-  const auto series = json::stringOr(json::path(&e, {"series", "lastObservedTime"}));
-  if (!series.empty()) return parseTime(series);
-  return std::nullopt;
-}
-
-}  // namespace
-
 SloEvents parseSloEvents(const rapidjson::Value& list, std::size_t perSlo) {
   SloEvents out;
   const auto* items = json::member(&list, "items");
@@ -30,7 +16,7 @@ SloEvents parseSloEvents(const rapidjson::Value& list, std::size_t perSlo) {
     if (json::stringOr(json::member(object, "kind")) != "ServiceLevelObjective") continue;
     const auto ns = json::stringOr(json::member(object, "namespace"));
     const auto name = json::stringOr(json::member(object, "name"));
-    const auto when = timeOf(e);
+    const auto when = kube::eventLastSeen(e);
     if (ns.empty() || name.empty() || !when) continue;
     SloEvent ev;
     ev.type = json::stringOr(json::member(&e, "type"));

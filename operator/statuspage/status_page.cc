@@ -7,6 +7,7 @@
 #include "operator/engine/budget_burn_down.h"
 #include "operator/prometheus/slo_evaluator.h"
 #include "operator/statuspage/html.h"
+#include "webhook/server/http_query.h"
 
 namespace budgetgate::statuspage {
 namespace {
@@ -29,48 +30,21 @@ server::HttpResponse htmlResponse(int status, std::string body) {
   return r;
 }
 
-std::string percentDecode(std::string_view s) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size()) {
-      const auto hex = std::string(s.substr(i + 1, 2));
-      char* end = nullptr;
-      const long v = std::strtol(hex.c_str(), &end, 16);
-      if (end == hex.c_str() + 2) {
-        out += static_cast<char>(v);
-        i += 2;
-        continue;
-      }
-    }
-    out += s[i];
-  }
-  return out;
-}
-
-std::vector<std::string> pathSegments(std::string_view path) {
+// The path's segments, each percent-decoded; nullopt for a malformed escape.
+std::optional<std::vector<std::string>> pathSegments(std::string_view path) {
   std::vector<std::string> out;
   std::size_t i = 0;
   while (i < path.size()) {
     const auto next = path.find('/', i);
     const auto end = next == std::string_view::npos ? path.size() : next;
-    if (end > i) out.push_back(percentDecode(path.substr(i, end - i)));
+    if (end > i) {
+      auto segment = server::percentDecode(path.substr(i, end - i), false);
+      if (!segment) return std::nullopt;
+      out.push_back(std::move(*segment));
+    }
     i = end + 1;
   }
   return out;
-}
-
-std::string queryParameter(std::string_view query, std::string_view key) {
-  std::size_t i = 0;
-  while (i <= query.size()) {
-    const auto amp = query.find('&', i);
-    const auto part = query.substr(i, (amp == std::string_view::npos ? query.size() : amp) - i);
-    const auto eq = part.find('=');
-    if (part.substr(0, eq) == key)
-      return eq == std::string_view::npos ? "" : percentDecode(part.substr(eq + 1));
-    if (amp == std::string_view::npos) break;
-    i = amp + 1;
-  }
-  return {};
 }
 
 }  // namespace
@@ -97,10 +71,10 @@ server::HttpResponse StatusPage::handle(const server::HttpRequest& request) {
     return r;
   }
   const std::string_view target = request.target;
-  const auto q = target.find('?');
-  const auto path = target.substr(0, q);
-  const auto query = q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
-  const auto segments = pathSegments(path);
+  const auto segmentsOrError = pathSegments(target.substr(0, target.find('?')));
+  const auto params = server::queryParameters(target);
+  if (!segmentsOrError || !params) return errorPage(400, "Malformed percent-encoding.");
+  const auto& segments = *segmentsOrError;
 
   std::string ns;
   std::string slo;
@@ -110,8 +84,6 @@ server::HttpResponse StatusPage::handle(const server::HttpRequest& request) {
   } else if (segments.size() == 4 && segments[0] == "namespaces" && segments[2] == "slos") {
     ns = segments[1];
     slo = segments[3];
-  } else if (segments.size() == 1 && segments[0] == "favicon.ico") {
-    return errorPage(404, "no icon");
   } else {
     return errorPage(404, "No such page. Pages: /, /namespaces/NS/, /namespaces/NS/slos/NAME.");
   }
@@ -126,7 +98,8 @@ server::HttpResponse StatusPage::handle(const server::HttpRequest& request) {
     }
   }
   if (!slo.empty()) return sloPage(ns, slo);
-  const auto grouping = parseGrouping(queryParameter(query, "group"));
+  const auto group = params->find("group");
+  const auto grouping = parseGrouping(group == params->end() ? "" : group->second);
   if (!grouping) return errorPage(400, "group= takes namespace, service or team");
   return overview(ns, *grouping);
 }

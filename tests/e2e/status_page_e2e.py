@@ -169,6 +169,8 @@ spec: {{holderIdentity: another-replica, leaseDurationSeconds: 3600, acquireTime
             tab.screenshot(os.path.join(out_dir, "overview-390x844.png"))
             code, body, _ = fetch(page_url + "/?group=bogus")
             check(code == 400 and "group=" in body, f"{code}")
+            code, body, _ = fetch(page_url + "/namespaces/%zz/")
+            check(code == 400 and "percent-encoding" in body, f"malformed escape: {code}")
 
         @suite.check("SLO page: burn-down ends at the status's budget; the incident's drop matches exact counts")
         def _():

@@ -14,6 +14,7 @@
 #include "operator/common/time.h"
 #include "operator/engine/burn_rate_window.h"
 #include "webhook/gate/decision_query.h"
+#include "webhook/server/http_query.h"
 
 namespace budgetgate::api {
 namespace {
@@ -46,52 +47,6 @@ server::HttpResponse error(int status, std::string_view message) {
   str(w, message);
   w.EndObject();
   return json(status, b);
-}
-
-int hexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// application/x-www-form-urlencoded; nullopt for a malformed escape.
-std::optional<std::string> percentDecode(std::string_view s) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
-      out += ' ';
-    } else if (s[i] == '%') {
-      if (i + 2 >= s.size()) return std::nullopt;
-      const int hi = hexValue(s[i + 1]);
-      const int lo = hexValue(s[i + 2]);
-      if (hi < 0 || lo < 0) return std::nullopt;
-      out += static_cast<char>(hi * 16 + lo);
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
-
-std::optional<std::map<std::string, std::string>> queryParameters(std::string_view target) {
-  std::map<std::string, std::string> out;
-  const auto q = target.find('?');
-  if (q == std::string_view::npos) return out;
-  std::string_view rest = target.substr(q + 1);
-  while (!rest.empty()) {
-    const auto amp = rest.find('&');
-    const auto pair = rest.substr(0, amp);
-    rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
-    if (pair.empty()) continue;
-    const auto eq = pair.find('=');
-    auto k = percentDecode(pair.substr(0, eq));
-    auto v = percentDecode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1));
-    if (!k || !v) return std::nullopt;
-    out[*k] = *v;
-  }
-  return out;
 }
 
 // "/api/v1/namespaces/NS/decisions" -> {"NS", "decisions", ""}; ".../slos/NAME" -> {NS, slos,
@@ -174,7 +129,7 @@ server::HttpResponse DecisionApi::handle(const server::HttpRequest& request) {
   if (request.method != "GET" && !(decisionsRoute && request.method == "POST")) {
     return error(405, "GET (or POST, for decisions)");
   }
-  const auto params = queryParameters(request.target);
+  const auto params = server::queryParameters(request.target);
   if (!params) return error(400, "the query string has a malformed %-escape");
   const auto token = params->find("access_token");
   const auto auth = authorizer_->authorize(
