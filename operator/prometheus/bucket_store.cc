@@ -55,7 +55,12 @@ void BucketStore::store(const std::string& key, TimePoint from, TimePoint to,
     return;
   }
   const auto start = static_cast<std::size_t>((from - s.firstEnd) / bucket_);
-  if (s.values.size() < start + count) s.values.resize(start + count, kNoData);
+  if (s.values.size() < start + count) {
+    // Grow by a day of hourly buckets at a time, not by doubling: retain() drops as many from
+    // the front, so the capacity stays within a day of the window (doubling kept up to 2x).
+    if (s.values.capacity() < start + count) s.values.reserve(start + count + 24);
+    s.values.resize(start + count, kNoData);
+  }
   for (std::size_t i = 0; i < count; ++i) s.values[start + i] = fresh[i];
 }
 
@@ -106,6 +111,17 @@ void BucketStore::retain(const std::set<std::string>& keep, TimePoint oldestNeed
 std::size_t BucketStore::bucketCount() const {
   std::size_t n = 0;
   for (const auto& [k, s] : series_) n += s.values.size();
+  return n;
+}
+
+std::size_t BucketStore::memoryBytes() const {
+  // A map node: three pointers and a colour, then the key and the value.
+  constexpr std::size_t kNode = 4 * sizeof(void*);
+  std::size_t n = 0;
+  for (const auto& [k, s] : series_) {
+    n += kNode + sizeof(k) + sizeof(s) + s.values.capacity() * sizeof(double);
+    if (k.capacity() > 15) n += k.capacity() + 1;  // beyond the short-string buffer
+  }
   return n;
 }
 

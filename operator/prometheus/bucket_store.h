@@ -56,6 +56,8 @@ class BucketStore {
 
   std::size_t keyCount() const { return series_.size(); }
   std::size_t bucketCount() const;
+  // What the stored buckets take in memory: values, keys and per-series bookkeeping.
+  std::size_t memoryBytes() const;
 
  private:
   struct BucketSeries {

@@ -104,6 +104,27 @@ void groupNeeds(const std::vector<QuantityNeed>& needs, const std::vector<std::s
   std::sort(single.begin(), single.end());
 }
 
+// Splits groups into groups of at most `limit(group)` members (in their order).
+template <typename Limit>
+std::vector<SelectorGroup> splitGroups(std::vector<SelectorGroup> groups, Limit limit) {
+  std::vector<SelectorGroup> out;
+  for (auto& g : groups) {
+    const std::size_t n = std::max<std::size_t>(1, limit(g));
+    if (g.members.size() <= n) {
+      out.push_back(std::move(g));
+      continue;
+    }
+    for (std::size_t start = 0; start < g.members.size(); start += n) {
+      SelectorGroup part{g.metric, g.rest, g.pivot, {}};
+      const auto end = std::min(g.members.size(), start + n);
+      part.members.assign(g.members.begin() + static_cast<std::ptrdiff_t>(start),
+                          g.members.begin() + static_cast<std::ptrdiff_t>(end));
+      out.push_back(std::move(part));
+    }
+  }
+  return out;
+}
+
 std::string tagged(const std::string& expr, std::string_view label, const std::string& value) {
   return fmt::format("label_replace({}, \"{}\", \"{}\", \"\", \"\")", expr, label, value);
 }
@@ -140,6 +161,8 @@ std::vector<InstantUnit> planInstantQueries(const std::vector<QuantityNeed>& nee
   std::vector<SelectorGroup> groups;
   std::vector<std::size_t> single;
   groupNeeds(needs, all, options.shareAcrossSlos, groups, single);
+  groups = splitGroups(std::move(groups),
+                       [&](const SelectorGroup&) { return options.maxSeriesPerQuery; });
 
   for (const auto& g : groups) {
     // Members of a group share their window set: the union, evaluated once.
@@ -194,6 +217,15 @@ std::vector<RangeUnit> planBucketQueries(const std::vector<QuantityNeed>& needs,
   std::vector<SelectorGroup> groups;
   std::vector<std::size_t> single;
   groupNeeds(needs, subset, options.shareAcrossSlos, groups, single);
+  groups = splitGroups(std::move(groups), [&](const SelectorGroup& g) {
+    std::size_t points = 1;
+    for (const auto& member : g.members) {
+      const auto* r = byNeed[member.second];
+      points =
+          std::max<std::size_t>(points, static_cast<std::size_t>((r->to - r->from) / bucket) + 1);
+    }
+    return std::min(options.maxSeriesPerQuery, options.maxPointsPerQuery / points);
+  });
 
   for (const auto& g : groups) {
     RangeUnit unit;

@@ -71,6 +71,12 @@ struct BucketRequest {
 struct PlannerOptions {
   bool shareAcrossSlos = true;
   std::size_t batchSize = 6;  // unshared quantities per query
+  // Shared queries are split so that no answer grows with the number of SLOs: at most this
+  // many series per instant query, and at most this many points (series x buckets) per bucket
+  // range query (a 30-day range of hourly buckets is 721 points a series). The answers of the
+  // queries in flight are what the evaluator's memory peaks at.
+  std::size_t maxSeriesPerQuery = 500;
+  std::size_t maxPointsPerQuery = 100'000;
 };
 
 // Plans every need, or only those in `subset` (indices into `needs`; the units' demux refers to

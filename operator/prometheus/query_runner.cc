@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <mutex>
-#include <variant>
 
 #include "operator/common/bounded_parallel.h"
 
@@ -66,94 +65,127 @@ const status::Measurement* Fetched::bucketFailure(std::size_t need) const {
   return it == bucketFailures_.end() ? nullptr : &it->second;
 }
 
+namespace {
+
+// Files one job's answer. Called under the fetch's lock, as each answer arrives, so that only
+// the answers in flight are ever held (a 30-day bucket range for thousands of series is tens
+// of megabytes parsed).
+class AnswerFiler {
+ public:
+  AnswerFiler(const std::vector<QuantityNeed>& needs, BucketStore& buckets, TimePoint syncedAt,
+              Fetched& out, FetchReport& report)
+      : needs_(needs), buckets_(buckets), syncedAt_(syncedAt), out_(out), report_(report) {}
+
+  void instant(const FetchJob& job, const InstantResult& r, std::size_t index) {
+    ++report_.instantQueries;
+    const auto& unit = *job.instant;
+    if (failed(r, index)) {
+      for (auto need : unit.demux.needs) {
+        for (const auto& w : unit.windows) {
+          if (needs_[need].windows.count(w))
+            out_.fail(need, w, failedMeasurement(r.state, r.error));
+        }
+      }
+      return;
+    }
+    for (const auto& sample : r.samples) {
+      auto need = needFor(unit.demux, sample.labels);
+      auto w = sample.labels.find(kWindowLabel);
+      if (!need || w == sample.labels.end()) continue;
+      out_.record(*need, w->second, job.from, sample.value);
+    }
+  }
+
+  void timeline(const FetchJob& job, const RangeResult& r, std::size_t index) {
+    ++report_.rangeQueries;
+    const auto& unit = *job.instant;
+    if (failed(r, index)) {
+      for (auto need : unit.demux.needs) {
+        for (const auto& w : unit.windows) out_.fail(need, w, failedMeasurement(r.state, r.error));
+      }
+      return;
+    }
+    for (const auto& series : r.series) {
+      auto need = needFor(unit.demux, series.labels);
+      auto w = series.labels.find(kWindowLabel);
+      if (!need || w == series.labels.end()) continue;
+      for (const auto& [t, v] : series.points) out_.record(*need, w->second, t, v);
+    }
+  }
+
+  void buckets(const FetchJob& job, const RangeResult& r, std::size_t index) {
+    ++report_.rangeQueries;
+    const auto& unit = *job.buckets;
+    if (failed(r, index)) {
+      for (auto need : unit.demux.needs)
+        out_.failBuckets(need, failedMeasurement(r.state, r.error));
+      return;
+    }
+    std::map<std::size_t, const Series*> seriesFor;
+    for (const auto& series : r.series) {
+      if (auto need = needFor(unit.demux, series.labels)) seriesFor[*need] = &series;
+    }
+    static const std::vector<std::pair<TimePoint, double>> kNone;
+    for (auto need : unit.demux.needs) {
+      auto it = seriesFor.find(need);
+      buckets_.store(needs_[need].quantity.key(), unit.from, unit.to,
+                     it == seriesFor.end() ? kNone : it->second->points, unit.fullSync, syncedAt_);
+    }
+  }
+
+ private:
+  // The report names the failure of the first job (in plan order), whatever order they end in.
+  template <typename Result>
+  bool failed(const Result& r, std::size_t index) {
+    if (r.state == QueryState::Ok || r.state == QueryState::Empty) return false;
+    ++report_.failedQueries;
+    if (index < firstFailureIndex_) {
+      firstFailureIndex_ = index;
+      report_.firstFailure = std::string(queryStateName(r.state)) + ": " + r.error;
+    }
+    return true;
+  }
+
+  const std::vector<QuantityNeed>& needs_;
+  BucketStore& buckets_;
+  TimePoint syncedAt_;
+  Fetched& out_;
+  FetchReport& report_;
+  std::size_t firstFailureIndex_ = static_cast<std::size_t>(-1);
+};
+
+}  // namespace
+
 FetchReport fetch(PrometheusApi& api, std::size_t concurrency, const std::vector<FetchJob>& jobs,
                   const std::vector<QuantityNeed>& needs, BucketStore& buckets, TimePoint syncedAt,
                   Fetched& out) {
   FetchReport report;
-  std::vector<std::variant<InstantResult, RangeResult>> results(jobs.size());
+  AnswerFiler filer(needs, buckets, syncedAt, out, report);
+  std::mutex filing;
   runBounded(jobs.size(), concurrency, [&](std::size_t i) {
     const auto& job = jobs[i];
     switch (job.kind) {
-      case FetchJob::Kind::Instant:
-        results[i] = api.query(job.instant->promql, job.from);
+      case FetchJob::Kind::Instant: {
+        const auto r = api.query(job.instant->promql, job.from);
+        std::lock_guard lock(filing);
+        filer.instant(job, r, i);
         break;
-      case FetchJob::Kind::Timeline:
-        results[i] = api.queryRange(job.instant->promql, job.from, job.to, job.step);
+      }
+      case FetchJob::Kind::Timeline: {
+        const auto r = api.queryRange(job.instant->promql, job.from, job.to, job.step);
+        std::lock_guard lock(filing);
+        filer.timeline(job, r, i);
         break;
-      case FetchJob::Kind::Buckets:
-        results[i] = api.queryRange(job.buckets->promql, job.buckets->from, job.buckets->to,
-                                    buckets.bucket());
+      }
+      case FetchJob::Kind::Buckets: {
+        const auto r = api.queryRange(job.buckets->promql, job.buckets->from, job.buckets->to,
+                                      buckets.bucket());
+        std::lock_guard lock(filing);
+        filer.buckets(job, r, i);
         break;
+      }
     }
   });
-  const auto failedState = [&](const auto& r) {
-    const bool failed = r.state != QueryState::Ok && r.state != QueryState::Empty;
-    if (failed && report.firstFailure.empty()) {
-      report.firstFailure = std::string(queryStateName(r.state)) + ": " + r.error;
-    }
-    return failed;
-  };
-  for (std::size_t i = 0; i < jobs.size(); ++i) {
-    const auto& job = jobs[i];
-    if (job.kind == FetchJob::Kind::Instant) {
-      ++report.instantQueries;
-      const auto& r = std::get<InstantResult>(results[i]);
-      const auto& unit = *job.instant;
-      if (failedState(r)) {
-        ++report.failedQueries;
-        for (auto need : unit.demux.needs) {
-          for (const auto& w : unit.windows) {
-            if (needs[need].windows.count(w))
-              out.fail(need, w, failedMeasurement(r.state, r.error));
-          }
-        }
-        continue;
-      }
-      for (const auto& sample : r.samples) {
-        auto need = needFor(unit.demux, sample.labels);
-        auto w = sample.labels.find(kWindowLabel);
-        if (!need || w == sample.labels.end()) continue;
-        out.record(*need, w->second, job.from, sample.value);
-      }
-    } else if (job.kind == FetchJob::Kind::Timeline) {
-      ++report.rangeQueries;
-      const auto& r = std::get<RangeResult>(results[i]);
-      const auto& unit = *job.instant;
-      if (failedState(r)) {
-        ++report.failedQueries;
-        for (auto need : unit.demux.needs) {
-          for (const auto& w : unit.windows) out.fail(need, w, failedMeasurement(r.state, r.error));
-        }
-        continue;
-      }
-      for (const auto& series : r.series) {
-        auto need = needFor(unit.demux, series.labels);
-        auto w = series.labels.find(kWindowLabel);
-        if (!need || w == series.labels.end()) continue;
-        for (const auto& [t, v] : series.points) out.record(*need, w->second, t, v);
-      }
-    } else {
-      ++report.rangeQueries;
-      const auto& r = std::get<RangeResult>(results[i]);
-      const auto& unit = *job.buckets;
-      if (failedState(r)) {
-        ++report.failedQueries;
-        for (auto need : unit.demux.needs)
-          out.failBuckets(need, failedMeasurement(r.state, r.error));
-        continue;
-      }
-      std::map<std::size_t, const Series*> seriesFor;
-      for (const auto& series : r.series) {
-        if (auto need = needFor(unit.demux, series.labels)) seriesFor[*need] = &series;
-      }
-      for (auto need : unit.demux.needs) {
-        static const std::vector<std::pair<TimePoint, double>> kNone;
-        auto it = seriesFor.find(need);
-        buckets.store(needs[need].quantity.key(), unit.from, unit.to,
-                      it == seriesFor.end() ? kNone : it->second->points, unit.fullSync, syncedAt);
-      }
-    }
-  }
   return report;
 }
 

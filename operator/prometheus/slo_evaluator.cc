@@ -165,6 +165,8 @@ std::vector<model::SloStatus> SloEvaluator::evaluate(const std::vector<Evaluatio
   report_.rangeQueries = fetchReport.rangeQueries;
   report_.failedQueries = fetchReport.failedQueries;
   buckets_.retain(keep, oldestNeeded);
+  report_.bucketSeries = buckets_.keyCount();
+  report_.bucketMemoryBytes = buckets_.memoryBytes();
 
   // 4. Assemble statuses.
   std::vector<model::SloStatus> statuses;

@@ -52,6 +52,8 @@ struct CycleReport {
   std::size_t instantQueries = 0;
   std::size_t rangeQueries = 0;
   std::size_t failedQueries = 0;
+  std::size_t bucketSeries = 0;  // quantities kept in buckets (shared by SLOs asking alike)
+  std::size_t bucketMemoryBytes = 0;
   std::chrono::milliseconds duration{0};
 };
 

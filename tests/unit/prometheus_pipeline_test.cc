@@ -3,6 +3,7 @@
 // assemble) run against a fake PrometheusApi whose counters grow at known rates, so that every
 // figure can be checked against a hand calculation.
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -10,6 +11,7 @@
 #include <map>
 #include <mutex>
 #include <regex>
+#include <set>
 
 #include "operator/prometheus/backtest.h"
 #include "operator/prometheus/bucket_store.h"
@@ -122,6 +124,41 @@ TEST(QueryPlanner, SelectorsDifferingInOneLabelShareOneQuery) {
   ASSERT_EQ(one.size(), 1u);
   EXPECT_EQ(one[0].demux.needs, subset);
   EXPECT_NE(one[0].promql.find(R"("bg_q", "1")"), std::string::npos) << one[0].promql;
+}
+
+TEST(QueryPlanner, SharedQueriesAreSplitSoNoAnswerGrowsWithTheSloCount) {
+  std::vector<QuantityNeed> needs;
+  for (int i = 0; i < 1200; ++i) {
+    needs.push_back(increaseNeed(fmt::format(R"(req{{service="s{}"}})", i)));
+  }
+  PlannerOptions options;
+  options.maxSeriesPerQuery = 500;
+  const auto units = planInstantQueries(needs, options);
+  ASSERT_EQ(units.size(), 3u);
+  std::set<std::size_t> covered;
+  for (const auto& u : units) {
+    EXPECT_LE(u.demux.needs.size(), 500u);
+    EXPECT_EQ(u.demux.pivotLabel, "service");
+    covered.insert(u.demux.needs.begin(), u.demux.needs.end());
+  }
+  EXPECT_EQ(covered.size(), 1200u);  // every need once
+  EXPECT_EQ(units[2].demux.needs.size(), 200u);
+  // Buckets: 30 days of hourly buckets are 721 points a series; 100,000 points a query make
+  // 138 series a query, 9 queries for 1,200 needs.
+  std::vector<BucketRequest> requests;
+  const TimePoint to = utc(k2026 + 30 * 86400);
+  for (std::size_t i = 0; i < needs.size(); ++i) {
+    requests.push_back({i, to - Seconds(30 * 86400), to, true});
+  }
+  const auto ranges = planBucketQueries(needs, requests, Seconds(3600), options);
+  ASSERT_EQ(ranges.size(), 9u);
+  std::size_t total = 0;
+  for (const auto& r : ranges) {
+    EXPECT_LE(r.demux.needs.size() * 721, 100'000u);
+    EXPECT_EQ(r.from, to - Seconds(30 * 86400));
+    total += r.demux.needs.size();
+  }
+  EXPECT_EQ(total, 1200u);
 }
 
 // --- buckets and window pieces --------------------------------------------------------------
