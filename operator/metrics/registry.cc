@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <string_view>
 #include <utility>
 
 namespace budgetgate::metrics {
@@ -34,6 +35,21 @@ const char* typeName(Registry::Type t) {
       return "histogram";
   }
   return "untyped";
+}
+
+// Whether a rendered label set holds k="v". Inside a rendered value every quote is escaped,
+// so `k="` preceded by `{` or `,` only ever starts a label.
+bool hasLabel(std::string_view rendered, const std::string& k, const std::string& v) {
+  const std::string wanted = k + "=\"" + escape(v) + "\"";
+  for (auto at = rendered.find(wanted); at != std::string_view::npos;
+       at = rendered.find(wanted, at + 1)) {
+    const auto end = at + wanted.size();
+    if (at > 0 && (rendered[at - 1] == '{' || rendered[at - 1] == ',') && end < rendered.size() &&
+        (rendered[end] == ',' || rendered[end] == '}')) {
+      return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace
@@ -91,12 +107,12 @@ void Registry::describe(const std::string& name, Type type, const std::string& h
 
 void Registry::set(const std::string& name, const Labels& labels, double value) {
   std::lock_guard lock(mutex_);
-  families_[name].series[labels] = value;
+  families_[name].series[renderLabels(labels)] = value;
 }
 
 void Registry::add(const std::string& name, const Labels& labels, double delta) {
   std::lock_guard lock(mutex_);
-  families_[name].series[labels] += delta;
+  families_[name].series[renderLabels(labels)] += delta;
 }
 
 void Registry::removeSeriesWith(const Labels& match) {
@@ -104,8 +120,7 @@ void Registry::removeSeriesWith(const Labels& match) {
   for (auto& [name, family] : families_) {
     std::erase_if(family.series, [&](const auto& entry) {
       for (const auto& [k, v] : match) {
-        auto it = entry.first.find(k);
-        if (it == entry.first.end() || it->second != v) return false;
+        if (!hasLabel(entry.first, k, v)) return false;
       }
       return true;
     });
@@ -182,7 +197,7 @@ std::string Registry::render() const {
                           : fmt::format("# HELP {} {}\n", name, f.help);
     out += fmt::format("# TYPE {} {}\n", name, typeName(f.type));
     for (const auto& [labels, value] : f.series) {
-      out += fmt::format("{}{} {}\n", name, renderLabels(labels), formatValue(value));
+      out += fmt::format("{}{} {}\n", name, labels, formatValue(value));
     }
     for (const auto& [id, source] : f.sources) {
       if (source.histogram != nullptr) {

@@ -99,7 +99,9 @@ class Registry {
   struct Family {
     Type type = Type::Gauge;
     std::string help;
-    std::map<Labels, double> series;
+    // By the rendered label set ({k="v",...}, canonical: sorted, escaped): one string per
+    // series instead of a map of strings (200,000 series at 10,000 SLOs).
+    std::map<std::string, double, std::less<>> series;
     std::map<std::uint64_t, Source> sources;  // by registration id, in registration order
   };
   Registration addSource(const std::string& name, Source source);

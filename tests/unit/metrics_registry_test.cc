@@ -133,6 +133,27 @@ TEST(SeriesLabels, AChangedLabelReplacesTheObjectsSeries) {
   EXPECT_EQ(r.render().find("slo=\"web\""), std::string::npos);
 }
 
+TEST(Registry, RemovingSeriesMatchesWholeLabelsNotText) {
+  Registry r;
+  r.describe("slo_sli", Registry::Type::Gauge, "SLI.");
+  // Values that contain what a removal looks for, as text: escaped, they never match.
+  r.set("slo_sli", {{"namespace", "shop"}, {"slo", "ab"}}, 1);
+  r.set("slo_sli", {{"namespace", "shop"}, {"slo", "x\",slo=\"a"}}, 2);
+  r.set("slo_sli", {{"namespace", "shop"}, {"slo", "a"}, {"team", ""}}, 3);
+  r.set("slo_sli", {{"namespace", "shop2"}, {"slo", "a"}}, 4);
+  r.removeSeriesWith({{"namespace", "shop"}, {"slo", "a"}});
+  const auto text = r.render();
+  EXPECT_EQ(countLines(text, "slo_sli{"), 3) << text;
+  EXPECT_TRUE(hasLine(text, "slo_sli{namespace=\"shop\",slo=\"ab\"} 1")) << text;
+  EXPECT_TRUE(hasLine(text, "slo_sli{namespace=\"shop\",slo=\"x\\\",slo=\\\"a\"} 2")) << text;
+  EXPECT_TRUE(hasLine(text, "slo_sli{namespace=\"shop2\",slo=\"a\"} 4")) << text;
+  // An empty value is a value too.
+  r.removeSeriesWith({{"slo", "ab"}, {"team", ""}});
+  EXPECT_EQ(countLines(r.render(), "slo_sli{"), 3);
+  r.removeSeriesWith({{"slo", "ab"}});
+  EXPECT_EQ(countLines(r.render(), "slo_sli{"), 2);
+}
+
 TEST(WebhookMetrics, DecisionsByNamespaceKindTierAndOutcome) {
   using admission::Outcome;
   using admission::WebhookMetrics;
