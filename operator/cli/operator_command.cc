@@ -40,6 +40,9 @@ struct OperatorOptions {
   std::string statusCertFile;
   std::string statusKeyFile;
   std::string teamLabel = "team";
+  double statusWriteQps = 200;
+  int statusWriteBurst = 400;
+  std::string shard = "0/1";
 };
 
 bool isLoopback(const std::string& host) {
@@ -108,6 +111,15 @@ int runOperator(const OperatorOptions& o) {
   options.manageNamespaceLabels = !o.noNamespaceLabels;
   options.webhookConfiguration = o.webhookConfiguration;
   options.teamLabel = o.teamLabel;
+  std::string shardError;
+  const auto shard = controller::ShardAssignment::parse(o.shard, &shardError);
+  if (!shard) {
+    std::cerr << "budgetgate operator: --shard " << shardError << "\n";
+    return kExitBadInput;
+  }
+  options.shard = *shard;
+  options.statusWriteQps = o.statusWriteQps;
+  options.statusWriteBurst = o.statusWriteBurst;
   options.election.ns = ns;
   options.election.name = o.leaseName;
   options.election.identity = o.identity.empty() ? defaultIdentity() : o.identity;
@@ -275,6 +287,18 @@ void addOperatorCommand(CLI::App& app, int& exitCode) {
                   "SLO label whose value names its team: the `team` label of the per-SLO "
                   "metrics and the status page's grouping (empty when an SLO has no such "
                   "label; default team)");
+  cmd->add_option("--shard", o->shard,
+                  "evaluate only shard K of N (K/N): the SLOs of the namespaces whose FNV-1a hash "
+                  "is K modulo N; each shard elects its leader on the Lease "
+                  "<lease-name>-shard-K, and shard 0 keeps the namespace labels and the webhook's "
+                  "matchCondition (default 0/1: every SLO)");
+  cmd->add_option("--status-write-qps", o->statusWriteQps,
+                  "status writes per second at most (changed tiers first, heartbeats only with "
+                  "spare capacity; 429s are counted and retried); 0: unlimited (default 200)")
+      ->check(CLI::Range(0.0, 100000.0));
+  cmd->add_option("--status-write-burst", o->statusWriteBurst,
+                  "status writes allowed at once above --status-write-qps (default 400)")
+      ->check(CLI::Range(1, 100000));
   cmd->add_flag("--no-namespace-labels", o->noNamespaceLabels,
                 "do not keep the label budgetgate.dev/gated on the namespaces that hold gating "
                 "SLOs (set it yourself when the webhook configuration selects namespaces by it)");

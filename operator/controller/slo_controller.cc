@@ -4,12 +4,16 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <set>
 #include <tuple>
 
 #include "operator/common/backoff.h"
 #include "operator/common/bounded_parallel.h"
 #include "operator/common/json.h"
+#include "operator/common/sha256.h"
 #include "operator/common/yaml_json.h"
 #include "operator/model/policy_parser.h"
 #include "operator/model/selector_cel.h"
@@ -65,6 +69,7 @@ SloController::SloController(const kube::KubeConfig& config, prometheus::Prometh
       prometheus_(prometheus),
       registry_(registry),
       options_(std::move(options)),
+      writeLimiter_(options_.statusWriteQps, options_.statusWriteBurst),
       evaluator_(prometheus_, options_.evaluator),
       events_(config, "budgetgate-controller"),
       namespaceLabeler_(config),
@@ -93,9 +98,19 @@ SloController::SloController(const kube::KubeConfig& config, prometheus::Prometh
                      "SLO evaluations that failed (Prometheus unavailable or query rejected).");
   registry_.describe("budgetgate_prometheus_queries", T::Gauge,
                      "Queries issued by the last cycle, by kind.");
-  registry_.describe("budgetgate_status_writes_total", T::Counter, "Status writes by result.");
+  registry_.describe("budgetgate_status_writes_total", T::Counter,
+                     "Status writes by result (ok, gone, error; throttled: answers 429).");
+  registry_.describe("budgetgate_evaluation_bucket_series", T::Gauge,
+                     "Quantities kept as hourly bucket sums (one per distinct query, shared by "
+                     "the SLOs that ask it).");
+  registry_.describe("budgetgate_evaluation_bucket_bytes", T::Gauge,
+                     "Memory the hourly bucket sums take.");
+  registry_.describe("budgetgate_status_writes_deferred_total", T::Counter,
+                     "Heartbeat status writes left to the next cycle by --status-write-qps.");
   registry_.describe("budgetgate_events_total", T::Counter, "Events recorded by reason.");
   registry_.describe("budgetgate_leader", T::Gauge, "1 while this replica holds the lease.");
+  registry_.describe("budgetgate_controller_shard", T::Gauge,
+                     "1, labelled with the shard this controller evaluates and the shard count.");
   registry_.describe("budgetgate_slos", T::Gauge, "SLOs known to the controller.");
 }
 
@@ -125,6 +140,17 @@ void SloController::start() {
   sloInformer_->start();
   policyInformer_->start();
   adjustmentInformer_->start();
+  if (options_.shard.sharded()) {
+    options_.election.name += "-shard-" + std::to_string(options_.shard.index);
+    spdlog::info(
+        "controller shard {}: evaluating the SLOs of the namespaces it owns, leader "
+        "election on Lease {}",
+        options_.shard.describe(), options_.election.name);
+  }
+  registry_.set("budgetgate_controller_shard",
+                {{"shard", std::to_string(options_.shard.index)},
+                 {"shards", std::to_string(options_.shard.count)}},
+                1);
   if (options_.leaderElection) {
     elector_ =
         std::make_unique<kube::LeaderElector>(config_, options_.election, [this](bool leading) {
@@ -184,6 +210,27 @@ void SloController::onSloUpsert(const rapidjson::Value& object) {
   incoming.name = name;
   incoming.uid = json::stringOr(json::path(&object, {"metadata", "uid"}));
   incoming.generation = json::asInt(json::path(&object, {"metadata", "generation"})).value_or(0);
+  // Most updates are the status this controller just wrote: the same spec and metadata need no
+  // parsing again (at 10,000 SLOs a pass writes 10,000 statuses and hears each one back).
+  const auto canonical = [](const rapidjson::Value* v) {
+    return v == nullptr ? std::string("-") : json::canonical(*v);
+  };
+  incoming.specFingerprint =
+      sha256Hex(canonical(json::member(&object, "spec")) + '\n' +
+                canonical(json::path(&object, {"metadata", "labels"})) + '\n' +
+                canonical(json::path(&object, {"metadata", "annotations"})));
+  {
+    std::lock_guard lock(mutex_);
+    if (auto it = slos_.find(keyOf(ns, name));
+        it != slos_.end() && it->second.uid == incoming.uid &&
+        it->second.generation == incoming.generation &&
+        it->second.specFingerprint == incoming.specFingerprint) {
+      if (const auto* status = json::member(&object, "status"); status && status->IsObject()) {
+        it->second.serverStatus = model::statusFromJson(*status, nullptr);
+      }
+      return;
+    }
+  }
   model::Diagnostics diag(keyOf(ns, name));
   auto spec = model::parseSlo(jsonToYaml(object), diag);
   if (spec) {
@@ -349,6 +396,12 @@ void SloController::loop(std::stop_token stop) {
       } catch (const std::exception& e) {
         spdlog::error("evaluation cycle failed: {}", e.what());
       }
+#if defined(__GLIBC__)
+      // A cycle's transient memory (query answers, statuses, JSON) is freed across the
+      // allocator's per-thread arenas, which keep it: hand the free pages back, or the
+      // resident size stays at the first pass's peak (240 MB of 700 at 10,000 SLOs).
+      malloc_trim(0);
+#endif
     }
     next = std::chrono::steady_clock::now() + options_.interval;
   }
@@ -378,6 +431,7 @@ void SloController::cycle() {
           list.push_back(*s.spec->gate.selector);
         }
       }
+      if (!options_.shard.owns(s.ns)) continue;  // another shard's
       if (!s.spec) {
         if (s.evaluatedGeneration != s.generation) invalid.emplace_back(key, s);
         continue;
@@ -394,8 +448,11 @@ void SloController::cycle() {
       items.push_back(std::move(item));
     }
   }
-  if (options_.manageNamespaceLabels) namespaceLabeler_.reconcile(gatedNamespaces);
-  if (conditionSync_) conditionSync_->reconcile(model::gatedWorkloadsCel(gatingSelectors));
+  // Cluster-wide, from every SLO: one shard does it, or the shards would take turns.
+  if (options_.shard.index == 0) {
+    if (options_.manageNamespaceLabels) namespaceLabeler_.reconcile(gatedNamespaces);
+    if (conditionSync_) conditionSync_->reconcile(model::gatedWorkloadsCel(gatingSelectors));
+  }
   const TimePoint now = nowSeconds();
   for (auto& [key, s] : invalid) {
     model::SloStatus status = s.serverStatus.value_or(model::SloStatus{});
@@ -403,7 +460,7 @@ void SloController::cycle() {
     status.tier = engine::Tier::Unknown;
     status.message = "invalid spec: " + s.specError;
     status.setCondition({"Ready", "False", "InvalidSpec", status.message, now, s.generation});
-    if (writeStatus(s.ns, s.name, status)) {
+    if (writeLimiter_.acquire(stopping_) && writeStatus(s.ns, s.name, status)) {
       std::lock_guard lock(mutex_);
       if (auto it = slos_.find(key); it != slos_.end())
         it->second.evaluatedGeneration = s.generation;
@@ -411,7 +468,11 @@ void SloController::cycle() {
   }
   if (items.empty()) return;
 
-  const auto revisions = revisionsByNamespace(gatedNamespaces);
+  std::set<std::string> ownedGated;  // this shard's: their ReplicaSets feed the ledgers
+  for (const auto& ns : gatedNamespaces) {
+    if (options_.shard.owns(ns)) ownedGated.insert(ns);
+  }
+  const auto revisions = revisionsByNamespace(ownedGated);
   std::vector<prometheus::EvaluationTarget> targets;
   targets.reserve(items.size());
   for (const auto& item : items) {
@@ -462,8 +523,18 @@ void SloController::cycle() {
                 static_cast<double>(report.rangeQueries));
   registry_.set("budgetgate_prometheus_queries", {{"kind", "failed"}},
                 static_cast<double>(report.failedQueries));
+  registry_.set("budgetgate_evaluation_bucket_series", {},
+                static_cast<double>(report.bucketSeries));
+  registry_.set("budgetgate_evaluation_bucket_bytes", {},
+                static_cast<double>(report.bucketMemoryBytes));
 
-  std::atomic<long long> writes{0}, skipped{0};
+  // Which statuses to write, and how urgently (decided per SLO, written below by priority).
+  enum class WritePriority { TierOrSpec, Changed, Heartbeat, None };
+  struct PendingWrite {
+    WritePriority priority = WritePriority::None;
+    std::string digest;
+  };
+  std::vector<PendingWrite> pending(items.size());
   runBounded(items.size(), options_.writeConcurrency, [&](std::size_t i) {
     const auto& item = items[i];
     const auto& status = statuses[i];
@@ -512,36 +583,60 @@ void SloController::cycle() {
         registry_.add("budgetgate_events_total", {{"reason", "BudgetAdjusted"}});
       }
     }
-    const auto d = digest(status);
-    bool due = true;
-    {
-      std::lock_guard lock(mutex_);
-      auto it = slos_.find(item.key);
-      if (it == slos_.end()) return;  // deleted meanwhile
-      due = it->second.writtenDigest != d ||
-            std::chrono::steady_clock::now() - it->second.writtenAt >= options_.heartbeat ||
-            it->second.evaluatedGeneration != item.spec.generation;
+    auto d = digest(status);
+    std::lock_guard lock(mutex_);
+    auto it = slos_.find(item.key);
+    if (it == slos_.end()) return;  // deleted meanwhile
+    const auto& state = it->second;
+    if (state.evaluatedGeneration != item.spec.generation || !item.previous ||
+        item.previous->tier != status.tier) {
+      pending[i] = {WritePriority::TierOrSpec, std::move(d)};
+    } else if (state.writtenDigest != d) {
+      pending[i] = {WritePriority::Changed, std::move(d)};
+    } else if (std::chrono::steady_clock::now() - state.writtenAt >= options_.heartbeat) {
+      pending[i] = {WritePriority::Heartbeat, std::move(d)};
     }
-    if (!due) {
-      ++skipped;
+  });
+
+  // Writes in order of importance: a changed tier (what the gate and people act on) or a new
+  // spec first, then changed figures, then heartbeats. Heartbeats only take a free token: when
+  // the API server's share (statusWriteQps) is used up they wait for the next cycle.
+  std::vector<std::size_t> order;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (pending[i].priority != WritePriority::None) order.push_back(i);
+  }
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return pending[a].priority < pending[b].priority;
+  });
+  const long long unchanged = static_cast<long long>(items.size() - order.size());
+  std::atomic<long long> writes{0}, deferred{0};
+  runBounded(order.size(), options_.writeConcurrency, [&](std::size_t k) {
+    const auto i = order[k];
+    const auto& item = items[i];
+    if (pending[i].priority == WritePriority::Heartbeat ? !writeLimiter_.tryAcquire()
+                                                        : !writeLimiter_.acquire(stopping_)) {
+      if (!stopping_) {
+        ++deferred;
+        registry_.add("budgetgate_status_writes_deferred_total", {});
+      }
       return;
     }
-    if (writeStatus(item.spec.ns, item.spec.name, status)) {
+    if (writeStatus(item.spec.ns, item.spec.name, statuses[i])) {
       ++writes;
       std::lock_guard lock(mutex_);
       if (auto it = slos_.find(item.key); it != slos_.end()) {
-        it->second.writtenDigest = d;
+        it->second.writtenDigest = pending[i].digest;
         it->second.writtenAt = std::chrono::steady_clock::now();
         it->second.evaluatedGeneration = item.spec.generation;
-        it->second.serverStatus = status;
+        it->second.serverStatus = statuses[i];
       }
     }
   });
   spdlog::info(
       "cycle {}: {} SLOs evaluated in {} ms ({} instant + {} range queries, {} failed); "
-      "{} statuses written, {} unchanged",
+      "{} statuses written, {} unchanged, {} heartbeats deferred",
       cycles_.load(), items.size(), report.duration.count(), report.instantQueries,
-      report.rangeQueries, report.failedQueries, writes.load(), skipped.load());
+      report.rangeQueries, report.failedQueries, writes.load(), unchanged, deferred.load());
 }
 
 bool SloController::writeStatus(const std::string& ns, const std::string& name,
@@ -558,6 +653,10 @@ bool SloController::writeStatus(const std::string& ns, const std::string& name,
     if (r.notFound()) {
       registry_.add("budgetgate_status_writes_total", {{"result", "gone"}});
       return false;
+    }
+    if (r.transport == http::Transport::Ok && r.status == 429) {
+      // The API server's priority and fairness turned the write away: counted, retried later.
+      registry_.add("budgetgate_status_writes_total", {{"result", "throttled"}});
     }
     if (!r.retryable() || attempt == 3) {
       registry_.add("budgetgate_status_writes_total", {{"result", "error"}});

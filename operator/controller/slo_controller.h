@@ -15,7 +15,9 @@
 #include <string>
 #include <thread>
 
+#include "operator/common/rate_limiter.h"
 #include "operator/controller/namespace_labeler.h"
+#include "operator/controller/shard.h"
 #include "operator/controller/webhook_condition_sync.h"
 #include "operator/kube/event_recorder.h"
 #include "operator/kube/informer.h"
@@ -39,6 +41,14 @@ struct ControllerOptions {
   kube::LeaderElectionConfig election;
   prometheus::EvaluatorOptions evaluator;
   std::size_t writeConcurrency = 4;
+  // Status writes per second (and at once) this controller allows itself against the API
+  // server, like client-go's QPS/burst; 0: unlimited. Heartbeats only use spare capacity.
+  // The SLOs this controller evaluates (shard.h); 0/1 evaluates all. A sharded controller
+  // elects its leader on the Lease election.name + "-shard-K"; shard 0 alone keeps the
+  // namespace labels and the webhook's matchCondition (they cover every SLO).
+  ShardAssignment shard;
+  double statusWriteQps = 200;
+  int statusWriteBurst = 400;
   // Keep budgetgate.dev/gated on the namespaces with gating SLOs (namespace_labeler.h).
   bool manageNamespaceLabels = true;
   // budgetgate's ValidatingWebhookConfiguration: keep its Deployment entry's "gated-workloads"
@@ -70,6 +80,7 @@ class SloController {
     long long generation = 0;
     std::optional<model::ServiceLevelObjective> spec;
     std::string specError;
+    std::string specFingerprint;  // spec, labels and annotations as read: unchanged, not re-parsed
     std::optional<model::SloStatus> serverStatus;  // as last seen on the API server
     std::string writtenDigest;
     std::chrono::steady_clock::time_point writtenAt{};
@@ -97,6 +108,7 @@ class SloController {
   prometheus::PrometheusApi& prometheus_;
   metrics::Registry& registry_;
   ControllerOptions options_;
+  RateLimiter writeLimiter_;
   prometheus::SloEvaluator evaluator_;
   kube::EventRecorder events_;
   NamespaceLabeler namespaceLabeler_;

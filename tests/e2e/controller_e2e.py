@@ -319,6 +319,74 @@ def main():
                 status_of(cp, "ledger-availability")[0], "DataAvailable").get("status") == "True",
                 timeout=90, interval=2)
 
+        @suite.check("two shards split the SLOs by namespace hash, each with its own Lease, and fail over")
+        def _():
+            for r in list(replicas.values()):
+                if r.alive():
+                    r.stop()
+            # Six more namespaces: FNV-1a 64 of the name, modulo 2, computed here independently.
+            def fnv1a(text):
+                h = 0xcbf29ce484222325
+                for byte in text.encode():
+                    h = ((h ^ byte) * 0x100000001b3) % (1 << 64)
+                return h
+            spaces = [f"team-{i}" for i in range(6)] + ["shop"]
+            for ns in spaces[:-1]:
+                cp.kubectl("create", "namespace", ns)
+                cp.apply(slo("checkout-availability", "checkout").replace("namespace: shop", f"namespace: {ns}"))
+            expected = {k: {ns for ns in spaces if fnv1a(ns) % 2 == k} for k in (0, 1)}
+            check(expected[0] and expected[1], f"both shards get namespaces: {expected}")
+
+            def sharded(name, shard):
+                port = free_port()
+                proc = Background(name, [BIN, "operator", "--kubeconfig", cp.kubeconfig, "--namespace", "budgetgate",
+                                         "--prometheus", prom.url, "--interval", "5s", "--heartbeat", "20s",
+                                         "--identity", name, "--shard", f"{shard}/2",
+                                         "--metrics-address", f"127.0.0.1:{port}"], work)
+                proc.metrics = f"http://127.0.0.1:{port}"
+                suite.on_exit(proc.stop)
+                return proc.start()
+            shard0, shard1, shard1b = sharded("shard0", 0), sharded("shard1", 1), sharded("shard1-b", 1)
+
+            def holder(lease):
+                r = cp.kubectl("get", "lease", "-n", "budgetgate", lease, "-o", "json", check_rc=False)
+                return json.loads(r.stdout)["spec"].get("holderIdentity") if r.returncode == 0 else None
+            wait_until("a holder for each shard's Lease",
+                       lambda: holder("budgetgate-controller-shard-0") == "shard0"
+                       and holder("budgetgate-controller-shard-1") in ("shard1", "shard1-b"), timeout=60)
+
+            def exported_namespaces(proc):
+                _, text = http_get(proc.metrics + "/metrics")
+                return {labels["namespace"] for labels, _ in metric_samples(text, "budgetgate_slo_tier")}
+            leader1 = {"shard1": shard1, "shard1-b": shard1b}[holder("budgetgate-controller-shard-1")]
+            wait_until("each shard exports exactly its namespaces' SLOs",
+                       lambda: exported_namespaces(shard0) == expected[0]
+                       and exported_namespaces(leader1) == expected[1], timeout=90, interval=2)
+            for ns in spaces[:-1]:
+                wait_until(f"status in {ns}", lambda ns=ns: (cp.get_json("slo", "-n", ns, "checkout-availability")
+                                                             .get("status") or {}).get("tier") == "healthy",
+                           timeout=60, interval=2)
+            for proc in (shard0, shard1, shard1b):
+                _, text = http_get(proc.metrics + "/metrics")
+                check(metric_value(text, "budgetgate_controller_shard") == 1, "shard info metric")
+            check("cycle " not in [shard1, shard1b][leader1 is shard1].log_text(), "shard 1's follower idles")
+            # Shard 1's leader dies: its follower takes the shard's Lease and keeps its SLOs fresh;
+            # shard 0 never takes them over.
+            ns1 = sorted(expected[1])[0]
+            leader1.kill()
+            other = "shard1-b" if leader1 is shard1 else "shard1"
+            wait_until("the follower takes shard 1", lambda: holder("budgetgate-controller-shard-1") == other,
+                       timeout=40)
+            before = cp.get_json("slo", "-n", ns1, "checkout-availability" if ns1 != "shop"
+                                 else "ledger-availability")["status"]["lastEvaluated"]
+            wait_until(f"{ns1} still evaluated", lambda: cp.get_json(
+                "slo", "-n", ns1, "checkout-availability" if ns1 != "shop" else "ledger-availability"
+            )["status"]["lastEvaluated"] > before, timeout=60, interval=2)
+            check(exported_namespaces(shard0) == expected[0], "shard 0 kept to its own namespaces")
+            for proc in (shard0, shard1, shard1b):
+                if proc.alive():
+                    proc.stop()
+
         @suite.check("SIGTERM with a Prometheus that never answers: exits within seconds and releases the Lease")
         def _():
             for r in list(replicas.values()):
