@@ -25,8 +25,18 @@ std::string replicaSet(const std::string& name, const std::string& ownerRef,
          image + R"("}]}}}})";
 }
 
+// An SLO in shop gating the workloads labelled app=NAME.
+rapidjson::Document gatingSlo(const std::string& name, const std::string& app) {
+  return parse(R"({"metadata":{"namespace":"shop","name":")" + name + R"(","uid":"slo-)" + name +
+               R"("},"spec":{"gate":{"selector":{"matchLabels":{"app":")" + app + R"("}}}}})");
+}
+
 TEST(GateCache, OnlyTheControllerOwnerByUidMakesARevision) {
   GateCache cache{GateCacheOptions{}};
+  cache.upsertSlo(gatingSlo("ledger", "ledger"));
+  // A workload with that UID, gated too, so that its (forged) revision would be served.
+  cache.upsertDeployment(parse(R"({"metadata":{"namespace":"shop","name":"old-ledger",
+      "uid":"uid-0"},"spec":{"template":{"metadata":{"labels":{"app":"ledger"}}}}})"));
   cache.upsertDeployment(parse(R"({"metadata":{"namespace":"shop","name":"ledger","uid":"uid-1",
       "labels":{"team":"payments"}},"spec":{"selector":{"matchLabels":{"app":"ledger"}},
       "template":{"metadata":{"labels":{"app":"ledger"}}}}})"));
@@ -53,8 +63,8 @@ TEST(GateCache, OnlyTheControllerOwnerByUidMakesARevision) {
   EXPECT_EQ(snap->revisionsByOwnerUid.at("uid-1").size(), 1u);
   EXPECT_EQ(snap->revisionsByOwnerUid.count("uid-0"), 1u);  // kept, but only for that UID
   EXPECT_EQ(snap->revisionsByOwnerUid.size(), 2u);
-  ASSERT_EQ(snap->workloadsByNamespace.at("shop").size(), 1u);
-  const auto& w = snap->workloadsByNamespace.at("shop").front();
+  ASSERT_EQ(snap->workloadsByNamespace.at("shop").size(), 2u);
+  const auto& w = snap->workloadsByNamespace.at("shop").front();  // "ledger" before "old-ledger"
   EXPECT_EQ(w.uid, "uid-1");
   EXPECT_EQ(w.identity.labels.at("team"), "payments");
   EXPECT_EQ(w.identity.templateLabels->at("app"), "ledger");
@@ -62,7 +72,44 @@ TEST(GateCache, OnlyTheControllerOwnerByUidMakesARevision) {
   EXPECT_TRUE(w.selector->matches({{"app", "ledger"}, {"pod-template-hash", "x"}}));
   cache.deleteDeployment("shop", "ledger");
   cache.rebuild();
-  EXPECT_EQ(cache.snapshot()->workloadCount, 0u);
+  EXPECT_EQ(cache.snapshot()->workloadCount, 1u);
+  EXPECT_EQ(cache.snapshot()->revisionsByOwnerUid.count("uid-1"), 0u);  // no workload, no use
+}
+
+TEST(GateCache, OnlyWorkloadsAnSloSelectsCarryTheirRevisionsIntoTheSnapshot) {
+  GateCache cache{GateCacheOptions{}};
+  const auto deployment = [](const std::string& name, const std::string& uid) {
+    return parse(R"({"metadata":{"namespace":"shop","name":")" + name + R"(","uid":")" + uid +
+                 R"("},"spec":{"template":{"metadata":{"labels":{"app":")" + name + R"("}}}}})");
+  };
+  const auto owner = [](const std::string& name, const std::string& uid) {
+    return R"({"apiVersion":"apps/v1","kind":"Deployment","name":")" + name + R"(","uid":")" + uid +
+           R"(","controller":true})";
+  };
+  cache.upsertDeployment(deployment("ledger", "uid-l"));
+  cache.upsertDeployment(deployment("search", "uid-s"));
+  for (int i = 0; i < 3; ++i) {
+    cache.upsertReplicaSet(parse(replicaSet("ledger-" + std::to_string(i), owner("ledger", "uid-l"),
+                                            "ledger:" + std::to_string(i))));
+    cache.upsertReplicaSet(parse(replicaSet("search-" + std::to_string(i), owner("search", "uid-s"),
+                                            "search:" + std::to_string(i))));
+  }
+  cache.rebuild();
+  auto snap = cache.snapshot();
+  EXPECT_EQ(snap->replicaSetCount, 6u);  // all watched
+  EXPECT_EQ(snap->gatedRevisionCount, 0u);
+  EXPECT_TRUE(snap->revisionsByOwnerUid.empty());
+  // An SLO starts gating search: its revisions are there at the next snapshot, no relist.
+  cache.upsertSlo(gatingSlo("search", "search"));
+  cache.rebuild();
+  snap = cache.snapshot();
+  ASSERT_EQ(snap->revisionsByOwnerUid.count("uid-s"), 1u);
+  EXPECT_EQ(snap->revisionsByOwnerUid.at("uid-s").size(), 3u);
+  EXPECT_EQ(snap->revisionsByOwnerUid.count("uid-l"), 0u);
+  EXPECT_EQ(snap->gatedRevisionCount, 3u);
+  cache.deleteSlo("shop", "search");
+  cache.rebuild();
+  EXPECT_TRUE(cache.snapshot()->revisionsByOwnerUid.empty());
 }
 
 }  // namespace

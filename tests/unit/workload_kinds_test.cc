@@ -198,8 +198,16 @@ TEST(ControllerRevisionTemplate, EqualsTheWorkloadTemplatesFingerprint) {
   EXPECT_FALSE(controllerRevisionTemplate(parse(R"({"data":"x"})")));
 }
 
+// An SLO in shop gating app=APP (the snapshot carries only gated workloads' revisions).
+void gateApp(cache::GateCache& cache, const std::string& app) {
+  cache.upsertSlo(parse(R"({"metadata":{"namespace":"shop","name":")" + app +
+                        R"("},"spec":{"gate":{"selector":{"matchLabels":{"app":")" + app +
+                        R"("}}}}})"));
+}
+
 TEST(GateCacheRevisions, ControllerRevisionsCountOnlyForTheirControllerByUid) {
   cache::GateCache cache{cache::GateCacheOptions{}};
+  gateApp(cache, "db");
   cache.upsertWorkload(WorkloadKind::StatefulSet, parse(R"({"metadata":{"namespace":"shop",
       "name":"db","uid":"sts-1"},"spec":{"selector":{"matchLabels":{"app":"db"}},
       "template":{"metadata":{"labels":{"app":"db"}}}}})"));
@@ -287,6 +295,7 @@ TEST_F(WorkloadKindsTest, ArgoRolloutsAreGatedByKind) {
 
 TEST(GateCacheRevisions, ARolloutsWorkloadRefLendsItTheDeploymentsTemplateLabels) {
   cache::GateCache cache{cache::GateCacheOptions{}};
+  gateApp(cache, "web");  // selects the Rollout only through the template labels it borrows
   cache.upsertDeployment(parse(R"({"metadata":{"namespace":"shop","name":"web-template",
       "uid":"dep-1"},"spec":{"replicas":0,"selector":{"matchLabels":{"app":"web"}},
       "template":{"metadata":{"labels":{"app":"web"}}}}})"));

@@ -51,11 +51,6 @@ gate::WorkloadKind workloadKind(ReviewedKind k) {
   }
 }
 
-bool selectsAny(const gate::GatedSlo& slo, const gate::WorkloadLabels& w) {
-  return slo.selector && (slo.selector->matches(w.labels) ||
-                          (w.templateLabels && slo.selector->matches(*w.templateLabels)));
-}
-
 // The workloads a hand-made Pod or ReplicaSet belongs to: the one its controller owner
 // reference names, and every one whose selector picks up its labels (and so would adopt it, or
 // send its Service traffic to it). A ReplicaSet can belong only to a Deployment or an Argo
@@ -270,10 +265,11 @@ AdmissionHandler::Answer AdmissionHandler::judgeWorkload(ParsedReview& review,
   // Comparing the objects and fingerprinting the template cost something: only when an SLO
   // selects the workload, and a fingerprint only when there are revisions to compare with.
   const bool selected = std::any_of(candidates->begin(), candidates->end(), [&](const auto& s) {
-    if (selectsAny(s, rollout.identity)) return true;
-    if (rollout.oldIdentity && selectsAny(s, *rollout.oldIdentity)) return true;
-    return std::any_of(rollout.related.begin(), rollout.related.end(),
-                       [&](const gate::RelatedWorkload& r) { return selectsAny(s, r.identity); });
+    if (gate::selectsAny(s, rollout.identity)) return true;
+    if (rollout.oldIdentity && gate::selectsAny(s, *rollout.oldIdentity)) return true;
+    return std::any_of(
+        rollout.related.begin(), rollout.related.end(),
+        [&](const gate::RelatedWorkload& r) { return gate::selectsAny(s, r.identity); });
   });
   const auto approvals = snapshot.approvalsByNamespace.find(rollout.ns);
   if (selected) {

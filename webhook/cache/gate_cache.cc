@@ -339,12 +339,6 @@ void GateCache::rebuild() {
       next->slosByNamespace[e.ns].push_back(g);
       next->allSlos.push_back(std::move(g));
     }
-    for (const auto& [key, rs] : replicaSets_) {
-      next->revisionsByOwnerUid[rs.ownerUid].push_back(rs.fingerprint);
-    }
-    for (const auto& [key, cr] : controllerRevisions_) {
-      next->revisionsByOwnerUid[cr.ownerUid].push_back(cr.fingerprint);
-    }
     for (const auto& [key, entry] : workloads_) {
       next->workloadsByNamespace[entry.first].push_back(entry.second);
     }
@@ -357,6 +351,27 @@ void GateCache::rebuild() {
             w.identity.templateLabels = d.identity.templateLabels;
             if (!w.selector) w.selector = d.selector;
           }
+        }
+      }
+    }
+    // Rollback recognition only ever looks up workloads an SLO selects: the snapshot carries
+    // only their revisions (a cluster's tens of thousands of ReplicaSets are mostly not).
+    std::set<std::string, std::less<>> gatedOwners;
+    for (const auto& [ns, list] : next->workloadsByNamespace) {
+      const auto slos = next->slosByNamespace.find(ns);
+      if (slos == next->slosByNamespace.end()) continue;
+      for (const auto& w : list) {
+        if (std::any_of(slos->second.begin(), slos->second.end(),
+                        [&](const gate::GatedSlo& s) { return gate::selectsAny(s, w.identity); })) {
+          gatedOwners.insert(w.uid);
+        }
+      }
+    }
+    for (const auto* revisions : {&replicaSets_, &controllerRevisions_}) {
+      for (const auto& [key, r] : *revisions) {
+        if (gatedOwners.count(r.ownerUid) != 0) {
+          next->revisionsByOwnerUid[r.ownerUid].push_back(r.fingerprint);
+          ++next->gatedRevisionCount;
         }
       }
     }

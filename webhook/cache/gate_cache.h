@@ -41,7 +41,8 @@ struct GateSnapshot {
   std::vector<gate::GatedSlo> allSlos;  // the same, in one list (policy writes judge them all)
   model::PolicyMap policies;            // "ns/name"; also keeps the GatedSlo pointers valid
   std::shared_ptr<const engine::ErrorBudgetPolicy> fallback;
-  // Pod-template fingerprints of each workload's revisions, by the workload's UID.
+  // Pod-template fingerprints of the revisions of each workload an SLO selects, by the
+  // workload's UID.
   std::map<std::string, std::vector<std::string>, std::less<>> revisionsByOwnerUid;
   std::map<std::string, std::vector<gate::KnownWorkload>, std::less<>> workloadsByNamespace;
   // Valid RolloutApprovals (expired ones too: the gate says why one does not count).
@@ -50,6 +51,7 @@ struct GateSnapshot {
   std::size_t policyCount = 0;
   std::size_t replicaSetCount = 0;
   std::size_t controllerRevisionCount = 0;
+  std::size_t gatedRevisionCount = 0;  // in revisionsByOwnerUid
   std::size_t workloadCount = 0;
   std::size_t approvalCount = 0;
 };

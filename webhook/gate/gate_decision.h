@@ -32,6 +32,12 @@ struct GatedSlo {
   long long generation = 0;
 };
 
+// Whether the SLO's gate selector picks the workload (by its labels or its pod template's).
+inline bool selectsAny(const GatedSlo& slo, const WorkloadLabels& w) {
+  return slo.selector && (slo.selector->matches(w.labels) ||
+                          (w.templateLabels && slo.selector->matches(*w.templateLabels)));
+}
+
 struct SloFinding {
   std::string slo;  // namespace/name
   std::string uid;
