@@ -5,13 +5,23 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <cstdlib>
 #include <iostream>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include "operator/cli/cli_io.h"
 #include "operator/cli/commands.h"
 
 int main(int argc, char** argv) {
   using namespace budgetgate::cli;
+#if defined(__GLIBC__)
+  // glibc gives each thread that allocates its own arena (up to 8 per core), and memory freed
+  // in one stays there: the webhook listing 50,000 ReplicaSets peaked at 378 MB with them, 157 MB
+  // with two (the same work, the same time). MALLOC_ARENA_MAX, when set, still decides.
+  if (std::getenv("MALLOC_ARENA_MAX") == nullptr) mallopt(M_ARENA_MAX, 2);
+#endif
   CLI::App app{
       "budgetgate - SLO error budgets computed from Prometheus and enforced on every Deployment "
       "rollout.\n\nRun `budgetgate COMMAND --help` for the options of each command.",

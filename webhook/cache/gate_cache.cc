@@ -1,5 +1,9 @@
 #include "webhook/cache/gate_cache.h"
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include <spdlog/spdlog.h>
 
 #include "operator/common/json.h"
@@ -9,6 +13,17 @@
 
 namespace budgetgate::cache {
 namespace {
+
+// What the gate reads of a workload is the same (its status may differ: not read).
+bool sameWorkload(const gate::KnownWorkload& a, const gate::KnownWorkload& b) {
+  const auto selector = [](const std::optional<model::LabelSelector>& s) {
+    return s ? s->toString() : std::string("<none>");
+  };
+  return a.kind == b.kind && a.name == b.name && a.uid == b.uid && a.workloadRef == b.workloadRef &&
+         a.identity.labels == b.identity.labels &&
+         a.identity.templateLabels == b.identity.templateLabels &&
+         selector(a.selector) == selector(b.selector);
+}
 
 std::string keyOf(const std::string& ns, const std::string& name) {
   return ns + "/" + name;
@@ -196,6 +211,19 @@ void GateCache::deletePolicy(const std::string& ns, const std::string& name) {
   markDirty();
 }
 
+bool GateCache::storeRevision(std::map<std::string, RevisionEntry>& revisions,
+                              const std::string& key, const std::string& ownerUid,
+                              const std::optional<std::string>& fingerprint) {
+  std::lock_guard lock(mutex_);
+  if (!fingerprint) return revisions.erase(key) != 0;
+  auto [it, inserted] = revisions.try_emplace(key, RevisionEntry{ownerUid, *fingerprint});
+  if (inserted) return true;
+  // A ReplicaSet's status changes with every Pod it starts; its template and owner do not.
+  if (it->second.ownerUid == ownerUid && it->second.fingerprint == *fingerprint) return false;
+  it->second = {ownerUid, *fingerprint};
+  return true;
+}
+
 void GateCache::upsertReplicaSet(const rapidjson::Value& object) {
   auto [ns, name] = identity(object);
   // Only the controller owner counts, and only by UID: a name can be reused by a new object.
@@ -204,14 +232,7 @@ void GateCache::upsertReplicaSet(const rapidjson::Value& object) {
   if (ownerKind != "Deployment" && ownerKind != "Rollout") ownerUid.clear();
   const auto fingerprint =
       ownerUid.empty() ? std::nullopt : gate::replicaSetTemplate(object, ownerKind == "Rollout");
-  {
-    std::lock_guard lock(mutex_);
-    if (!fingerprint) {
-      replicaSets_.erase(keyOf(ns, name));
-    } else {
-      replicaSets_[keyOf(ns, name)] = {ownerUid, *fingerprint};
-    }
-  }
+  if (!storeRevision(replicaSets_, keyOf(ns, name), ownerUid, fingerprint)) return;
   markDirty();
 }
 
@@ -231,14 +252,7 @@ void GateCache::upsertControllerRevision(const rapidjson::Value& object) {
   std::string ownerUid = gate::revisionOwnerUid(object, &ownerKind);
   if (ownerKind != "StatefulSet" && ownerKind != "DaemonSet") ownerUid.clear();
   auto fingerprint = ownerUid.empty() ? std::nullopt : gate::controllerRevisionTemplate(object);
-  {
-    std::lock_guard lock(mutex_);
-    if (!fingerprint) {
-      controllerRevisions_.erase(keyOf(ns, name));
-    } else {
-      controllerRevisions_[keyOf(ns, name)] = {ownerUid, *fingerprint};
-    }
-  }
+  if (!storeRevision(controllerRevisions_, keyOf(ns, name), ownerUid, fingerprint)) return;
   markDirty();
 }
 
@@ -274,8 +288,10 @@ void GateCache::upsertWorkload(gate::WorkloadKind kind, const rapidjson::Value& 
   }
   {
     std::lock_guard lock(mutex_);
-    workloads_[std::string(gate::workloadKindName(kind)) + "/" + keyOf(ns, name)] = {ns,
-                                                                                     std::move(w)};
+    auto& entry = workloads_[std::string(gate::workloadKindName(kind)) + "/" + keyOf(ns, name)];
+    // Most updates are status (replicas ready, conditions): nothing the gate reads.
+    if (entry.first == ns && sameWorkload(entry.second, w)) return;
+    entry = {ns, std::move(w)};
   }
   markDirty();
 }
@@ -397,7 +413,15 @@ void GateCache::publisher(std::stop_token stop) {
       wake_.wait_for(lock, stop, std::chrono::seconds(1), [this] { return dirty_.load(); });
     }
     if (stop.stop_requested()) break;
-    if (dirty_.exchange(false)) rebuild();
+    if (dirty_.exchange(false)) {
+      const bool wasReady = builtAfterSync_;
+      rebuild();
+#if defined(__GLIBC__)
+      // The first full list (every ReplicaSet of the cluster, page by page) leaves its pages'
+      // memory free but held by the allocator: give it back once the cache is complete.
+      if (!wasReady && builtAfterSync_) malloc_trim(0);
+#endif
+    }
     // Coalesce bursts (a relist, a controller cycle writing many statuses).
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }

@@ -120,10 +120,14 @@ class GateCache {
     std::optional<model::SloStatus> status;
     long long generation = 0;
   };
-  struct ReplicaSetEntry {
+  struct RevisionEntry {
     std::string ownerUid;  // of the workload named by its controller owner reference
     std::string fingerprint;
   };
+  // Stores (or, without a fingerprint, removes) a revision; false when nothing changed, so that
+  // status-only updates do not rebuild the snapshot.
+  bool storeRevision(std::map<std::string, RevisionEntry>& revisions, const std::string& key,
+                     const std::string& ownerUid, const std::optional<std::string>& fingerprint);
   void addWorkloadInformer(const kube::KubeConfig& config, gate::WorkloadKind kind,
                            const kube::Resource& resource);
   void markDirty();
@@ -133,8 +137,8 @@ class GateCache {
   mutable std::mutex mutex_;  // guards the raw maps below
   std::map<std::string, SloEntry> slos_;
   model::PolicyMap policies_;
-  std::map<std::string, ReplicaSetEntry> replicaSets_;
-  std::map<std::string, ReplicaSetEntry> controllerRevisions_;
+  std::map<std::string, RevisionEntry> replicaSets_;
+  std::map<std::string, RevisionEntry> controllerRevisions_;
   // "kind/ns/name" -> (ns, workload)
   std::map<std::string, std::pair<std::string, gate::KnownWorkload>> workloads_;
   std::map<std::string, model::RolloutApproval> approvals_;
