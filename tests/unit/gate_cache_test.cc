@@ -73,7 +73,8 @@ TEST(GateCache, OnlyTheControllerOwnerByUidMakesARevision) {
   cache.deleteDeployment("shop", "ledger");
   cache.rebuild();
   EXPECT_EQ(cache.snapshot()->workloadCount, 1u);
-  EXPECT_EQ(cache.snapshot()->revisionsByOwnerUid.count("uid-1"), 0u);  // no workload, no use
+  // An owner the workload watch does not know (deleted, or not listed yet) keeps its revisions.
+  EXPECT_EQ(cache.snapshot()->revisionsByOwnerUid.count("uid-1"), 1u);
 }
 
 TEST(GateCache, OnlyWorkloadsAnSloSelectsCarryTheirRevisionsIntoTheSnapshot) {
@@ -110,6 +111,14 @@ TEST(GateCache, OnlyWorkloadsAnSloSelectsCarryTheirRevisionsIntoTheSnapshot) {
   cache.deleteSlo("shop", "search");
   cache.rebuild();
   EXPECT_TRUE(cache.snapshot()->revisionsByOwnerUid.empty());
+  // Revisions whose owner the Deployment watch has not seen (yet) are kept: rollback
+  // recognition must not depend on one informer being ahead of another.
+  cache.upsertReplicaSet(parse(replicaSet("later-0", owner("later", "uid-later"), "later:0")));
+  cache.rebuild();
+  EXPECT_EQ(cache.snapshot()->revisionsByOwnerUid.count("uid-later"), 1u);
+  cache.upsertDeployment(deployment("later", "uid-later"));  // known now, and not gated
+  cache.rebuild();
+  EXPECT_EQ(cache.snapshot()->revisionsByOwnerUid.count("uid-later"), 0u);
 }
 
 }  // namespace

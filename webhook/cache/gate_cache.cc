@@ -371,21 +371,25 @@ void GateCache::rebuild() {
       }
     }
     // Rollback recognition only ever looks up workloads an SLO selects: the snapshot carries
-    // only their revisions (a cluster's tens of thousands of ReplicaSets are mostly not).
-    std::set<std::string, std::less<>> gatedOwners;
+    // only their revisions (a cluster's tens of thousands of ReplicaSets are mostly not), and
+    // those of owners the workload watches have not seen (yet: an Argo Rollout whose CRD came
+    // after the webhook started is listed again only every 30 s), so that a rollback is never
+    // missed because one informer is behind another.
+    std::set<std::string, std::less<>> ungatedOwners;
     for (const auto& [ns, list] : next->workloadsByNamespace) {
       const auto slos = next->slosByNamespace.find(ns);
-      if (slos == next->slosByNamespace.end()) continue;
       for (const auto& w : list) {
-        if (std::any_of(slos->second.begin(), slos->second.end(),
-                        [&](const gate::GatedSlo& s) { return gate::selectsAny(s, w.identity); })) {
-          gatedOwners.insert(w.uid);
+        if (slos == next->slosByNamespace.end() ||
+            std::none_of(slos->second.begin(), slos->second.end(), [&](const gate::GatedSlo& s) {
+              return gate::selectsAny(s, w.identity);
+            })) {
+          ungatedOwners.insert(w.uid);
         }
       }
     }
     for (const auto* revisions : {&replicaSets_, &controllerRevisions_}) {
       for (const auto& [key, r] : *revisions) {
-        if (gatedOwners.count(r.ownerUid) != 0) {
+        if (ungatedOwners.count(r.ownerUid) == 0) {
           next->revisionsByOwnerUid[r.ownerUid].push_back(r.fingerprint);
           ++next->gatedRevisionCount;
         }
