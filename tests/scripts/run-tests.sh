@@ -29,6 +29,9 @@ tests/scripts/setup-oslo.sh
 step "CD tools' CRDs (Argo Rollouts, Flagger; from their Go modules; cached)"
 tests/scripts/setup-cd-crds.sh
 
+step "VictoriaMetrics single-node (a Prometheus-compatible backend; from its Go module; cached)"
+tests/scripts/setup-victoriametrics.sh
+
 step "Build (warnings are errors)"
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUDGETGATE_WERROR=ON >/dev/null
 flock /tmp/budgetgate-build.lock cmake --build "$BUILD_DIR" -j2
