@@ -382,7 +382,7 @@ class Defaults(unittest.TestCase):
         self.assertIn(("authentication.k8s.io", "tokenreviews", "create"),
                       {(r[0], r[1], r[2]) for r in rule_set(one(docs, "ClusterRole", "budgetgate")["rules"])})
         off = render(sets=["statusPage.enabled=false"])
-        self.assertFalse(any(a.startswith("--status-") for a in args_of(off)))
+        self.assertFalse(any(a.startswith(("--status-address", "--status-auth", "--status-tls")) for a in args_of(off)))
         rc, err = render_error(sets=["statusPage.auth=open"])
         self.assertNotEqual(rc, 0)
         self.assertIn("statusPage", err)
@@ -437,6 +437,8 @@ class Defaults(unittest.TestCase):
         self.assertEqual(flag(args, "--prometheus-timeout"), "30s")
         self.assertEqual(flag(args, "--interval"), "30s")
         self.assertEqual(flag(args, "--heartbeat"), "2m")
+        self.assertEqual(flag(args, "--status-write-qps"), "200")
+        self.assertEqual(flag(args, "--status-write-burst"), "400")
         self.assertEqual(flag(args, "--lease-name"), "budgetgate-controller")
         self.assertEqual(flag(args, "--team-label"), "team")
         self.assertIsNone(flag(args, "--no-leader-election"))
