@@ -34,7 +34,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "e2e"))
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import (BIN, BUILD, Background, ControlPlane, check, free_port, http_get, log,  # noqa: E402
                      make_certificate, metric_value, run, wait_until, workspace)
-from webhook_bench import realistic_deployment, wrk  # noqa: E402
+from webhook_bench import SLO as WEB_SLO, realistic_deployment, wrk  # noqa: E402
 
 
 class ApiWriter:
@@ -115,23 +115,8 @@ def replica_set(dep, uid, revision):
     }
 
 
-SLO = """apiVersion: slo.budgetgate.dev/v1alpha1
-kind: ServiceLevelObjective
-metadata: {name: gated-availability, namespace: bench}
-spec:
-  service: gated
-  indicator:
-    spec:
-      ratioMetric:
-        counter: true
-        good: {metricSource: {type: Prometheus, spec: {query: 'http_requests_total{service="gated",code!="500"}'}}}
-        total: {metricSource: {type: Prometheus, spec: {query: 'http_requests_total{service="gated"}'}}}
-  timeWindow: [{duration: 30d}]
-  budgetingMethod: Occurrences
-  objectives: [{target: 0.999}]
-  gate:
-    selector: {matchLabels: {app: gated}}
-"""
+# The webhook benchmark's SLO, selecting app=gated.
+SLO = WEB_SLO.replace("web", "gated")
 
 
 def rss_mib(pid, field="VmRSS"):

@@ -12,7 +12,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import (BIN, Background, ControlPlane, Prometheus, Suite, check,  # noqa: E402
+from harness import (condition, BIN, Background, ControlPlane, Prometheus, Suite, check,  # noqa: E402
                      exposition_problems, free_port, http_get, live_scenario, log, metric_samples,
                      metric_value, wait_until, workspace)
 
@@ -53,13 +53,6 @@ spec:
 def status_of(cp, name):
     obj = cp.get_json("slo", "-n", "shop", name)
     return obj.get("status") or {}, obj
-
-
-def condition(status, kind):
-    for c in status.get("conditions", []):
-        if c["type"] == kind:
-            return c
-    return {}
 
 
 def lease_holder(cp):

@@ -402,6 +402,14 @@ def metric_value(text, name, labels=None):
     return None
 
 
+def condition(status, kind):
+    """The condition of type `kind` in an SLO status (a dict), or {}."""
+    for c in status.get("conditions", []):
+        if c["type"] == kind:
+            return c
+    return {}
+
+
 def metric_samples(text, name):
     """[(labels dict, value)] of every sample of `name` in Prometheus text format."""
     import re

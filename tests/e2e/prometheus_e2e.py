@@ -14,7 +14,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import (DATA, Background, Suite, Prometheus, backfilled_rules, check, check_close, budgetgate,  # noqa: E402
+from harness import (condition, DATA, Background, Suite, Prometheus, backfilled_rules, check, check_close, budgetgate,  # noqa: E402
                      free_port, http_get, log, make_certificate, run, workspace, wait_until)
 
 SLOS = os.path.join(DATA, "slos")
@@ -30,13 +30,6 @@ def evaluate(prom, files, at=END, extra=()):
     except json.JSONDecodeError:
         statuses = {}
     return result, statuses
-
-
-def condition(status, kind):
-    for c in status.get("conditions", []):
-        if c["type"] == kind:
-            return c
-    return {}
 
 
 class SilentServer:

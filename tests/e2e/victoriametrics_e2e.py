@@ -26,7 +26,7 @@ import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import (DATA, ROOT, SCRIPTS, Background, Prometheus, Suite, budgetgate, check,  # noqa: E402
+from harness import (condition, DATA, ROOT, SCRIPTS, Background, Prometheus, Suite, budgetgate, check,  # noqa: E402
                      free_port, log, run, wait_until, workspace)
 
 sys.path.insert(0, os.path.join(ROOT, "tests", "prometheus"))
@@ -152,13 +152,6 @@ def evaluate(url, files=FILES, at=END, extra=(), slos=SLOS):
     except json.JSONDecodeError:
         statuses = {}
     return result, statuses
-
-
-def condition(status, kind):
-    for c in status.get("conditions", []):
-        if c["type"] == kind:
-            return c
-    return {}
 
 
 def burn_close(got, expected):
