@@ -78,7 +78,7 @@ int runEvaluate(const EvaluateOptions& o) {
   options.planner.shareAcrossSlos = !o.noShare;
   prometheus::SloEvaluator evaluator(*client, options);
   std::vector<prometheus::EvaluationTarget> targets;
-  for (const auto& slo : slos) targets.push_back({&slo, &*policy, std::nullopt, {}, {}});
+  for (const auto& slo : slos) targets.push_back({&slo, &*policy, nullptr, {}, {}});
   spdlog::info("evaluating {} SLOs against {} at {}", slos.size(), o.prometheus.url,
                formatTime(at));
   const auto statuses = evaluator.evaluate(targets, at);

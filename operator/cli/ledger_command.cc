@@ -125,7 +125,7 @@ int runLedger(const LedgerOptions& o) {
   prometheus::SloEvaluator evaluator(*prom, options);
   std::vector<prometheus::EvaluationTarget> targets;
   for (const auto& slo : slos) {
-    prometheus::EvaluationTarget t{&slo, &*policy, std::nullopt, {}, {}};
+    prometheus::EvaluationTarget t{&slo, &*policy, nullptr, {}, {}};
     for (const auto& a : adjustments) {
       if (a.appliesTo(slo.ns, slo.name, slo.labels)) t.adjustments.push_back(&a);
     }

@@ -284,7 +284,7 @@ int runReport(const ReportOptions& o) {
   std::vector<std::vector<const model::BudgetAdjustment*>> adjustmentsOf;
   for (std::size_t i = 0; i < slos.size(); ++i) {
     const auto& slo = slos[i];
-    prometheus::EvaluationTarget t{&slo, policies[i].get(), std::nullopt, {}, {}};
+    prometheus::EvaluationTarget t{&slo, policies[i].get(), nullptr, {}, {}};
     for (const auto& a : adjustments) {
       if (a.appliesTo(slo.ns, slo.name, slo.labels)) t.adjustments.push_back(&a);
     }

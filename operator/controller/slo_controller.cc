@@ -40,7 +40,8 @@ std::string digest(model::SloStatus s) {
   s.projectedExhaustion.reset();
   s.projectedRecovery.reset();
   for (auto& c : s.conditions) c.lastTransitionTime = TimePoint{};
-  return model::statusToJson(s);
+  // Hashed: one is kept per SLO (the JSON is 2-3 KB).
+  return sha256Hex(model::statusToJson(s));
 }
 
 // A JSON merge patch replaces the whole status: optional fields that are absent now must be
@@ -141,7 +142,7 @@ void SloController::start() {
   policyInformer_->start();
   adjustmentInformer_->start();
   if (options_.shard.sharded()) {
-    options_.election.name += "-shard-" + std::to_string(options_.shard.index);
+    options_.election.name.append("-shard-").append(std::to_string(options_.shard.index));
     spdlog::info(
         "controller shard {}: evaluating the SLOs of the namespaces it owns, leader "
         "election on Lease {}",
@@ -476,7 +477,8 @@ void SloController::cycle() {
   std::vector<prometheus::EvaluationTarget> targets;
   targets.reserve(items.size());
   for (const auto& item : items) {
-    prometheus::EvaluationTarget t{&item.spec, item.policy.get(), item.previous, {}, {}};
+    prometheus::EvaluationTarget t{
+        &item.spec, item.policy.get(), item.previous ? &*item.previous : nullptr, {}, {}};
     for (const auto& a : item.adjustments) t.adjustments.push_back(a.get());
     if (item.spec.gate.selector) {
       if (auto it = revisions.find(item.spec.ns); it != revisions.end()) {

@@ -177,7 +177,7 @@ BacktestResult backtest(PrometheusApi& api, const model::ServiceLevelObjective& 
       outcomes.push_back(measureWithLedger(kind, data, hours, b, at, slo.objectives[o].target,
                                            {&options.adjustments, nullptr, {}, 10}));
     }
-    auto st = status::buildStatus(slo, outcomes, b, policy, previous, at);
+    auto st = status::buildStatus(slo, outcomes, b, policy, previous ? &*previous : nullptr, at);
     previous = st;
     result.steps.push_back({at, std::move(st)});
   }

@@ -48,9 +48,9 @@ std::vector<std::pair<engine::Tier, TimePoint>> recoveryByTier(
 }  // namespace
 
 model::SloStatus invalidStatus(const model::ServiceLevelObjective& slo, const std::string& reason,
-                               const std::string& message,
-                               const std::optional<model::SloStatus>& previous, TimePoint at) {
-  model::SloStatus s = previous.value_or(model::SloStatus{});
+                               const std::string& message, const model::SloStatus* previous,
+                               TimePoint at) {
+  model::SloStatus s = previous ? *previous : model::SloStatus{};
   s.observedGeneration = slo.generation;
   if (!slo.objectives.empty() && !slo.composite()) s.target = slo.objectives.front().target;
   s.window = windowText(slo);
@@ -66,7 +66,7 @@ model::SloStatus buildStatus(const model::ServiceLevelObjective& slo,
                              const std::vector<ObjectiveOutcome>& outcomes,
                              const model::WindowBounds& bounds,
                              const engine::ErrorBudgetPolicy& policy,
-                             const std::optional<model::SloStatus>& previous, TimePoint at) {
+                             const model::SloStatus* previous, TimePoint at) {
   const long long gen = slo.generation;
   // Evaluation failure: keep the last good figures; the gate sees them age past staleAfter.
   for (std::size_t i = 0; i < outcomes.size(); ++i) {
@@ -74,7 +74,7 @@ model::SloStatus buildStatus(const model::ServiceLevelObjective& slo,
     const auto& f = *outcomes[i].failure;
     const std::string reason = f.sourceUnavailable ? "PrometheusUnavailable" : "QueryError";
     const std::string message = fmt::format("evaluation failed ({}): {}", f.failure, f.error);
-    model::SloStatus s = previous.value_or(model::SloStatus{});
+    model::SloStatus s = previous ? *previous : model::SloStatus{};
     if (!previous) {
       s.tier = engine::Tier::Unknown;
       s.window = windowText(slo);

@@ -16,17 +16,17 @@ namespace budgetgate::status {
 
 // The status for an SLO from its objectives' outcomes (parallel to slo.objectives): the
 // objective in the worst state describes the SLO (for a composite SLO, the weighted composite
-// does). `previous` supplies the hysteresis hold and, when evaluation failed, the last good
-// figures.
+// does). `previous` (null: none) supplies the hysteresis hold and, when evaluation failed, the
+// last good figures.
 model::SloStatus buildStatus(const model::ServiceLevelObjective& slo,
                              const std::vector<ObjectiveOutcome>& outcomes,
                              const model::WindowBounds& bounds,
                              const engine::ErrorBudgetPolicy& policy,
-                             const std::optional<model::SloStatus>& previous, TimePoint at);
+                             const model::SloStatus* previous, TimePoint at);
 
 // A status for an SLO that could not be evaluated at all (e.g. an unusable query).
 model::SloStatus invalidStatus(const model::ServiceLevelObjective& slo, const std::string& reason,
-                               const std::string& message,
-                               const std::optional<model::SloStatus>& previous, TimePoint at);
+                               const std::string& message, const model::SloStatus* previous,
+                               TimePoint at);
 
 }  // namespace budgetgate::status

@@ -173,7 +173,7 @@ BurnDownData StatusPage::burnDown(const model::SloView& slo) {
     eo.ledgerEntries = static_cast<std::size_t>(-1);  // every adjusted span, for the exclusion
     prometheus::SloEvaluator evaluator(prometheus_, eo);
     std::vector<std::optional<std::vector<engine::HourCounts>>> hours;
-    prometheus::EvaluationTarget target{&*slo.spec, slo.policy.get(), std::nullopt, {}, {}};
+    prometheus::EvaluationTarget target{&*slo.spec, slo.policy.get(), nullptr, {}, {}};
     for (const auto& a : slo.adjustments) target.adjustments.push_back(a.get());
     target.hours = &hours;
     const auto statuses = evaluator.evaluate({target}, nowSeconds());

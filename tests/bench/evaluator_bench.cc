@@ -96,12 +96,13 @@ int main(int argc, char** argv) {
   prometheus::SloEvaluator evaluator(client, options);
   engine::ErrorBudgetPolicy policy;
   std::vector<prometheus::EvaluationTarget> targets;
-  for (const auto& s : parsed) targets.push_back({&s, &policy, std::nullopt, {}, {}});
+  for (const auto& s : parsed) targets.push_back({&s, &policy, nullptr, {}, {}});
 
   const TimePoint start = *parseTime(at);
   std::vector<double> seconds;
   std::vector<std::size_t> queries;
   std::size_t unknown = 0;
+  std::vector<model::SloStatus> previous;  // what targets[i].previous points at
   for (int c = 0; c < cycles; ++c) {
     const auto before = client.counters().queries.load();
     const auto t0 = std::chrono::steady_clock::now();
@@ -110,11 +111,12 @@ int main(int argc, char** argv) {
     seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     queries.push_back(static_cast<std::size_t>(client.counters().queries.load() - before));
     // Feed statuses back as the controller does (hysteresis state).
-    for (std::size_t i = 0; i < targets.size(); ++i) targets[i].previous = statuses[i];
     unknown =
         static_cast<std::size_t>(std::count_if(statuses.begin(), statuses.end(), [](const auto& s) {
           return s.tier == engine::Tier::Unknown;
         }));
+    previous = std::move(statuses);
+    for (std::size_t i = 0; i < targets.size(); ++i) targets[i].previous = &previous[i];
   }
   double steady = 0;
   std::size_t steadyQueries = 0;

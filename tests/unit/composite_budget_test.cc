@@ -88,7 +88,7 @@ status::ObjectiveOutcome outcome(double consumedPercent, double burn) {
 model::SloStatus statusOf(const model::ServiceLevelObjective& slo,
                           const std::vector<status::ObjectiveOutcome>& outcomes) {
   const model::WindowBounds bounds{kAt - kWindow, kAt, kWindow};
-  return status::buildStatus(slo, outcomes, bounds, engine::ErrorBudgetPolicy{}, std::nullopt, kAt);
+  return status::buildStatus(slo, outcomes, bounds, engine::ErrorBudgetPolicy{}, nullptr, kAt);
 }
 
 TEST(CompositeStatus, TheCompositeDecidesNotTheWorstObjective) {

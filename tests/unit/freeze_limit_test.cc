@@ -343,14 +343,14 @@ TEST(MinEvents, FewEventsNeitherAlertNorDriveTheTier) {
   const model::WindowBounds bounds{kStart - slo.window.duration, kStart, slo.window.duration};
 
   engine::ErrorBudgetPolicy off;
-  const auto loud = status::buildStatus(slo, {o}, bounds, off, std::nullopt, kStart);
+  const auto loud = status::buildStatus(slo, {o}, bounds, off, nullptr, kStart);
   EXPECT_EQ(loud.tier, Tier::Critical);  // 1h burn 666x confirmed by 5m: critical at 20 % spent
   EXPECT_TRUE(std::any_of(loud.alerts.begin(), loud.alerts.end(),
                           [](const engine::AlertState& a) { return a.firing; }));
 
   engine::ErrorBudgetPolicy quiet;
   quiet.minEvents = 100;
-  const auto s = status::buildStatus(slo, {o}, bounds, quiet, std::nullopt, kStart);
+  const auto s = status::buildStatus(slo, {o}, bounds, quiet, nullptr, kStart);
   EXPECT_EQ(s.tier, Tier::Healthy) << s.message;  // 80 % left, no counted burn
   EXPECT_TRUE(std::none_of(s.alerts.begin(), s.alerts.end(),
                            [](const engine::AlertState& a) { return a.firing; }));

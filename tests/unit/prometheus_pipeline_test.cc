@@ -330,7 +330,7 @@ TEST(EvaluationPipeline, TheWindowIsExactAtAnyMinuteAndTheHeadIsQueriedAtItsEdge
   const auto slo = availabilitySlo();
   const engine::ErrorBudgetPolicy policy;
   const auto at = utc(k2026 + 40 * 86400 + 20 * 3600 + 35 * 60);
-  const auto statuses = evaluator.evaluate({{&slo, &policy, std::nullopt, {}, {}}}, at);
+  const auto statuses = evaluator.evaluate({{&slo, &policy, nullptr, {}, {}}}, at);
   ASSERT_EQ(statuses.size(), 1u);
   const auto& s = statuses[0];
   ASSERT_TRUE(s.errorBudget.has_value()) << s.message;
@@ -358,7 +358,7 @@ TEST(EvaluationPipeline, WithoutIncrementalWindowsTheWholeWindowIsOneQueryAndThe
   const auto slo = availabilitySlo();
   const engine::ErrorBudgetPolicy policy;
   const auto at = utc(k2026 + 40 * 86400 + 20 * 3600 + 35 * 60);
-  const auto s = evaluator.evaluate({{&slo, &policy, std::nullopt, {}, {}}}, at).front();
+  const auto s = evaluator.evaluate({{&slo, &policy, nullptr, {}, {}}}, at).front();
   ASSERT_TRUE(s.errorBudget.has_value()) << s.message;
   EXPECT_NEAR(s.errorBudget->total, 25'920.0, 1e-6);  // as the hand calculation above
   EXPECT_NEAR(s.errorBudget->consumed, 129'600.0, 1e-6);
@@ -372,7 +372,7 @@ TEST(EvaluationPipeline, BacktestAndLiveEvaluationAgreeOnTheSameInstant) {
   EvaluatorOptions options;
   options.planner.shareAcrossSlos = false;
   SloEvaluator evaluator(prom, options);
-  const auto live = evaluator.evaluate({{&slo, &policy, std::nullopt, {}, {}}}, at).front();
+  const auto live = evaluator.evaluate({{&slo, &policy, nullptr, {}, {}}}, at).front();
   BacktestOptions b;
   b.from = at - Seconds(2 * 3600);
   b.to = at;
@@ -394,9 +394,9 @@ TEST(EvaluationPipeline, APrometheusOutageKeepsTheLastFiguresAndSaysWhy) {
   const auto slo = availabilitySlo();
   const engine::ErrorBudgetPolicy policy;
   const auto at = utc(k2026 + 40 * 86400);
-  const auto good = evaluator.evaluate({{&slo, &policy, std::nullopt, {}, {}}}, at).front();
+  const auto good = evaluator.evaluate({{&slo, &policy, nullptr, {}, {}}}, at).front();
   prom.fail(true);
-  const auto down = evaluator.evaluate({{&slo, &policy, good, {}, {}}}, at + Seconds(60)).front();
+  const auto down = evaluator.evaluate({{&slo, &policy, &good, {}, {}}}, at + Seconds(60)).front();
   EXPECT_TRUE(evaluationFailed(down));
   EXPECT_EQ(down.tier, good.tier);
   EXPECT_EQ(down.lastEvaluated, good.lastEvaluated);
