@@ -10,6 +10,7 @@
 
 #include "operator/cli/cli_io.h"
 #include "operator/cli/commands.h"
+#include "operator/cli/data_source_flags.h"
 #include "operator/cli/manifests.h"
 #include "operator/cli/prometheus_flags.h"
 #include "operator/cli/table.h"
@@ -26,6 +27,7 @@ struct EvaluateOptions {
   std::string output;
   bool noShare = false;
   PrometheusFlags prometheus;
+  std::string dataSourcesFile;
 };
 
 std::string percent(const model::SloStatus& s) {
@@ -72,17 +74,29 @@ int runEvaluate(const EvaluateOptions& o) {
   }
   auto client = makePrometheusClient(o.prometheus);
   if (!client) return kExitBadInput;
+  auto sources = makeDataSourceClients(o.dataSourcesFile, o.prometheus);
+  if (!sources) return kExitBadInput;
 
   prometheus::EvaluatorOptions options;
   options.concurrency = static_cast<std::size_t>(std::max(1, o.prometheus.concurrency));
   options.planner.shareAcrossSlos = !o.noShare;
-  prometheus::SloEvaluator evaluator(*client, options);
   std::vector<prometheus::EvaluationTarget> targets;
   for (const auto& slo : slos) targets.push_back({&slo, &*policy, nullptr, {}, {}});
   spdlog::info("evaluating {} SLOs against {} at {}", slos.size(), o.prometheus.url,
                formatTime(at));
-  const auto statuses = evaluator.evaluate(targets, at);
-  const auto& report = evaluator.lastCycle();
+  // Without --datasources every SLO reads --prometheus, whatever its metricSourceRef says
+  // (the caller chose the address); with it, as the controller does.
+  std::vector<model::SloStatus> statuses;
+  prometheus::CycleReport report;
+  if (o.dataSourcesFile.empty()) {
+    prometheus::SloEvaluator evaluator(*client, options);
+    statuses = evaluator.evaluate(targets, at);
+    report = evaluator.lastCycle();
+  } else {
+    prometheus::MultiSourceEvaluator evaluator(*client, sources->sources, options);
+    statuses = evaluator.evaluate(targets, at);
+    report = evaluator.lastCycle();
+  }
   spdlog::info("done in {} ms: {} instant and {} range queries, {} failed", report.duration.count(),
                report.instantQueries, report.rangeQueries, report.failedQueries);
 
@@ -137,6 +151,7 @@ void addEvaluateCommand(CLI::App& app, int& exitCode) {
                   "json or table (default: table on a terminal, else json)");
   cmd->add_flag("--no-share", o->noShare, "one query per SLO (disables sharing across SLOs)");
   addPrometheusFlags(cmd, o->prometheus);
+  addDataSourcesFlag(cmd, o->dataSourcesFile);
   cmd->callback([o, &exitCode] { exitCode = runEvaluate(*o); });
 }
 

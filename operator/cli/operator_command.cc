@@ -11,6 +11,7 @@
 
 #include "operator/cli/cli_io.h"
 #include "operator/cli/commands.h"
+#include "operator/cli/data_source_flags.h"
 #include "operator/cli/manifests.h"
 #include "operator/cli/prometheus_flags.h"
 #include "operator/cli/service_runtime.h"
@@ -43,6 +44,7 @@ struct OperatorOptions {
   double statusWriteQps = 200;
   int statusWriteBurst = 400;
   std::string shard = "0/1";
+  std::string dataSourcesFile;
 };
 
 bool isLoopback(const std::string& host) {
@@ -85,6 +87,8 @@ int runOperator(const OperatorOptions& o) {
   const auto ns = gateNamespace(o.kube, *config);
   auto client = makePrometheusClient(o.prometheus);
   if (!client) return kExitBadInput;
+  auto dataSources = makeDataSourceClients(o.dataSourcesFile, o.prometheus);
+  if (!dataSources) return kExitBadInput;
   const auto interval = parseDuration(o.interval);
   const auto heartbeat = parseDuration(o.heartbeat);
   if (!interval || interval->count() <= 0 || !heartbeat) {
@@ -125,6 +129,7 @@ int runOperator(const OperatorOptions& o) {
   options.election.identity = o.identity.empty() ? defaultIdentity() : o.identity;
   options.evaluator.concurrency = static_cast<std::size_t>(std::max(1, o.prometheus.concurrency));
   options.evaluator.ledgerEntries = static_cast<std::size_t>(o.ledgerEntries);
+  options.dataSources = dataSources->sources;
   if (!o.statusAddress.empty()) {
     const auto address = parseAddress(o.statusAddress);
     if (o.statusAuth != "kubernetes" && o.statusAuth != "none") {
@@ -151,13 +156,22 @@ int runOperator(const OperatorOptions& o) {
                       "Prometheus requests: logical queries, HTTP attempts (with retries), "
                       "failed queries.");
     std::vector<metrics::Registration> clientMetrics;
-    for (const auto& [kind, counter] : {std::pair<const char*, const std::atomic<long long>*>{
-                                            "query", &client->counters().queries},
-                                        {"attempt", &client->counters().attempts},
-                                        {"failure", &client->counters().failures}}) {
-      clientMetrics.push_back(registry.observe(
-          "budgetgate_prometheus_requests_total", {{"kind", kind}},
-          [counter] { return static_cast<double>(counter->load(std::memory_order_relaxed)); }));
+    // The default Prometheus' series have no datasource label (as before data sources existed).
+    const auto observeClient = [&](const prometheus::PrometheusClient& c, const std::string& name) {
+      for (const auto& [kind, counter] :
+           {std::pair<const char*, const std::atomic<long long>*>{"query", &c.counters().queries},
+            {"attempt", &c.counters().attempts},
+            {"failure", &c.counters().failures}}) {
+        metrics::Labels labels{{"kind", kind}};
+        if (!name.empty()) labels["datasource"] = name;
+        clientMetrics.push_back(registry.observe(
+            "budgetgate_prometheus_requests_total", labels,
+            [counter] { return static_cast<double>(counter->load(std::memory_order_relaxed)); }));
+      }
+    };
+    observeClient(*client, "");
+    for (std::size_t i = 0; i < dataSources->clients.size(); ++i) {
+      observeClient(*dataSources->clients[i], dataSources->sources[i].declaration.name);
     }
     controller::SloController controller(*config, *client, registry, options);
     std::unique_ptr<WebhookService> webhook;
@@ -169,6 +183,7 @@ int runOperator(const OperatorOptions& o) {
       statuspage::StatusPageOptions pageOptions;
       pageOptions.teamLabel = o.teamLabel;
       pageOptions.identity = options.election.identity;
+      pageOptions.dataSources = dataSources->sources;
       statusPage = std::make_unique<statuspage::StatusPage>(
           pageOptions,
           [&controller](const std::string& scope, const std::string& name) {
@@ -249,6 +264,7 @@ void addOperatorCommand(CLI::App& app, int& exitCode) {
       "/readyz. With --tls-cert-file it also serves the admission webhook.");
   addKubeFlags(cmd, o->kube);
   addPrometheusFlags(cmd, o->prometheus);
+  addDataSourcesFlag(cmd, o->dataSourcesFile);
   addWebhookFlags(cmd, o->webhook);
   cmd->add_option("--interval", o->interval, "evaluation interval (default 30s)");
   cmd->add_option("--heartbeat", o->heartbeat,

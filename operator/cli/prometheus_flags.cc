@@ -10,6 +10,7 @@
 
 #include "operator/cli/cli_io.h"
 #include "operator/common/duration.h"
+#include "operator/model/data_source.h"
 
 namespace budgetgate::cli {
 
@@ -43,13 +44,7 @@ std::optional<std::pair<std::string, std::string>> parseHeader(const std::string
   std::string name = text.substr(0, sep);
   std::string value = text.substr(sep + 1);
   while (!value.empty() && value.front() == ' ') value.erase(value.begin());
-  for (unsigned char c : name) {
-    if (!(std::isalnum(c) || std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) !=
-                                 std::string_view::npos)) {
-      return std::nullopt;
-    }
-  }
-  if (value.find_first_of("\r\n") != std::string::npos) return std::nullopt;
+  if (!model::validHeader(name, value)) return std::nullopt;
   return std::pair{name, value};
 }
 

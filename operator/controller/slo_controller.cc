@@ -67,11 +67,10 @@ SloController::SloController(const kube::KubeConfig& config, prometheus::Prometh
                              metrics::Registry& registry, ControllerOptions options)
     : config_(config),
       client_(config),
-      prometheus_(prometheus),
       registry_(registry),
       options_(std::move(options)),
       writeLimiter_(options_.statusWriteQps, options_.statusWriteBurst),
-      evaluator_(prometheus_, options_.evaluator),
+      evaluator_(prometheus, options_.dataSources, options_.evaluator),
       events_(config, "budgetgate-controller"),
       namespaceLabeler_(config),
       conditionSync_(
@@ -172,7 +171,7 @@ void SloController::stop() {
   // Lease is released only after the loop ends): cut its queries short, and write nothing
   // from what they return.
   stopping_ = true;
-  prometheus_.cancelAll();
+  evaluator_.cancelAll();
   if (thread_.joinable()) {
     thread_.request_stop();
     wakeCv_.notify_all();

@@ -28,7 +28,7 @@
 #include "operator/model/policy_resolution.h"
 #include "operator/model/slo.h"
 #include "operator/model/slo_view.h"
-#include "operator/prometheus/slo_evaluator.h"
+#include "operator/prometheus/multi_source_evaluator.h"
 
 namespace budgetgate::controller {
 
@@ -40,6 +40,9 @@ struct ControllerOptions {
   bool leaderElection = true;
   kube::LeaderElectionConfig election;
   prometheus::EvaluatorOptions evaluator;
+  // Named data sources (--datasources) SLOs may read by metricSourceRef; the others read the
+  // default Prometheus given to the constructor.
+  std::vector<prometheus::NamedDataSource> dataSources;
   std::size_t writeConcurrency = 4;
   // Status writes per second (and at once) this controller allows itself against the API
   // server, like client-go's QPS/burst; 0: unlimited. Heartbeats only use spare capacity.
@@ -105,11 +108,10 @@ class SloController {
 
   kube::KubeConfig config_;
   kube::KubeClient client_;
-  prometheus::PrometheusApi& prometheus_;
   metrics::Registry& registry_;
   ControllerOptions options_;
   RateLimiter writeLimiter_;
-  prometheus::SloEvaluator evaluator_;
+  prometheus::MultiSourceEvaluator evaluator_;
   kube::EventRecorder events_;
   NamespaceLabeler namespaceLabeler_;
   std::unique_ptr<WebhookConditionSync> conditionSync_;

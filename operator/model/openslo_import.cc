@@ -51,6 +51,8 @@ YAML::Node metric(const YAML::Node& holder, const OpenSloCatalog& catalog) {
     }
   }
   ms["type"] = type.empty() ? std::string("Prometheus") : type;
+  // Kept: the controller reads it from the data source of that name its administrator declares.
+  if (!ref.empty()) ms["metricSourceRef"] = ref;
   YAML::Node spec;
   const std::string query = !scalar(source["spec"], "query").empty()
                                 ? scalar(source["spec"], "query")
@@ -100,8 +102,16 @@ YAML::Node indicator(const YAML::Node& holder, const OpenSloCatalog& catalog) {
 
 std::optional<ImportResult> importOpenSloSlo(const YAML::Node& doc, const OpenSloCatalog& catalog,
                                              const std::string& ns, Diagnostics& diagnostics) {
-  if (!parseSlo(doc, diagnostics, &catalog)) return std::nullopt;
+  const auto parsed = parseSlo(doc, diagnostics, &catalog);
+  if (!parsed) return std::nullopt;
   ImportResult r;
+  if (!parsed->dataSource.empty()) {
+    r.notes.push_back(fmt::format(
+        "SLO {}: reads data source \"{}\" (metricSourceRef, kept): the controller evaluates it "
+        "only if its administrators declare a data source of that name (--datasources; chart "
+        "prometheus.dataSources), else its tier is unknown",
+        parsed->name, parsed->dataSource));
+  }
   YAML::Node m;
   m["apiVersion"] = std::string(kApiVersion);
   m["kind"] = "ServiceLevelObjective";

@@ -100,6 +100,9 @@ struct ServiceLevelObjective {
   std::vector<Objective> objectives;
   std::vector<std::string> alertPolicies;
   GateSpec gate;
+  // The data source every metric reads (metricSourceRef; one per SLO); empty: the default
+  // Prometheus (--prometheus).
+  std::string dataSource;
 
   std::string key() const { return ns + "/" + name; }
   // A composite SLO: its objectives carry their own indicators; the weighted composite of
@@ -109,5 +112,27 @@ struct ServiceLevelObjective {
     return o.indicator ? *o.indicator : indicator;
   }
 };
+
+// Calls fn with every metric source the SLO reads (its indicator's or its objectives').
+template <typename Fn>
+void forEachMetricSource(const ServiceLevelObjective& slo, Fn&& fn) {
+  const auto visit = [&](const Indicator& indicator) {
+    if (const auto* ratio = std::get_if<RatioMetric>(&indicator.metric)) {
+      for (const auto* m :
+           {ratio->good ? &*ratio->good : nullptr, ratio->bad ? &*ratio->bad : nullptr,
+            ratio->raw ? &*ratio->raw : nullptr}) {
+        if (m != nullptr) fn(*m);
+      }
+      if (!ratio->raw) fn(ratio->total);
+    } else {
+      fn(std::get<ThresholdMetric>(indicator.metric).source);
+    }
+  };
+  if (slo.composite()) {
+    for (const auto& o : slo.objectives) visit(*o.indicator);
+  } else {
+    visit(slo.indicator);
+  }
+}
 
 }  // namespace budgetgate::model

@@ -1,10 +1,12 @@
 #include "operator/model/slo_parser.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <set>
 
 #include "operator/model/field.h"
 #include "operator/model/window_bounds.h"
@@ -50,18 +52,30 @@ std::optional<MetricSource> parseMetricSource(const Field& holder, const OpenSlo
   const Field ref = source.child("metricSourceRef");
   if (ref.present()) {
     result.dataSource = ref.string().value_or("");
-    const YAML::Node* ds = nullptr;
-    if (catalog != nullptr) {
-      if (auto it = catalog->dataSources.find(result.dataSource); it != catalog->dataSources.end())
-        ds = &it->second;
-    }
-    if (ds == nullptr) {
-      ref.error(
-          fmt::format("DataSource \"{}\" not found: give its document with the SLO (same "
-                      "file or directory; {} metricSourceRef)",
-                      result.dataSource, kSpecSli));
-    } else if ((*ds)["spec"] && (*ds)["spec"]["type"] && (*ds)["spec"]["type"].IsScalar()) {
-      result.type = (*ds)["spec"]["type"].Scalar();
+    if (catalog != nullptr && catalog->dataSourcesByName) {
+      // A ServiceLevelObjective names a data source its administrator declares
+      // (--datasources): checked when it is evaluated, not here.
+      if (!isDnsLabel(result.dataSource)) {
+        ref.error(
+            fmt::format("\"{}\" is not a data source name (a DNS label: lower-case letters, "
+                        "digits and '-')",
+                        result.dataSource));
+      }
+    } else {
+      const YAML::Node* ds = nullptr;
+      if (catalog != nullptr) {
+        if (auto it = catalog->dataSources.find(result.dataSource);
+            it != catalog->dataSources.end())
+          ds = &it->second;
+      }
+      if (ds == nullptr) {
+        ref.error(
+            fmt::format("DataSource \"{}\" not found: give its document with the SLO (same "
+                        "file or directory; {} metricSourceRef)",
+                        result.dataSource, kSpecSli));
+      } else if ((*ds)["spec"] && (*ds)["spec"]["type"] && (*ds)["spec"]["type"].IsScalar()) {
+        result.type = (*ds)["spec"]["type"].Scalar();
+      }
     }
   }
   if (auto type = source.child("type").string(!ref.present())) result.type = *type;
@@ -444,15 +458,14 @@ Objective parseObjective(const Field& o, BudgetingMethod method,
   return obj;
 }
 
-// metadata.name as OpenSLO and Kubernetes name objects: a DNS label.
-bool dnsLabel(std::string_view name) {
+}  // namespace
+
+bool isDnsLabel(std::string_view name) {
   if (name.empty() || name.size() > 63) return false;
   const auto ok = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
   if (!ok(name.front()) || !ok(name.back())) return false;
   return std::all_of(name.begin(), name.end(), [&](char c) { return ok(c) || c == '-'; });
 }
-
-}  // namespace
 
 bool isSloDocument(const YAML::Node& doc) {
   const auto api = apiVersionOf(doc);
@@ -480,7 +493,7 @@ bool validateOpenSloSupport(const YAML::Node& doc, Diagnostics& diagnostics,
   const Field meta = root.child("metadata");
   if (meta.expectMap(true)) {
     const auto name = meta.child("name").string(true).value_or("");
-    if (!name.empty() && !dnsLabel(name)) {
+    if (!name.empty() && !isDnsLabel(name)) {
       meta.child("name").error(fmt::format("\"{}\" is not a DNS label", name));
     }
   }
@@ -556,10 +569,17 @@ std::optional<ServiceLevelObjective> parseSlo(const YAML::Node& doc, Diagnostics
         kApiVersion, kOpenSloApiVersion, slo.apiVersion, slo.kind));
     return std::nullopt;
   }
+  // In a ServiceLevelObjective, metricSourceRef names an administrator's data source.
+  OpenSloCatalog resourceCatalog;
+  if (!openslo) {
+    if (catalog != nullptr) resourceCatalog = *catalog;
+    resourceCatalog.dataSourcesByName = true;
+    catalog = &resourceCatalog;
+  }
   const Field meta = root.child("metadata");
   if (meta.expectMap(true)) {
     slo.name = meta.child("name").string(true).value_or("");
-    if (!slo.name.empty() && !dnsLabel(slo.name)) {
+    if (!slo.name.empty() && !isDnsLabel(slo.name)) {
       meta.child("name").error(fmt::format(
           "\"{}\" is not a DNS label: lower-case letters, digits and '-', at most 63, starting "
           "and ending with a letter or digit (OpenSLO v1 and Kubernetes names)",
@@ -710,6 +730,18 @@ std::optional<ServiceLevelObjective> parseSlo(const YAML::Node& doc, Diagnostics
     }
   }
   if (diagnostics.errors().size() != errorsBefore) return std::nullopt;
+  // One data source per SLO: its queries are planned and shared per data source.
+  std::set<std::string> sources;
+  forEachMetricSource(slo, [&](const MetricSource& m) {
+    sources.insert(m.dataSource.empty() ? "(none: the default)" : m.dataSource);
+  });
+  if (sources.size() > 1) {
+    spec.error(fmt::format(
+        "every metric source of an SLO reads the same data source (metricSourceRef), got {}",
+        fmt::join(sources, ", ")));
+    return std::nullopt;
+  }
+  forEachMetricSource(slo, [&](const MetricSource& m) { slo.dataSource = m.dataSource; });
   return slo;
 }
 

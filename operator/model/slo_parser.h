@@ -13,6 +13,9 @@
 
 namespace budgetgate::model {
 
+// metadata.name as OpenSLO and Kubernetes name objects (and data source names): a DNS label.
+bool isDnsLabel(std::string_view name);
+
 // True for apiVersion slo.budgetgate.dev/v1alpha1 kind ServiceLevelObjective and for
 // apiVersion openslo/v1 kind SLO.
 bool isSloDocument(const YAML::Node& doc);
@@ -22,6 +25,9 @@ bool isSloDocument(const YAML::Node& doc);
 struct OpenSloCatalog {
   std::map<std::string, YAML::Node> slis;
   std::map<std::string, YAML::Node> dataSources;
+  // ServiceLevelObjectives: a metricSourceRef names a data source the administrator declares
+  // to the controller (--datasources), not a document of the bundle.
+  bool dataSourcesByName = false;
 };
 
 // Parses and validates one document; every problem is recorded in `diagnostics` (the result

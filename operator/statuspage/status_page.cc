@@ -171,7 +171,7 @@ BurnDownData StatusPage::burnDown(const model::SloView& slo) {
     prometheus::EvaluatorOptions eo;
     eo.concurrency = 2;
     eo.ledgerEntries = static_cast<std::size_t>(-1);  // every adjusted span, for the exclusion
-    prometheus::SloEvaluator evaluator(prometheus_, eo);
+    prometheus::MultiSourceEvaluator evaluator(prometheus_, options_.dataSources, eo);
     std::vector<std::optional<std::vector<engine::HourCounts>>> hours;
     prometheus::EvaluationTarget target{&*slo.spec, slo.policy.get(), nullptr, {}, {}};
     for (const auto& a : slo.adjustments) target.adjustments.push_back(a.get());

@@ -24,6 +24,7 @@
 
 #include "operator/kube/kube_client.h"
 #include "operator/model/slo_view.h"
+#include "operator/prometheus/multi_source_evaluator.h"
 #include "operator/prometheus/prometheus_api.h"
 #include "operator/statuspage/pages.h"
 #include "webhook/api/request_authorizer.h"
@@ -37,6 +38,8 @@ struct StatusPageOptions {
   std::chrono::seconds burnDownFor{60};
   std::chrono::seconds eventsFor{15};
   std::size_t eventsPerSlo = 20;
+  // The named data sources burn-downs read (as the controller: by the SLO's metricSourceRef).
+  std::vector<prometheus::NamedDataSource> dataSources;
 };
 
 class StatusPage {

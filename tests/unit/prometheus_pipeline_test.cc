@@ -16,6 +16,7 @@
 #include "operator/prometheus/backtest.h"
 #include "operator/prometheus/bucket_store.h"
 #include "operator/prometheus/evaluation_plan.h"
+#include "operator/prometheus/multi_source_evaluator.h"
 #include "operator/prometheus/promql.h"
 #include "operator/prometheus/query_planner.h"
 #include "operator/prometheus/response_parser.h"
@@ -403,6 +404,57 @@ TEST(EvaluationPipeline, APrometheusOutageKeepsTheLastFiguresAndSaysWhy) {
   ASSERT_NE(down.condition("DataAvailable"), nullptr);
   EXPECT_EQ(down.condition("DataAvailable")->reason, "PrometheusUnavailable");
   EXPECT_NE(down.message.find("unreachable"), std::string::npos) << down.message;
+}
+
+TEST(EvaluationPipeline, EachSloReadsItsOwnDataSourceAndNeverAnotherOne) {
+  // The default Prometheus sees 0.5 % errors, "eu" 0.05 %; "eu" serves namespace shop only.
+  ConstantRatePrometheus home({9.95, 10.0});
+  ConstantRatePrometheus eu({9.995, 10.0});
+  model::DataSourceDeclaration euDeclaration;
+  euDeclaration.name = "eu";
+  euDeclaration.url = "http://eu.invalid";
+  euDeclaration.allowedNamespaces = {"shop"};
+  EvaluatorOptions options;
+  options.planner.shareAcrossSlos = false;
+  MultiSourceEvaluator evaluator(home, {{euDeclaration, &eu}}, options);
+  auto onHome = availabilitySlo();
+  auto onEu = availabilitySlo();
+  onEu.name = "checkout-eu";
+  onEu.dataSource = "eu";
+  auto undeclared = availabilitySlo();
+  undeclared.name = "checkout-nope";
+  undeclared.dataSource = "nope";
+  auto otherNamespace = availabilitySlo();
+  otherNamespace.ns = "payments";
+  otherNamespace.dataSource = "eu";
+  const engine::ErrorBudgetPolicy policy;
+  const auto at = utc(k2026 + 40 * 86400);
+  const auto statuses = evaluator.evaluate({{&onHome, &policy, nullptr, {}, {}},
+                                            {&onEu, &policy, nullptr, {}, {}},
+                                            {&undeclared, &policy, nullptr, {}, {}},
+                                            {&otherNamespace, &policy, nullptr, {}, {}}},
+                                           at);
+  ASSERT_EQ(statuses.size(), 4u);
+  // Hand calculation: 25,920,000 requests in 30 days; 0.5 % bad = 500 % of a 99.9 % budget,
+  // 0.05 % bad = 50 %.
+  ASSERT_TRUE(statuses[0].errorBudget.has_value()) << statuses[0].message;
+  EXPECT_NEAR(statuses[0].errorBudget->consumedPercent, 500.0, 1e-9);
+  ASSERT_TRUE(statuses[1].errorBudget.has_value()) << statuses[1].message;
+  EXPECT_NEAR(statuses[1].errorBudget->consumedPercent, 50.0, 1e-9);
+  EXPECT_EQ(statuses[2].tier, engine::Tier::Unknown);
+  ASSERT_NE(statuses[2].condition("Ready"), nullptr);
+  EXPECT_EQ(statuses[2].condition("Ready")->reason, "DataSourceUnknown");
+  EXPECT_NE(statuses[2].message.find("\"nope\" is not declared"), std::string::npos);
+  EXPECT_NE(statuses[2].message.find("declared: eu"), std::string::npos) << statuses[2].message;
+  EXPECT_EQ(statuses[3].tier, engine::Tier::Unknown);
+  EXPECT_EQ(statuses[3].condition("Ready")->reason, "DataSourceNotAllowed");
+  EXPECT_FALSE(statuses[3].errorBudget.has_value());
+  // Each data source answered for its own SLO alone (one SLO each: the same query count).
+  EXPECT_FALSE(home.calls().empty());
+  EXPECT_EQ(home.calls().size(), eu.calls().size());
+  EXPECT_EQ(evaluator.lastCycle().slos, 2u);
+  EXPECT_EQ(evaluator.lastCycle().instantQueries + evaluator.lastCycle().rangeQueries,
+            home.calls().size() + eu.calls().size());
 }
 
 }  // namespace

@@ -478,6 +478,48 @@ TEST(SloParser, TheSamplesOldTimeslicesWithoutTimeSliceTargetIsInvalid) {
   EXPECT_NE(errorAt(d, "spec.objectives[0].timeSliceTarget"), nullptr) << allErrors(d);
 }
 
+TEST(SloParser, AResourceNamesItsDataSourceByMetricSourceRef) {
+  const std::string good = "          metricSource:\n            type: Prometheus\n";
+  const std::string withRef = good + "            metricSourceRef: eu-mimir\n";
+  // Both metric sources name it: the SLO reads eu-mimir.
+  std::string text = kValid;
+  for (auto at = text.find(good); at != std::string::npos; at = text.find(good, at + 1)) {
+    text.replace(at, good.size(), withRef);
+  }
+  Diagnostics d;
+  auto slo = parse(text, d);
+  ASSERT_TRUE(slo.has_value()) << allErrors(d);
+  EXPECT_EQ(slo->dataSource, "eu-mimir");
+  // Without one: the default (empty).
+  Diagnostics d2;
+  EXPECT_EQ(parse(kValid, d2)->dataSource, "");
+  // Only the good metric names it: one SLO, two data sources, refused.
+  Diagnostics d3;
+  EXPECT_FALSE(parse(edit(good, withRef), d3).has_value());
+  EXPECT_NE(allErrors(d3).find("every metric source of an SLO reads the same data source"),
+            std::string::npos)
+      << allErrors(d3);
+  // Not a name: a URL an author might try.
+  Diagnostics d4;
+  EXPECT_FALSE(
+      parse(edit(good, good + "            metricSourceRef: http://evil:9090\n"), d4).has_value());
+  EXPECT_NE(errorAt(d4, "spec.indicator.spec.ratioMetric.good.metricSource.metricSourceRef"),
+            nullptr)
+      << allErrors(d4);
+  // An OpenSLO SLO still needs the DataSource document in its bundle.
+  Diagnostics d5;
+  EXPECT_FALSE(parse(edit("apiVersion: slo.budgetgate.dev/v1alpha1\nkind: ServiceLevelObjective",
+                          "apiVersion: openslo/v1\nkind: SLO",
+                          edit(good, withRef,
+                               edit("  gate:\n    selector:\n      matchLabels:\n        app: "
+                                    "checkout\n    policyRef: strict\n",
+                                    ""))),
+                     d5)
+                   .has_value());
+  EXPECT_NE(allErrors(d5).find("DataSource \"eu-mimir\" not found"), std::string::npos)
+      << allErrors(d5);
+}
+
 TEST(SloParser, OpenSloMayNotUseTheGateExtension) {
   Diagnostics d;
   EXPECT_FALSE(parse(edit("apiVersion: slo.budgetgate.dev/v1alpha1\nkind: ServiceLevelObjective",
