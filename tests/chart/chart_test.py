@@ -803,6 +803,60 @@ class PrometheusConnection(unittest.TestCase):
         self.assertEqual(flag(args, "--prometheus"), url)
 
 
+class DataSources(unittest.TestCase):
+    BIN = pathlib.Path(os.environ.get("BUDGETGATE_BIN", ROOT / "build" / "budgetgate"))
+
+    def test_off_by_default(self):
+        docs = render()
+        self.assertEqual(find(docs, "ConfigMap"), [])
+        self.assertIsNone(flag(args_of(docs), "--datasources"))
+
+    def test_declarations_file_mounted_and_read_by_the_binary(self):
+        docs = render("data-sources.yaml")
+        args = args_of(docs)
+        path = flag(args, "--datasources")
+        vol, key = mounted_file(docs, path)
+        cm = one(docs, "ConfigMap", vol["configMap"]["name"])
+        text = cm["data"]["datasources.yaml"]
+        declared = [d for d in yaml.safe_load_all(text) if d]
+        self.assertEqual([d["metadata"]["name"] for d in declared], ["eu-mimir", "us"])
+        eu = declared[0]["spec"]["connectionDetails"]
+        self.assertEqual(eu["headers"], {"X-Scope-OrgID": "team-a"})
+        self.assertEqual(eu["allowedNamespaces"], ["shop", "pay"])
+        token, token_key = mounted_file(docs, eu["bearerTokenFile"])
+        self.assertEqual((token["secret"]["secretName"], token_key), ("mimir-token", "token"))
+        self.assertNotIn("allowedNamespaces", declared[1]["spec"]["connectionDetails"])
+        # A changed list rolls the pods (the controller reads it at start).
+        annotations = one(docs, "Deployment")["spec"]["template"]["metadata"]["annotations"]
+        other = render("data-sources.yaml", sets=["prometheus.dataSources[1].url=http://other:9090"])
+        self.assertNotEqual(annotations["checksum/datasources"],
+                            one(other, "Deployment")["spec"]["template"]["metadata"]["annotations"]
+                            ["checksum/datasources"])
+        if not self.BIN.exists():
+            self.skipTest(f"{self.BIN} not built")
+        # The real binary reads the rendered file (no SLO names a data source here, so nothing
+        # is queried but an unreachable loopback port).
+        with tempfile.TemporaryDirectory() as tmp:
+            # The token as the Secret's volume would provide it.
+            (pathlib.Path(tmp) / "token").write_text("secret-token\n")
+            ds = pathlib.Path(tmp) / "datasources.yaml"
+            ds.write_text(text.replace(eu["bearerTokenFile"], str(pathlib.Path(tmp) / "token")))
+            slo = ROOT / "crds" / "samples" / "slo-checkout.yaml"
+            p = subprocess.run([str(self.BIN), "evaluate", "-f", str(slo), "--prometheus", "http://127.0.0.1:1",
+                                "--prometheus-retries", "0", "--datasources", str(ds), "-o", "json"],
+                               capture_output=True, text=True, timeout=30)
+            self.assertEqual(p.returncode, 3, p.stderr)
+            self.assertIn("data source eu-mimir: https://mimir.eu.example/prometheus (namespaces shop, pay)", p.stderr)
+            self.assertIn("data source us: http://prometheus.us.example:9090", p.stderr)
+
+    def test_schema_refuses_bad_declarations(self):
+        for bad in ["prometheus.dataSources[0].name=EU", "prometheus.dataSources[0].url=ftp://x",
+                    "prometheus.dataSources[0].allowedNamespaces={}"]:
+            sets = ["prometheus.dataSources[0].name=eu", "prometheus.dataSources[0].url=http://eu:9090", bad]
+            rc, err = render_error(sets=[f"prometheus.url={PROM_URL}", *sets])
+            self.assertNotEqual(rc, 0, f"{bad} should be refused")
+
+
 class SingleReplica(unittest.TestCase):
     @classmethod
     def setUpClass(cls):

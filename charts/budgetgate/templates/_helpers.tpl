@@ -169,3 +169,44 @@ objectSelector:
   {{- toYaml . | nindent 2 }}
 {{- end }}
 {{- end }}
+
+{{/*
+prometheus.dataSources as OpenSLO v1 DataSource documents (the --datasources file). Bearer
+tokens are files mounted from their Secrets (deployment.yaml).
+*/}}
+{{- define "budgetgate.dataSources" -}}
+{{- range $i, $ds := .Values.prometheus.dataSources }}
+{{- if $i }}
+---
+{{- end }}
+apiVersion: openslo/v1
+kind: DataSource
+metadata:
+  name: {{ $ds.name | quote }}
+spec:
+  type: Prometheus
+  connectionDetails:
+    url: {{ $ds.url | quote }}
+    {{- with $ds.headers }}
+    headers:
+      {{- range $k, $v := . }}
+      {{ $k | quote }}: {{ $v | quote }}
+      {{- end }}
+    {{- end }}
+    {{- with $ds.timeout }}
+    timeout: {{ . | quote }}
+    {{- end }}
+    {{- with $ds.allowedNamespaces }}
+    allowedNamespaces:
+      {{- range . }}
+      - {{ . | quote }}
+      {{- end }}
+    {{- end }}
+    {{- if and $ds.bearerToken $ds.bearerToken.secretName }}
+    bearerTokenFile: /var/run/budgetgate/datasources/{{ $ds.name }}/token
+    {{- end }}
+    {{- if $ds.insecureSkipVerify }}
+    insecureSkipVerify: true
+    {{- end }}
+{{- end }}
+{{- end }}
