@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "operator/common/json.h"
+#include "operator/common/object_key.h"
 #include "operator/common/yaml_json.h"
 #include "operator/http/http_client.h"
 #include "operator/model/diagnostics.h"
@@ -51,8 +52,8 @@ bool listItems(kube::KubeClient& client, const kube::Resource& resource, const s
 }
 
 std::string identity(const rapidjson::Value& item) {
-  return json::stringOr(json::path(&item, {"metadata", "namespace"})) + "/" +
-         json::stringOr(json::path(&item, {"metadata", "name"}));
+  return objectKey(json::stringOr(json::path(&item, {"metadata", "namespace"})),
+                   json::stringOr(json::path(&item, {"metadata", "name"})));
 }
 
 bool clusterAdjustments(kube::KubeClient& client, const std::set<std::string>& namespaces,

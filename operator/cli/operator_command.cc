@@ -175,8 +175,11 @@ int runOperator(const OperatorOptions& o) {
     }
     controller::SloController controller(*config, *client, registry, options);
     std::unique_ptr<WebhookService> webhook;
-    if (!o.webhook.certFile.empty())
-      webhook = std::make_unique<WebhookService>(o.webhook, *config, ns, registry);
+    if (!o.webhook.certFile.empty()) {
+      std::vector<model::DataSourceDeclaration> declared;
+      for (const auto& d : dataSources->sources) declared.push_back(d.declaration);
+      webhook = std::make_unique<WebhookService>(o.webhook, *config, ns, registry, declared);
+    }
     std::unique_ptr<statuspage::StatusPage> statusPage;
     std::unique_ptr<server::HttpServer> statusServer;
     if (!o.statusAddress.empty()) {

@@ -89,7 +89,8 @@ void addWebhookFlags(CLI::App* cmd, WebhookFlags& f) {
 }
 
 WebhookService::WebhookService(const WebhookFlags& flags, const kube::KubeConfig& config,
-                               const std::string& gateNamespace, metrics::Registry& registry)
+                               const std::string& gateNamespace, metrics::Registry& registry,
+                               std::optional<std::vector<model::DataSourceDeclaration>> dataSources)
     : config_(config), cache_(cacheOptions(flags, gateNamespace)), registry_(registry) {
   if (flags.certFile.empty() || flags.keyFile.empty()) {
     throw std::runtime_error(
@@ -144,6 +145,7 @@ WebhookService::WebhookService(const WebhookFlags& flags, const kube::KubeConfig
   handlerOptions.exemptNamespaces = exempt;
   handlerOptions.notReadyPolicy = cacheOptions(flags, gateNamespace).fallbackPolicy;
   handlerOptions.recordNamespace = gateNamespace;
+  handlerOptions.dataSources = std::move(dataSources);
   handlerOptions.trustedControllers.users = flags.trustedControllerUsers;
   handlerOptions.trustedControllers.serviceAccountNamespaces = flags.trustedControllerNamespaces;
   handler_ = std::make_unique<admission::AdmissionHandler>(

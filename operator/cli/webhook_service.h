@@ -6,11 +6,13 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "operator/kube/event_queue.h"
 #include "operator/metrics/registry.h"
+#include "operator/model/data_source.h"
 #include "webhook/admission/admission_handler.h"
 #include "webhook/api/decision_api.h"
 #include "webhook/cache/gate_cache.h"
@@ -57,8 +59,11 @@ class WebhookService {
   // Throws std::runtime_error with a clear message for unusable settings.
   // Its metrics are registered in `registry` (which must outlive it) and served, with whatever
   // else the registry holds, on /metrics of the webhook port.
+  // `dataSources`: the controller's named data sources when it runs in the same process (SLOs
+  // naming others are admitted with a warning); nullopt when they are not known here.
   WebhookService(const WebhookFlags& flags, const kube::KubeConfig& config,
-                 const std::string& gateNamespace, metrics::Registry& registry);
+                 const std::string& gateNamespace, metrics::Registry& registry,
+                 std::optional<std::vector<model::DataSourceDeclaration>> dataSources = {});
   ~WebhookService();
   void start();
   // Graceful: unready at once, keeps answering for --shutdown-delay with every response closing

@@ -13,6 +13,7 @@
 #include "operator/common/backoff.h"
 #include "operator/common/bounded_parallel.h"
 #include "operator/common/json.h"
+#include "operator/common/object_key.h"
 #include "operator/common/sha256.h"
 #include "operator/common/yaml_json.h"
 #include "operator/model/policy_parser.h"
@@ -22,10 +23,6 @@
 
 namespace budgetgate::controller {
 namespace {
-
-std::string keyOf(const std::string& ns, const std::string& name) {
-  return ns + "/" + name;
-}
 
 std::pair<std::string, std::string> identity(const rapidjson::Value& object) {
   const auto* meta = json::member(&object, "metadata");
@@ -221,7 +218,7 @@ void SloController::onSloUpsert(const rapidjson::Value& object) {
                 canonical(json::path(&object, {"metadata", "annotations"})));
   {
     std::lock_guard lock(mutex_);
-    if (auto it = slos_.find(keyOf(ns, name));
+    if (auto it = slos_.find(objectKey(ns, name));
         it != slos_.end() && it->second.uid == incoming.uid &&
         it->second.generation == incoming.generation &&
         it->second.specFingerprint == incoming.specFingerprint) {
@@ -231,7 +228,7 @@ void SloController::onSloUpsert(const rapidjson::Value& object) {
       return;
     }
   }
-  model::Diagnostics diag(keyOf(ns, name));
+  model::Diagnostics diag(objectKey(ns, name));
   auto spec = model::parseSlo(jsonToYaml(object), diag);
   if (spec) {
     std::string problems;
@@ -255,7 +252,7 @@ void SloController::onSloUpsert(const rapidjson::Value& object) {
   bool specChanged = false;
   {
     std::lock_guard lock(mutex_);
-    auto& state = slos_[keyOf(ns, name)];
+    auto& state = slos_[objectKey(ns, name)];
     specChanged = state.generation != incoming.generation || state.uid != incoming.uid;
     incoming.writtenDigest = state.uid == incoming.uid ? state.writtenDigest : std::string();
     incoming.writtenAt =
@@ -270,7 +267,7 @@ void SloController::onSloUpsert(const rapidjson::Value& object) {
 void SloController::onSloDelete(const std::string& ns, const std::string& name) {
   {
     std::lock_guard lock(mutex_);
-    slos_.erase(keyOf(ns, name));
+    slos_.erase(objectKey(ns, name));
     registry_.set("budgetgate_slos", {}, static_cast<double>(slos_.size()));
     // No residue: its metric series go with it (its buckets go at the next cycle). Under the
     // lock, so that a cycle in flight cannot export them again afterwards.
@@ -281,35 +278,35 @@ void SloController::onSloDelete(const std::string& ns, const std::string& name) 
 
 void SloController::onPolicyUpsert(const rapidjson::Value& object) {
   auto [ns, name] = identity(object);
-  model::Diagnostics diag(keyOf(ns, name));
+  model::Diagnostics diag(objectKey(ns, name));
   auto policy = model::parsePolicy(jsonToYaml(object), diag);
   std::lock_guard lock(mutex_);
   if (!policy) {
     spdlog::error("ErrorBudgetPolicy {}/{} is invalid and ignored:\n{}", ns, name, diag.format());
-    policies_.erase(keyOf(ns, name));
+    policies_.erase(objectKey(ns, name));
     return;
   }
   policy->ns = ns;
-  policies_[keyOf(ns, name)] =
+  policies_[objectKey(ns, name)] =
       std::make_shared<const engine::ErrorBudgetPolicy>(std::move(*policy));
   wake();
 }
 
 void SloController::onPolicyDelete(const std::string& ns, const std::string& name) {
   std::lock_guard lock(mutex_);
-  policies_.erase(keyOf(ns, name));
+  policies_.erase(objectKey(ns, name));
 }
 
 void SloController::onAdjustmentUpsert(const rapidjson::Value& object) {
   auto [ns, name] = identity(object);
-  model::Diagnostics diag(keyOf(ns, name));
+  model::Diagnostics diag(objectKey(ns, name));
   auto adjustment = model::parseBudgetAdjustment(jsonToYaml(object), diag);
   {
     std::lock_guard lock(mutex_);
     if (!adjustment) {
-      adjustments_.erase(keyOf(ns, name));
+      adjustments_.erase(objectKey(ns, name));
     } else {
-      adjustments_[keyOf(ns, name)] =
+      adjustments_[objectKey(ns, name)] =
           std::make_shared<const model::BudgetAdjustment>(std::move(*adjustment));
     }
   }
@@ -328,7 +325,7 @@ void SloController::onAdjustmentUpsert(const rapidjson::Value& object) {
 void SloController::onAdjustmentDelete(const std::string& ns, const std::string& name) {
   {
     std::lock_guard lock(mutex_);
-    adjustments_.erase(keyOf(ns, name));
+    adjustments_.erase(objectKey(ns, name));
   }
   wake();
 }
@@ -506,7 +503,7 @@ void SloController::cycle() {
     std::lock_guard lock(mutex_);
     for (std::size_t i = 0; i < items.size(); ++i) {
       const auto& p = *items[i].policy;
-      const auto global = options_.policyLookup.gateNamespace + "/" + p.name;
+      const auto global = objectKey(options_.policyLookup.gateNamespace, p.name);
       if (!p.ns.empty() && p.ns != options_.policyLookup.gateNamespace &&
           policies_.count(global) != 0) {
         statuses[i].policyShadows = global;

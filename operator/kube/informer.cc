@@ -7,6 +7,7 @@
 
 #include "operator/common/backoff.h"
 #include "operator/common/json.h"
+#include "operator/common/object_key.h"
 #include "operator/http/http_client.h"
 
 namespace budgetgate::kube {
@@ -118,7 +119,7 @@ bool Informer::list(std::string& resourceVersion) {
     lastContactNs_ = std::chrono::steady_clock::now().time_since_epoch().count();
     for (const auto& item : items->GetArray()) {
       auto [ns, name] = identity(item);
-      const std::string key = ns + "/" + name;
+      const std::string key = objectKey(ns, name);
       seen.insert(key);
       const auto rv = resourceVersionOf(item);
       auto it = known_.find(key);
@@ -173,7 +174,7 @@ bool Informer::watchOnce(std::string& resourceVersion, std::stop_token& stop) {
     if (!rv.empty()) resourceVersion = rv;
     if (e.type == "BOOKMARK") return !stop.stop_requested();
     auto [ns, name] = identity(e.object);
-    const std::string key = ns + "/" + name;
+    const std::string key = objectKey(ns, name);
     if (e.type == "DELETED") {
       if (known_.erase(key) != 0) handlers_.onDelete(ns, name);
     } else if (e.type == "ADDED" || e.type == "MODIFIED") {

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "operator/common/object_key.h"
 #include "operator/engine/error_budget_policy.h"
 
 namespace budgetgate::model {
@@ -24,8 +25,9 @@ inline std::shared_ptr<const engine::ErrorBudgetPolicy> resolvePolicy(
     const std::string& policyRef,
     const std::shared_ptr<const engine::ErrorBudgetPolicy>& fallback) {
   const std::string& name = policyRef.empty() ? lookup.defaultPolicyName : policyRef;
-  if (auto it = policies.find(sloNamespace + "/" + name); it != policies.end()) return it->second;
-  if (auto it = policies.find(lookup.gateNamespace + "/" + name); it != policies.end())
+  if (auto it = policies.find(objectKey(sloNamespace, name)); it != policies.end())
+    return it->second;
+  if (auto it = policies.find(objectKey(lookup.gateNamespace, name)); it != policies.end())
     return it->second;
   return fallback;
 }

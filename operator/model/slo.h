@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "operator/common/duration.h"
+#include "operator/common/object_key.h"
 #include "operator/engine/alert_table.h"
 #include "operator/model/label_selector.h"
 
@@ -104,7 +105,7 @@ struct ServiceLevelObjective {
   // Prometheus (--prometheus).
   std::string dataSource;
 
-  std::string key() const { return ns + "/" + name; }
+  std::string key() const { return objectKey(ns, name); }
   // A composite SLO: its objectives carry their own indicators; the weighted composite of
   // their budgets decides the tier.
   bool composite() const { return !objectives.empty() && objectives.front().indicator.has_value(); }

@@ -11,6 +11,7 @@
 
 #include "operator/common/csv.h"
 #include "operator/common/json.h"
+#include "operator/common/object_key.h"
 
 namespace budgetgate::report {
 namespace {
@@ -333,7 +334,7 @@ std::string renderMarkdown(const Report& report) {
   for (const auto& team : report.teams) {
     for (const auto& service : team.services) {
       for (const auto& r : service.slos) {
-        out += row({r.team, r.service.empty() ? "-" : r.service, r.ns + "/" + r.name,
+        out += row({r.team, r.service.empty() ? "-" : r.service, objectKey(r.ns, r.name),
                     fmt::format("{:g}%", json::tidy(r.targetPercent)), r.window,
                     r.tier.empty() ? "unknown" : r.tier, percent(r.remainingPercent),
                     percent(r.consumedPercent), percent(r.rolloutPercent),
@@ -391,7 +392,7 @@ EventCounts countEvents(const std::vector<EventRecord>& events, long long since,
     if (e.time < since || e.time > until) continue;
     const long long n = std::max(1LL, e.count);
     if (e.reason == "RolloutDenied" && e.kind == "ServiceLevelObjective") {
-      out.denialsBySlo[e.ns + "/" + e.name] += n;
+      out.denialsBySlo[objectKey(e.ns, e.name)] += n;
     } else if (e.reason == "RolloutApprovalUsed" || e.reason == "BudgetExceptionUsed") {
       out.exceptionsByWorkload[e.ns + "/" + e.kind + "/" + e.name] += n;
     }

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "operator/common/object_key.h"
 #include "operator/engine/composite_budget.h"
 
 namespace budgetgate::status {
@@ -144,7 +145,7 @@ model::SloStatus buildStatus(const model::ServiceLevelObjective& slo,
   s.window = windowText(slo);
   s.windowStart = bounds.start;
   s.budgetingMethod = std::string(model::budgetingMethodName(slo.budgetingMethod));
-  s.policy = policy.ns.empty() ? policy.name : policy.ns + "/" + policy.name;
+  s.policy = policy.ns.empty() ? policy.name : objectKey(policy.ns, policy.name);
 
   if (noDataIndex) {
     // One objective without data makes the SLO's state unknown: never a silent "healthy".

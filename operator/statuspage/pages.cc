@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <map>
 
+#include "operator/common/object_key.h"
 #include "operator/http/http_client.h"
 #include "operator/statuspage/burn_down_chart.h"
 #include "operator/statuspage/html.h"
@@ -197,7 +198,7 @@ std::string renderOverview(const std::vector<model::SloView>& slos, const SloEve
         body += verdictCell(*s, r);
       }
       const SloEvent* denial = nullptr;
-      if (auto it = events.find(s->ns + "/" + s->name); it != events.end()) {
+      if (auto it = events.find(objectKey(s->ns, s->name)); it != events.end()) {
         denial = newest(it->second, "RolloutDenied");
       }
       body += denial ? fmt::format("<td class=\"last-denial\" title=\"{}\">{}</td>",
@@ -360,7 +361,7 @@ std::string renderSloPage(const model::SloView& slo, const std::vector<SloEvent>
   }
   if (events.empty()) body += "<tr><td colspan=\"5\" class=\"muted\">none held</td></tr>";
   body += "</tbody></table></div>";
-  return page("budgetgate: " + slo.ns + "/" + slo.name, breadcrumb(slo.ns, slo.name), body,
+  return page("budgetgate: " + objectKey(slo.ns, slo.name), breadcrumb(slo.ns, slo.name), body,
               context.footer);
 }
 

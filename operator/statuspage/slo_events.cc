@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "operator/common/json.h"
+#include "operator/common/object_key.h"
 #include "operator/kube/event_recorder.h"
 
 namespace budgetgate::statuspage {
@@ -26,7 +27,7 @@ SloEvents parseSloEvents(const rapidjson::Value& list, std::size_t perSlo) {
     if (ev.reporter.empty()) ev.reporter = json::stringOr(json::path(&e, {"source", "component"}));
     ev.last = *when;
     ev.count = std::max<long long>(1, json::asInt(json::member(&e, "count")).value_or(1));
-    out[ns + "/" + name].push_back(std::move(ev));
+    out[objectKey(ns, name)].push_back(std::move(ev));
   }
   for (auto& [key, events] : out) {
     std::stable_sort(events.begin(), events.end(),

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "operator/common/json.h"
+#include "operator/common/object_key.h"
 #include "operator/engine/budget_burn_down.h"
 #include "operator/prometheus/slo_evaluator.h"
 #include "operator/statuspage/html.h"
@@ -129,7 +130,7 @@ server::HttpResponse StatusPage::sloPage(const std::string& ns, const std::strin
   }
   const auto all = events();
   static const std::vector<SloEvent> kNone;
-  const auto e = all.find(ns + "/" + name);
+  const auto e = all.find(objectKey(ns, name));
   return htmlResponse(
       200, renderSloPage(*it, e == all.end() ? kNone : e->second, burnDown(*it), context(ns)));
 }
@@ -153,7 +154,7 @@ SloEvents StatusPage::events() {
 }
 
 BurnDownData StatusPage::burnDown(const model::SloView& slo) {
-  const std::string key = slo.ns + "/" + slo.name;
+  const std::string key = objectKey(slo.ns, slo.name);
   const auto now = std::chrono::steady_clock::now();
   {
     std::lock_guard lock(burnDownMutex_);

@@ -3,9 +3,11 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "operator/common/json.h"
+#include "operator/common/object_key.h"
 #include "operator/common/yaml_json.h"
 #include "operator/model/policy_parser.h"
 #include "operator/model/rollout_approval.h"
@@ -124,7 +126,7 @@ std::optional<gate::GuardedSlo> guardedSlo(const std::string& objectJson, std::s
 // Why an SLO object cannot be read, exactly as `budgetgate validate` says it (the same parser
 // and the same evaluation checks); empty when it is valid. *warnings gets what validate warns.
 std::string sloProblems(const std::string& objectJson, const std::string& what,
-                        std::vector<std::string>* warnings) {
+                        const HandlerOptions& options, std::vector<std::string>* warnings) {
   std::string error;
   auto doc = json::parse(objectJson, &error);
   if (!doc) return error;
@@ -132,6 +134,19 @@ std::string sloProblems(const std::string& objectJson, const std::string& what,
   auto slo = model::parseSlo(jsonToYaml(*doc), diag);
   for (const auto& w : diag.warnings()) warnings->push_back("budgetgate: " + diag.formatOne(w));
   if (!slo) return diag.format();
+  if (options.dataSources && !slo->dataSource.empty()) {
+    const auto& declared = *options.dataSources;
+    const auto it = std::find_if(declared.begin(), declared.end(),
+                                 [&](const auto& d) { return d.name == slo->dataSource; });
+    if (it == declared.end() || !it->allows(slo->ns)) {
+      warnings->push_back(fmt::format(
+          "budgetgate: {}: metricSourceRef: data source \"{}\" is {}: the controller will not "
+          "evaluate it (tier unknown)",
+          what, slo->dataSource,
+          it == declared.end() ? "not declared to the controller"
+                               : fmt::format("not for namespace {}", slo->ns)));
+    }
+  }
   std::string out;
   for (const auto& p : prometheus::evaluationProblems(*slo)) out += what + ": " + p + "\n";
   return out;
@@ -147,7 +162,7 @@ void AdmissionHandler::emit(AdmissionEvent event) {
   if (!events_) return;
   // The record of who rolled out is about the workload named in its message, not the object
   // it is attached to (budgetgate's namespace): one per workload and requester.
-  const std::string key = event.kind + "/" + event.ns + "/" + event.name + "/" + event.reason +
+  const std::string key = event.kind + "/" + objectKey(event.ns, event.name) + "/" + event.reason +
                           (event.reason == kRolloutAdmittedReason ? "/" + event.message : "");
   if (!eventLimiter_.allow(key)) {
     return;
@@ -418,7 +433,7 @@ AdmissionHandler::Answer AdmissionHandler::judgeGateObject(ParsedReview& review,
     // accepts (the CRD schema is the first line of defence, this the second).
     const auto problems =
         sloProblems(review.objectJson(), fmt::format("ServiceLevelObjective {}/{}", r.ns, r.name),
-                    &a.response.warnings);
+                    options_, &a.response.warnings);
     if (!problems.empty()) {
       a.response.allowed = false;
       a.response.code = 422;
@@ -450,7 +465,7 @@ AdmissionHandler::Answer AdmissionHandler::judgeGateObject(ParsedReview& review,
     if (r.operation != gate::Operation::Delete) {
       std::string problem;
       auto doc = json::parse(review.objectJson(), &problem);
-      model::Diagnostics diag(r.ns + "/" + r.name);
+      model::Diagnostics diag(objectKey(r.ns, r.name));
       std::optional<engine::ErrorBudgetPolicy> policy;
       if (doc) policy = model::parsePolicy(jsonToYaml(*doc), diag);
       if (!policy) {

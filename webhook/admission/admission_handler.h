@@ -5,9 +5,12 @@
 // records Events off the request path.
 
 #include <functional>
+#include <optional>
 #include <set>
 #include <string>
+#include <vector>
 
+#include "operator/model/data_source.h"
 #include "webhook/admission/event_rate_limiter.h"
 #include "webhook/admission/json_parser_pool.h"
 #include "webhook/admission/trusted_controllers.h"
@@ -38,6 +41,10 @@ struct HandlerOptions {
   // budgetgate's namespace: the webhook's record of who rolled out what (RolloutAdmitted Events)
   // goes there, where namespace editors cannot write. Empty: not recorded.
   std::string recordNamespace;
+  // The controller's named data sources (operator mode): an SLO naming one that is not declared,
+  // or not for its namespace, is admitted with a warning (its tier will be unknown). nullopt
+  // (a webhook without a controller): not known here, no warning.
+  std::optional<std::vector<model::DataSourceDeclaration>> dataSources;
 };
 
 class AdmissionHandler {

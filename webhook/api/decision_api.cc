@@ -11,6 +11,7 @@
 #include <map>
 #include <vector>
 
+#include "operator/common/object_key.h"
 #include "operator/common/time.h"
 #include "operator/engine/burn_rate_window.h"
 #include "webhook/gate/decision_query.h"
@@ -78,7 +79,7 @@ void writeSlo(Writer& w, const gate::GatedSlo& slo) {
   key(w, "name");
   str(w, slo.name);
   key(w, "policy");
-  str(w, slo.policy ? slo.policy->ns + "/" + slo.policy->name : "");
+  str(w, slo.policy ? objectKey(slo.policy->ns, slo.policy->name) : "");
   if (slo.status) {
     const auto& s = *slo.status;
     key(w, "tier");

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "operator/common/json.h"
+#include "operator/common/object_key.h"
 #include "operator/common/yaml_json.h"
 #include "operator/model/policy_parser.h"
 #include "webhook/gate/deployment_view.h"
@@ -23,10 +24,6 @@ bool sameWorkload(const gate::KnownWorkload& a, const gate::KnownWorkload& b) {
          a.identity.labels == b.identity.labels &&
          a.identity.templateLabels == b.identity.templateLabels &&
          selector(a.selector) == selector(b.selector);
-}
-
-std::string keyOf(const std::string& ns, const std::string& name) {
-  return ns + "/" + name;
 }
 
 std::pair<std::string, std::string> identity(const rapidjson::Value& object) {
@@ -153,7 +150,7 @@ void GateCache::upsertSlo(const rapidjson::Value& object) {
     e.policyRef = json::stringOr(json::member(gateSpec, "policyRef"));
     if (const auto* selector = json::member(gateSpec, "selector");
         selector && selector->IsObject()) {
-      model::Diagnostics diag(keyOf(ns, name));
+      model::Diagnostics diag(objectKey(ns, name));
       auto parsed = model::parseLabelSelector(
           model::Field(jsonToYaml(*selector), "spec.gate.selector", diag));
       if (diag.ok()) {
@@ -161,18 +158,18 @@ void GateCache::upsertSlo(const rapidjson::Value& object) {
       } else {
         // An unreadable selector must not silently stop gating: match nothing would do that,
         // so log loudly; the CRD schema rejects such selectors before they get here.
-        spdlog::error("SLO {}: {}", keyOf(ns, name), diag.format());
+        spdlog::error("SLO {}: {}", objectKey(ns, name), diag.format());
       }
     }
   }
   if (const auto* status = json::member(&object, "status"); status && status->IsObject()) {
     std::vector<std::string> problems;
     e.status = model::statusFromJson(*status, &problems);
-    for (const auto& p : problems) spdlog::debug("SLO {} status: {}", keyOf(ns, name), p);
+    for (const auto& p : problems) spdlog::debug("SLO {} status: {}", objectKey(ns, name), p);
   }
   {
     std::lock_guard lock(mutex_);
-    slos_[keyOf(ns, name)] = std::move(e);
+    slos_[objectKey(ns, name)] = std::move(e);
   }
   markDirty();
 }
@@ -180,24 +177,24 @@ void GateCache::upsertSlo(const rapidjson::Value& object) {
 void GateCache::deleteSlo(const std::string& ns, const std::string& name) {
   {
     std::lock_guard lock(mutex_);
-    slos_.erase(keyOf(ns, name));
+    slos_.erase(objectKey(ns, name));
   }
   markDirty();
 }
 
 void GateCache::upsertPolicy(const rapidjson::Value& object) {
   auto [ns, name] = identity(object);
-  model::Diagnostics diag(keyOf(ns, name));
+  model::Diagnostics diag(objectKey(ns, name));
   auto policy = model::parsePolicy(jsonToYaml(object), diag);
   if (!policy) {
-    spdlog::error("ErrorBudgetPolicy {} is invalid and ignored:\n{}", keyOf(ns, name),
+    spdlog::error("ErrorBudgetPolicy {} is invalid and ignored:\n{}", objectKey(ns, name),
                   diag.format());
     std::lock_guard lock(mutex_);
-    policies_.erase(keyOf(ns, name));
+    policies_.erase(objectKey(ns, name));
   } else {
     policy->ns = ns;
     std::lock_guard lock(mutex_);
-    policies_[keyOf(ns, name)] =
+    policies_[objectKey(ns, name)] =
         std::make_shared<const engine::ErrorBudgetPolicy>(std::move(*policy));
   }
   markDirty();
@@ -206,7 +203,7 @@ void GateCache::upsertPolicy(const rapidjson::Value& object) {
 void GateCache::deletePolicy(const std::string& ns, const std::string& name) {
   {
     std::lock_guard lock(mutex_);
-    policies_.erase(keyOf(ns, name));
+    policies_.erase(objectKey(ns, name));
   }
   markDirty();
 }
@@ -232,14 +229,14 @@ void GateCache::upsertReplicaSet(const rapidjson::Value& object) {
   if (ownerKind != "Deployment" && ownerKind != "Rollout") ownerUid.clear();
   const auto fingerprint =
       ownerUid.empty() ? std::nullopt : gate::replicaSetTemplate(object, ownerKind == "Rollout");
-  if (!storeRevision(replicaSets_, keyOf(ns, name), ownerUid, fingerprint)) return;
+  if (!storeRevision(replicaSets_, objectKey(ns, name), ownerUid, fingerprint)) return;
   markDirty();
 }
 
 void GateCache::deleteReplicaSet(const std::string& ns, const std::string& name) {
   {
     std::lock_guard lock(mutex_);
-    replicaSets_.erase(keyOf(ns, name));
+    replicaSets_.erase(objectKey(ns, name));
   }
   markDirty();
 }
@@ -252,14 +249,14 @@ void GateCache::upsertControllerRevision(const rapidjson::Value& object) {
   std::string ownerUid = gate::revisionOwnerUid(object, &ownerKind);
   if (ownerKind != "StatefulSet" && ownerKind != "DaemonSet") ownerUid.clear();
   auto fingerprint = ownerUid.empty() ? std::nullopt : gate::controllerRevisionTemplate(object);
-  if (!storeRevision(controllerRevisions_, keyOf(ns, name), ownerUid, fingerprint)) return;
+  if (!storeRevision(controllerRevisions_, objectKey(ns, name), ownerUid, fingerprint)) return;
   markDirty();
 }
 
 void GateCache::deleteControllerRevision(const std::string& ns, const std::string& name) {
   {
     std::lock_guard lock(mutex_);
-    controllerRevisions_.erase(keyOf(ns, name));
+    controllerRevisions_.erase(objectKey(ns, name));
   }
   markDirty();
 }
@@ -281,14 +278,14 @@ void GateCache::upsertWorkload(gate::WorkloadKind kind, const rapidjson::Value& 
   }
   if (const auto* selector = json::path(&object, {"spec", "selector"});
       selector && selector->IsObject()) {
-    model::Diagnostics diag(keyOf(ns, name));
+    model::Diagnostics diag(objectKey(ns, name));
     auto parsed =
         model::parseLabelSelector(model::Field(jsonToYaml(*selector), "spec.selector", diag));
     if (diag.ok()) w.selector = std::move(parsed);
   }
   {
     std::lock_guard lock(mutex_);
-    auto& entry = workloads_[std::string(gate::workloadKindName(kind)) + "/" + keyOf(ns, name)];
+    auto& entry = workloads_[objectKey(gate::workloadKindName(kind), ns, name)];
     // Most updates are status (replicas ready, conditions): nothing the gate reads.
     if (entry.first == ns && sameWorkload(entry.second, w)) return;
     entry = {ns, std::move(w)};
@@ -300,25 +297,25 @@ void GateCache::deleteWorkload(gate::WorkloadKind kind, const std::string& ns,
                                const std::string& name) {
   {
     std::lock_guard lock(mutex_);
-    workloads_.erase(std::string(gate::workloadKindName(kind)) + "/" + keyOf(ns, name));
+    workloads_.erase(objectKey(gate::workloadKindName(kind), ns, name));
   }
   markDirty();
 }
 
 void GateCache::upsertApproval(const rapidjson::Value& object) {
   auto [ns, name] = identity(object);
-  model::Diagnostics diag(keyOf(ns, name));
+  model::Diagnostics diag(objectKey(ns, name));
   auto approval = model::parseRolloutApproval(jsonToYaml(object), diag);
   {
     std::lock_guard lock(mutex_);
     if (approval) {
-      approvals_[keyOf(ns, name)] = std::move(*approval);
+      approvals_[objectKey(ns, name)] = std::move(*approval);
     } else {
       // The webhook validates approvals on the way in; one written while it was away (by a
       // cluster admin) and unreadable approves nothing.
-      spdlog::error("RolloutApproval {} is invalid and ignored:\n{}", keyOf(ns, name),
+      spdlog::error("RolloutApproval {} is invalid and ignored:\n{}", objectKey(ns, name),
                     diag.format());
-      approvals_.erase(keyOf(ns, name));
+      approvals_.erase(objectKey(ns, name));
     }
   }
   markDirty();
@@ -327,7 +324,7 @@ void GateCache::upsertApproval(const rapidjson::Value& object) {
 void GateCache::deleteApproval(const std::string& ns, const std::string& name) {
   {
     std::lock_guard lock(mutex_);
-    approvals_.erase(keyOf(ns, name));
+    approvals_.erase(objectKey(ns, name));
   }
   markDirty();
 }

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "operator/common/duration.h"
+#include "operator/common/object_key.h"
 #include "webhook/gate/denial_message.h"
 
 namespace budgetgate::gate {
@@ -104,7 +105,7 @@ ApprovalWriteDecision guardApprovalWrite(
                           a.ns, a.workloadName, formatTime(a.expires), a.approvedByUser, a.reason);
   d.auditAnnotations = {{"decision", "allowed"},
                         {"approver", a.approvedByUser},
-                        {"workload", "deployment " + a.ns + "/" + a.workloadName},
+                        {"workload", "deployment " + objectKey(a.ns, a.workloadName)},
                         {"expires", formatTime(a.expires)}};
   return d;
 }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "operator/common/object_key.h"
 #include "operator/engine/burn_rate_window.h"
 
 namespace budgetgate::gate {
@@ -31,7 +32,7 @@ RolloutRequest rolloutOf(const DecisionQuery& q, const KnownWorkload& w, engine:
 
 ProjectedSpend project(const GatedSlo& slo, double share, Seconds duration) {
   ProjectedSpend p;
-  p.slo = slo.ns + "/" + slo.name;
+  p.slo = objectKey(slo.ns, slo.name);
   if (!slo.status || !slo.status->errorBudget) {
     p.note = "no status yet";
     return p;

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "operator/common/duration.h"
+#include "operator/common/object_key.h"
 
 namespace budgetgate::gate {
 namespace {
@@ -41,7 +42,7 @@ std::string conditionsBetterThan(const engine::TierThreshold& t) {
 }  // namespace
 
 std::string policyName(const engine::ErrorBudgetPolicy& p) {
-  return p.ns.empty() ? p.name : p.ns + "/" + p.name;
+  return p.ns.empty() ? p.name : objectKey(p.ns, p.name);
 }
 
 std::string describeSubjects(const engine::Subjects& s) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "operator/common/duration.h"
+#include "operator/common/object_key.h"
 #include "webhook/gate/approval_match.h"
 #include "webhook/gate/denial_message.h"
 #include "webhook/gate/rollout_requirements.h"
@@ -264,7 +265,7 @@ GateDecision guardRevision(const RolloutRequest& req, const Judgement& j) {
   std::string owners;
   for (const Match* m : j.deciding) {
     SloFinding f;
-    f.slo = m->slo->ns + "/" + m->slo->name;
+    f.slo = objectKey(m->slo->ns, m->slo->name);
     f.uid = m->slo->uid;
     const auto& policy = *m->slo->policy;
     f.policy = policyName(policy);
@@ -477,7 +478,7 @@ GateDecision decide(const RolloutRequest& req, const std::vector<GatedSlo>& slos
     const GatedSlo* slo = match->slo;
     const auto& policy = *slo->policy;
     SloFinding f;
-    f.slo = slo->ns + "/" + slo->name;
+    f.slo = objectKey(slo->ns, slo->name);
     f.uid = slo->uid;
     f.policy = policyName(policy);
     f.mode = policy.mode;

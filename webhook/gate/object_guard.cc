@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "operator/common/object_key.h"
 #include "operator/engine/policy_strictness.h"
 
 namespace budgetgate::gate {
@@ -14,7 +15,7 @@ bool selectorCovers(const model::LabelSelector& s, const WorkloadLabels& w) {
 }
 
 std::string policyName(const engine::ErrorBudgetPolicy& p) {
-  return p.ns.empty() ? p.name + " (built-in)" : p.ns + "/" + p.name;
+  return p.ns.empty() ? p.name + " (built-in)" : objectKey(p.ns, p.name);
 }
 
 std::string ownersText(const engine::ErrorBudgetPolicy& p) {
@@ -139,7 +140,7 @@ GuardDecision guardSloWrite(const SloWrite& w, const GuardContext& ctx) {
 
 GuardDecision guardPolicyWrite(const PolicyWrite& w, const GuardContext& ctx) {
   model::PolicyMap next = *ctx.policies;
-  const std::string key = w.ns + "/" + w.name;
+  const std::string key = objectKey(w.ns, w.name);
   if (w.after) {
     next[key] = w.after;
   } else {
