@@ -113,6 +113,16 @@ class Client::Impl {
     } catch (const web::uri_exception& e) {
       throw std::invalid_argument("malformed URL \"" + o.baseUrl + "\": " + e.what());
     }
+    if (!o.proxyUrl.empty()) {
+      try {
+        proxy_ = web::uri(utility::conversions::to_string_t(o.proxyUrl));
+      } catch (const web::uri_exception& e) {
+        throw std::invalid_argument("malformed proxy URL \"" + o.proxyUrl + "\": " + e.what());
+      }
+      if (proxy_.scheme() != "http" || proxy_.host().empty()) {
+        throw std::invalid_argument("proxy URL \"" + o.proxyUrl + "\": expected http://host:port");
+      }
+    }
     requestClient_ = makeClient(o.timeout);
   }
 
@@ -120,6 +130,7 @@ class Client::Impl {
     cpr::http_client_config cfg;
     cfg.set_timeout(timeout);
     cfg.set_validate_certificates(!options_.insecureSkipVerify);
+    if (!proxy_.is_empty()) cfg.set_proxy(web::web_proxy(proxy_));
     const std::string ca = caPem_, cert = certPem_, key = keyPem_;
     cfg.set_ssl_context_callback([ca, cert, key](boost::asio::ssl::context& ctx) {
       boost::system::error_code ignored;
@@ -199,6 +210,7 @@ class Client::Impl {
 
   ClientOptions options_;
   web::uri uri_;
+  web::uri proxy_;  // empty: direct connections
   std::string caPem_, certPem_, keyPem_;
   std::unique_ptr<cpr::http_client> requestClient_;
   std::mutex mutex_;

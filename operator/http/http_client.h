@@ -24,6 +24,8 @@ struct ClientOptions {
   std::string clientKeyFile;
   std::string clientKeyPem;
   bool insecureSkipVerify = false;
+  // An http:// proxy every request goes through (https targets by CONNECT); empty: direct.
+  std::string proxyUrl;
   // Auth: a bearer token (or a file re-read on every request, for rotated tokens), or basic.
   std::string bearerToken;
   std::string bearerTokenFile;

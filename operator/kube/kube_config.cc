@@ -101,6 +101,18 @@ std::optional<KubeConfig> loadKubeconfig(const std::string& path, const std::str
     }
     c.http.caPem = *pem;
   }
+  // proxy-url: the API server is reached through an HTTP proxy (CONNECT for https), as kubectl
+  // does. kubectl also takes socks5://, which budgetgate's HTTP client cannot speak.
+  if (auto proxy = scalar(cluster, "proxy-url"); !proxy.empty()) {
+    if (proxy.rfind("http://", 0) != 0) {
+      *error = fmt::format(
+          "kubeconfig {}: proxy-url \"{}\": budgetgate supports http:// proxies (CONNECT), not "
+          "{}",
+          path, proxy, proxy.substr(0, proxy.find(':')));
+      return std::nullopt;
+    }
+    c.http.proxyUrl = proxy;
+  }
   if (user.IsDefined()) {
     if (user["auth-provider"]) {
       *error = fmt::format(

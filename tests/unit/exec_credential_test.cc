@@ -113,5 +113,30 @@ TEST_F(ExecPluginTest, AFailingPluginGivesNoTokenAndABadOneAClearConfigError) {
   EXPECT_NE(error.find("client.authentication.k8s.io/v9"), std::string::npos) << error;
 }
 
+TEST_F(ExecPluginTest, ProxyUrlIsAnHttpProxyOrAClearError) {
+  const auto write = [&](const std::string& proxy) {
+    const auto path = dir_ / "proxied";
+    std::ofstream(path) << "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
+                           "clusters: [{name: k, cluster: {server: https://127.0.0.1:6443, "
+                           "proxy-url: \""
+                        << proxy
+                        << "\"}}]\n"
+                           "contexts: [{name: c, context: {cluster: k, user: u}}]\n"
+                           "users: [{name: u, user: {token: t}}]\n";
+    return path.string();
+  };
+  std::string error;
+  const auto config = loadKubeconfig(write("http://proxy.example:3128"), "", &error);
+  ASSERT_TRUE(config) << error;
+  EXPECT_EQ(config->http.proxyUrl, "http://proxy.example:3128");
+  EXPECT_FALSE(loadKubeconfig(write("socks5://127.0.0.1:1080"), "", &error));
+  EXPECT_NE(error.find("supports http:// proxies (CONNECT), not socks5"), std::string::npos)
+      << error;
+  // A proxy URL the client cannot use is a configuration error at start, not at first use.
+  http::ClientOptions options = config->http;
+  options.proxyUrl = "http://";
+  EXPECT_THROW(http::Client client(options), std::invalid_argument);
+}
+
 }  // namespace
 }  // namespace budgetgate::kube
