@@ -857,6 +857,42 @@ class DataSources(unittest.TestCase):
             self.assertNotEqual(rc, 0, f"{bad} should be refused")
 
 
+class Shards(unittest.TestCase):
+    def test_one_shard_by_default(self):
+        docs = render()
+        dep = one(docs, "Deployment")
+        self.assertEqual(dep["metadata"]["name"], "budgetgate")
+        self.assertIsNone(flag(args_of(docs), "--shard"))
+        self.assertNotIn("budgetgate.dev/shard", dep["spec"]["selector"]["matchLabels"])
+
+    def test_a_deployment_per_shard(self):
+        docs = render("shards.yaml")
+        deps = find(docs, "Deployment")
+        self.assertEqual([d["metadata"]["name"] for d in deps], ["budgetgate-shard-0", "budgetgate-shard-1"])
+        selectors = []
+        for k, d in enumerate(deps):
+            spec = d["spec"]
+            self.assertEqual(spec["replicas"], 2)
+            args = spec["template"]["spec"]["containers"][0]["args"]
+            self.assertEqual(flag(args, "--shard"), f"{k}/2")
+            self.assertEqual(flag(args, "--lease-name"), "budgetgate-controller",
+                             "each shard adds -shard-K to the Lease itself")
+            selector = spec["selector"]["matchLabels"]
+            self.assertEqual(selector["budgetgate.dev/shard"], str(k))
+            labels = spec["template"]["metadata"]["labels"]
+            self.assertTrue(all(labels.get(key) == v for key, v in selector.items()), (selector, labels))
+            selectors.append(selector)
+        # The Deployments do not select each other's pods; the webhook Service selects them all.
+        for k, d in enumerate(deps):
+            other = selectors[1 - k]
+            labels = d["spec"]["template"]["metadata"]["labels"]
+            self.assertFalse(all(labels.get(key) == v for key, v in other.items()))
+            service = one(docs, "Service")["spec"]["selector"]
+            self.assertTrue(all(labels.get(key) == v for key, v in service.items()), (service, labels))
+        rc, err = render_error(sets=[f"prometheus.url={PROM_URL}", "controller.shards=0"])
+        self.assertNotEqual(rc, 0, "zero shards is refused by the schema")
+
+
 class SingleReplica(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -1059,10 +1095,12 @@ class BinaryFlags(unittest.TestCase):
         if not self.BIN.exists():
             self.skipTest(f"{self.BIN} not built")
         with tempfile.TemporaryDirectory() as tmp:
-            for f in sorted(VALUES.glob("*.yaml")):
+            for f, rendered in [(f, c["args"]) for f in sorted(VALUES.glob("*.yaml"))
+                                for d in find(render(f.name), "Deployment")
+                                for c in d["spec"]["template"]["spec"]["containers"]]:
                 with self.subTest(values=f.name):
                     args = []
-                    for a in args_of(render(f.name)):
+                    for a in rendered:
                         a = a.replace("$(POD_NAMESPACE)", "budgetgate").replace("$(POD_NAME)", "budgetgate-0")
                         if a.startswith(("--metrics-address=", "--webhook-address=")):
                             a = a.split("=", 1)[0] + "=127.0.0.1:0"
