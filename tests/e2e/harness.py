@@ -59,11 +59,15 @@ def admitted(result):
     return result
 
 
-def ratio_slo(name, ns, service, selector, target=0.999, policy_ref=None, extra=""):
+def ratio_slo(name, ns, service, selector, target=0.999, policy_ref=None, extra="", source=None):
     """A 30-day Occurrences SLO on the test history's http_requests_total of `service` (errors:
-    code 500), gating the workloads that `selector` (matchLabels) selects, under `policy_ref`;
-    `extra` is inserted after spec.service (more spec fields)."""
+    code 500), gating the workloads that `selector` (matchLabels; None: nothing) selects, under
+    `policy_ref`; `extra` is inserted after spec.service (more spec fields); `source` names the
+    data source its metrics are read from (metricSourceRef; None: the default Prometheus)."""
     ref = f"\n    policyRef: {policy_ref}" if policy_ref else ""
+    via = f", metricSourceRef: {source}" if source else ""
+    gate = (f"\n  gate:\n    selector:\n      matchLabels: {json.dumps(selector)}{ref}"
+            if selector is not None else "")
     return f"""apiVersion: slo.budgetgate.dev/v1alpha1
 kind: ServiceLevelObjective
 metadata: {{name: {name}, namespace: {ns}}}
@@ -73,14 +77,11 @@ spec:
     spec:
       ratioMetric:
         counter: true
-        good: {{metricSource: {{type: Prometheus, spec: {{query: 'http_requests_total{{service="{service}",code!="500"}}'}}}}}}
-        total: {{metricSource: {{type: Prometheus, spec: {{query: 'http_requests_total{{service="{service}"}}'}}}}}}
+        good: {{metricSource: {{type: Prometheus{via}, spec: {{query: 'http_requests_total{{service="{service}",code!="500"}}'}}}}}}
+        total: {{metricSource: {{type: Prometheus{via}, spec: {{query: 'http_requests_total{{service="{service}"}}'}}}}}}
   timeWindow: [{{duration: 30d, isRolling: true}}]
   budgetingMethod: Occurrences
-  objectives: [{{target: {target}}}]
-  gate:
-    selector:
-      matchLabels: {json.dumps(selector)}{ref}
+  objectives: [{{target: {target}}}]{gate}
 """
 
 
@@ -375,6 +376,85 @@ class Background:
                 return f.read()
         except OSError:
             return ""
+
+
+class ConnectProxy:
+    """An HTTP proxy on loopback that tunnels CONNECT requests to loopback targets only (as a
+    corporate proxy in front of an API server would) and counts each target's tunnels."""
+
+    def __init__(self):
+        import threading
+        self.tunnels = {}  # "host:port" -> CONNECTs served
+        self.refused = []
+        self.lock = threading.Lock()
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        import threading
+        while not self.closed:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn):
+        import threading
+        try:
+            head = b""
+            while b"\r\n\r\n" not in head and len(head) < 8192:
+                chunk = conn.recv(1024)
+                if not chunk:
+                    return
+                head += chunk
+            line = head.split(b"\r\n", 1)[0].decode(errors="replace").split()
+            host = line[1].rsplit(":", 1)[0] if len(line) > 1 else ""
+            if len(line) < 2 or line[0] != "CONNECT" or host not in ("127.0.0.1", "localhost"):
+                with self.lock:
+                    self.refused.append(" ".join(line))
+                conn.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
+                return
+            target = socket.create_connection((host, int(line[1].rsplit(":", 1)[1])), timeout=10)
+            target.settimeout(None)
+            with self.lock:
+                self.tunnels[line[1]] = self.tunnels.get(line[1], 0) + 1
+            conn.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+
+            def pipe(a, b):
+                try:
+                    while True:
+                        data = a.recv(65536)
+                        if not data:
+                            break
+                        b.sendall(data)
+                except OSError:
+                    pass
+                finally:
+                    for s in (a, b):
+                        try:
+                            s.shutdown(socket.SHUT_RDWR)
+                        except OSError:
+                            pass
+            threading.Thread(target=pipe, args=(target, conn), daemon=True).start()
+            pipe(conn, target)
+        except (OSError, ValueError, IndexError):
+            pass
+        finally:
+            conn.close()
+
+    def served(self):
+        with self.lock:
+            return dict(self.tunnels)
+
+    def stop(self):
+        self.closed = True
+        self.sock.close()
 
 
 def http_get(url, timeout=5, insecure=True):

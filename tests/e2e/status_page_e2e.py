@@ -24,7 +24,7 @@ import urllib.request
 sys.path.insert(0, os.path.dirname(__file__))
 from browser import Chromium  # noqa: E402
 from webhook_e2e import deployment  # noqa: E402
-from harness import (BIN, ROOT, Background, ControlPlane, Prometheus, Suite, budgetgate,
+from harness import (BIN, ROOT, Background, ConnectProxy, ControlPlane, Prometheus, Suite, budgetgate,
                      chart_webhook_config,  # noqa: E402
                      chart_user_roles, check, free_port, http_get, live_scenario, log,
                      make_certificate, operator_with_webhook, ratio_slo, rfc3339, wait_until,
@@ -107,7 +107,10 @@ spec: {{holderIdentity: another-replica, leaseDurationSeconds: 3600, acquireTime
 """)
             # The replica authenticates as cloud clusters make one do: a kubeconfig exec plugin
             # (here a script handing out a ServiceAccount token, counting its runs).
-            replica_kubeconfig = exec_kubeconfig(cp, work)
+            # It reaches the API server through an HTTP proxy (the kubeconfig's proxy-url).
+            proxy = ConnectProxy()
+            suite.on_exit(proxy.stop)
+            replica_kubeconfig = exec_kubeconfig(cp, work, proxy_url=proxy.url)
             replica_port, replica_metrics = free_port(), free_port()
             replica = Background("replica", [
                 BIN, "operator", "--kubeconfig", replica_kubeconfig, "--namespace", "budgetgate",
@@ -310,6 +313,25 @@ lastTimestamp: "{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}"
             log(f"exec plugin runs: {runs}")
             check(runs == 1, f"the plugin ran {runs} times (its token is valid for an hour)")
 
+        @suite.check("the replica reached the API server only through its kubeconfig's proxy-url")
+        def _():
+            served = proxy.served()
+            api = yaml_server(cp.kubeconfig)
+            target = api.split("://", 1)[1].rstrip("/")
+            log(f"proxy tunnels: {served}; refused: {proxy.refused}")
+            check(served.get(target, 0) >= 1, f"no CONNECT to {target}: {served}")
+            check(set(served) == {target} and not proxy.refused, f"{served} {proxy.refused}")
+            # A socks5 proxy (kubectl takes it; budgetgate's client cannot) is refused clearly.
+            import yaml
+            with open(replica_kubeconfig) as f:
+                config = yaml.safe_load(f)
+            config["clusters"][0]["cluster"]["proxy-url"] = "socks5://127.0.0.1:1080"
+            socks = os.path.join(work, "socks.kubeconfig")
+            with open(socks, "w") as f:
+                yaml.safe_dump(config, f)
+            r = budgetgate("operator", "--kubeconfig", socks, "--prometheus", prom.url, timeout=30)
+            check(r.returncode == 2 and "supports http:// proxies" in r.stderr, f"{r.returncode}: {r.stderr}")
+
         @suite.check("--status-auth none is refused on an address other than loopback")
         def _():
             r = budgetgate("operator", "--kubeconfig", cp.kubeconfig, "--prometheus", prom.url,
@@ -321,7 +343,7 @@ lastTimestamp: "{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}"
         suite.finish()
 
 
-def exec_kubeconfig(cp, work):
+def exec_kubeconfig(cp, work, proxy_url=None):
     """A kubeconfig for the ServiceAccount budgetgate/replica (cluster-admin) whose user is an
     exec credential plugin: a script that prints an ExecCredential with the account's token,
     valid for an hour, and appends a line to plugin-runs.txt each time it runs."""
@@ -346,10 +368,18 @@ printf '{{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential"
         "apiVersion": "client.authentication.k8s.io/v1", "command": plugin, "args": ["--token"],
         "interactiveMode": "Never"}}}]
     config["contexts"][0]["context"]["user"] = "replica"
+    if proxy_url:
+        config["clusters"][0]["cluster"]["proxy-url"] = proxy_url
     path = os.path.join(work, "replica.kubeconfig")
     with open(path, "w") as f:
         yaml.safe_dump(config, f)
     return path
+
+
+def yaml_server(kubeconfig):
+    import yaml
+    with open(kubeconfig) as f:
+        return yaml.safe_load(f)["clusters"][0]["cluster"]["server"]
 
 
 def plugin_runs(work):

@@ -111,6 +111,34 @@ def post(url, body, ca=None, timeout=5):
         return e.code, e.read().decode()
 
 
+def forged_slo_update_flood(base, current, changed, what, count=300, garbage=200, seconds=60):
+    """Posts `count` AdmissionReviews without credentials (bounded by `seconds`) claiming that
+    mallory (group devs) updates SLO `current` into `changed`, then `garbage` unreadable bodies,
+    to the webhook at `base`. Checks every review is denied and every unreadable body gets 400."""
+    ns, name = current["metadata"]["namespace"], current["metadata"]["name"]
+    review = {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+              "request": {"uid": "u", "kind": {"group": "slo.budgetgate.dev", "version": "v1alpha1",
+                                               "kind": "ServiceLevelObjective"},
+                          "resource": {"group": "slo.budgetgate.dev", "version": "v1alpha1",
+                                       "resource": "servicelevelobjectives"},
+                          "operation": "UPDATE", "namespace": ns, "name": name,
+                          "userInfo": {"username": "mallory", "groups": ["devs"]},
+                          "object": changed, "oldObject": current}}
+    body = json.dumps(review).encode()
+    started, denied, sent = time.time(), 0, 0
+    for _ in range(count):
+        _, text = post(base + "/validate/gate-objects", body)
+        denied += json.loads(text)["response"]["allowed"] is False
+        sent += 1
+        if time.time() - started > seconds:
+            break
+    log(f"{sent} forged {what}: {denied} denied in {time.time() - started:.2f} s")
+    check(denied == sent == count, f"every forged {what} is denied: {denied} of {sent}")
+    unreadable = sum(post(base + "/validate/gate-objects", b'{"request": {"uid": "g", "kind": {')[0] == 400
+                     for _ in range(garbage))
+    check(unreadable == garbage, f"unreadable bodies get HTTP 400: {unreadable} of {garbage}")
+
+
 def main():
     suite = Suite("webhook e2e")
     with workspace("webhook") as work:
