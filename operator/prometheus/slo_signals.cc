@@ -46,8 +46,13 @@ Quantity windowed(const model::MetricSource& source) {
 }
 
 // Per-slice increase of a selector, as text with the slice length filled in.
+// A counter's increase over one time slice: the difference of its samples at the slice's two
+// ends (counterDelta), not increase(sel[slice]). Prometheus 3 selects a range's samples
+// left-open, so a 1-minute slice over a 1-minute scrape holds one sample, and increase() of one
+// sample is nothing: every slice would be empty (found against Thanos Query, whose engine is
+// Prometheus 3's). The difference reads two instants, which every engine has.
 std::string sliceIncrease(const Quantity& q, Seconds slice) {
-  return q.expr(slice);
+  return q.additiveExpr(slice);
 }
 
 }  // namespace
