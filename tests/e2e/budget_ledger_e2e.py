@@ -32,7 +32,7 @@ from gate_bypass_e2e import slo  # noqa: E402
 from harness import (ROOT, ControlPlane, Prometheus, Suite, budgetgate, check,  # noqa: E402
                      chart_user_roles, chart_webhook_config, free_port, http_get, live_scenario,
                      log, operator_with_webhook, refused, rfc3339, wait_until, workspace)
-from webhook_e2e import deployment, forged_slo_update_flood, post  # noqa: E402
+from webhook_e2e import deployment, forged_slo_update_flood  # noqa: E402
 
 sys.path.insert(0, os.path.join(ROOT, "tests", "prometheus"))
 import gen_history  # noqa: E402
@@ -281,8 +281,8 @@ def main():
             ]:
                 r = kubectl_as(ALICE, "apply", "-f", "-", stdin=adjustment("bad", spec))
                 check(r.returncode != 0 and needle in r.stderr, f"{needle}: {r.stderr}")
-            check([a["metadata"]["name"] for a in cp.get_json("budgetadjustments", "-n", "shop")["items"]] ==
-                  ["nightly-maintenance"], "nothing was created")
+            names = [a["metadata"]["name"] for a in cp.get_json("budgetadjustments", "-n", "shop")["items"]]
+            check(names == ["nightly-maintenance"], f"nothing was created: {names}")
             # What the schema cannot check (a cron field, a time zone) `budgetgate validate` does.
             path = os.path.join(work, "bad-adjustment.yaml")
             with open(path, "w") as f:
@@ -398,162 +398,6 @@ def main():
             relabelled = json.loads(json.dumps(current))
             relabelled["metadata"].setdefault("labels", {})["team"] = "payments"
             forged_slo_update_flood(base, current, relabelled, "relabel reviews")
-            refused(kubectl_as(BOB, "label", "slo", "-n", "shop", "checkout-availability", "team=payments"),
-                    "it changes the SLO's labels")
-            check("labels" not in cp.get_json("slo", "-n", "shop", "checkout-availability")["metadata"] or
-                  "team" not in cp.get_json("slo", "-n", "shop", "checkout-availability")["metadata"]["labels"],
-                  "the label was not set")
-
-        @suite.check("malformed adjustments are refused with clear errors")
-        def _():
-            for spec, needle in [
-                (f'  slos: [pay-availability]\n  start: "{rfc3339(outage + 1800)}"\n'
-                 f'  end: "{rfc3339(outage + 2 * HOUR)}"\n  reason: dependency\n', "start must be on a whole hour"),
-                (f'  slos: [pay-availability]\n  start: "{rfc3339(outage + 2 * HOUR)}"\n'
-                 f'  end: "{rfc3339(outage)}"\n  reason: dependency\n', "end must be after start"),
-                ('  slos: [pay-availability]\n  recurring: {schedule: "0 2 * * *", duration: 1h}\n'
-                 '  reason: outage\n', "Unsupported value: \"outage\""),
-                ('  reason: other\n  recurring: {schedule: "0 2 * * *", duration: 1h}\n', "name the SLOs"),
-            ]:
-                r = kubectl_as(ALICE, "apply", "-f", "-", stdin=adjustment("bad", spec))
-                check(r.returncode != 0 and needle in r.stderr, f"{needle}: {r.stderr}")
-            check([a["metadata"]["name"] for a in cp.get_json("budgetadjustments", "-n", "shop")["items"]] ==
-                  ["nightly-maintenance"], "nothing was created")
-            # What the schema cannot check (a cron field, a time zone) `budgetgate validate` does.
-            path = os.path.join(work, "bad-adjustment.yaml")
-            with open(path, "w") as f:
-                f.write(adjustment("bad", '  slos: [a]\n  recurring: {schedule: "0 26 * * *", duration: 1h, '
-                                   'timeZone: Europe/Nowhere}\n  reason: maintenance\n'))
-            r = budgetgate("validate", "-f", path)
-            check(r.returncode == 2 and "field 2 (hour): \"26\" is out of range 0-23" in r.stderr and
-                  "unknown time zone \"Europe/Nowhere\"" in r.stderr, r.stderr)
-
-        @suite.check("an SRE's dependency adjustment refunds exactly the outage hours and opens the gate")
-        def _():
-            before = status("pay-availability")
-            r = kubectl_as(ALICE, "apply", "-f", "-", stdin=adjustment("db-outage", f"""  sloSelector: {{matchLabels: {{team: payments}}}}
-  start: "{rfc3339(outage_span[0])}"
-  end: "{rfc3339(outage_span[1])}"
-  reason: dependency
-  reference: https://status.example/INC-42
-"""))
-            check(r.returncode == 0, r.stderr)
-            st = wait_until("pay refunded", lambda: (lambda s: s if s.get("tier") == "healthy" else None)(
-                status("pay-availability")), timeout=60)
-            adj = st["adjustments"]
-            log(f"pay before: {before['errorBudget']}; after: {st['errorBudget']}; adjustments: {adj}")
-            check([a["name"] for a in adj["applied"]] == ["db-outage"], adj)
-            excluded = exact("pay", *outage_span)["bad"]
-            check(abs(adj["excludedBadEvents"] - excluded) <= 1,
-                  f"excluded {adj['excludedBadEvents']} vs exact {excluded} bad events in the outage's hours")
-            at = gen_history.parse_time(st["lastEvaluated"]) // 60 * 60
-            window = exact("pay", at - WINDOW, at)
-            allowed = (1 - TARGET) * window["total"]
-            unadjusted = 100 * (1 - window["bad"] / allowed)
-            adjusted = 100 * (1 - (window["bad"] - excluded) / ((1 - TARGET) * (window["total"] - excluded)))
-            raw = 100 - st["errorBudget"]["consumedPercent"]
-            log(f"exact: {unadjusted:.3f}% without the adjustment, {adjusted:.3f}% with it; status {raw:.3f}%")
-            check(abs(raw - adjusted) <= TOLERANCE, f"remaining {raw} vs exact {adjusted}")
-            check(abs(adj["remainingPercentUnadjusted"] - max(0.0, unadjusted)) <= TOLERANCE, adj)
-            check(abs((100 - adj["consumedPercentUnadjusted"]) - unadjusted) <= TOLERANCE, adj)
-            refund = [a for a in adj["applied"]][0]["refundedPercent"]
-            check(abs(refund - 100 * excluded / allowed) <= TOLERANCE, f"refund {refund}")
-            entries = [e for e in st["ledger"]["entries"] if e["cause"] == "adjustment"]
-            check(entries and entries[0]["adjustment"] == "db-outage" and entries[0]["reason"] == "dependency"
-                  and entries[0]["start"] == rfc3339(outage_span[0]) and entries[0]["end"] == rfc3339(outage_span[1]),
-                  st["ledger"])
-            check("refunded by budget adjustments" in st["message"], st["message"])
-            ev = wait_until("BudgetAdjusted Event", lambda: events(
-                "ServiceLevelObjective", "pay-availability", "BudgetAdjusted"), timeout=30)
-            check("db-outage (dependency, https://status.example/INC-42)" in ev[0]["message"], ev[0]["message"])
-            # The gate follows: bob's rollout is admitted now.
-            r = kubectl_as(BOB, "set", "image", "-n", "shop", "deployment/pay", "app=registry.example/pay:2.0")
-            check(r.returncode == 0, f"admitted after the refund: {r.stderr}")
-
-        @suite.check("the status page marks the rollout and the adjustment on the burn-downs, which end at the "
-                     "adjusted budget")
-        def _():
-            page = f"http://127.0.0.1:{page_port}/namespaces/shop/slos/"
-            _, body = http_get(page + "checkout-availability", timeout=30)
-            check('class="marker rollout"' in body, "checkout's burn-down has no rollout marker")
-            _, body = http_get(page + "pay-availability", timeout=30)
-            chart = body[body.find("Remaining budget over the window"):][:400]
-            check('class="marker adjustment"' in body and "db-outage" in body,
-                  f"pay's burn-down has no adjustment span: {re.sub('<[^>]+>', ' ', chart)[:300]}; "
-                  f"ledger {status('pay-availability').get('ledger')}")
-            last = float(re.search(r'data-last-remaining="([-0-9.]+)"', body).group(1))
-            raw = 100 - status("pay-availability")["errorBudget"]["consumedPercent"]
-            log(f"pay: burn-down ends at {last:.3f}%, status {raw:.3f}%")
-            check(abs(last - raw) < 0.05, f"burn-down ends at {last}, the adjusted status says {raw}")
-
-        @suite.check("backtest replays the adjustment: exhausted without it, healthy with it")
-        def _():
-            slo_file = os.path.join(work, "pay.yaml")
-            adj_file = os.path.join(work, "db-outage.yaml")
-            with open(slo_file, "w") as f:
-                f.write(cp.kubectl("get", "slo", "-n", "shop", "pay-availability", "-o", "yaml").stdout)
-            with open(adj_file, "w") as f:
-                f.write(cp.kubectl("get", "budgetadjustment", "-n", "shop", "db-outage", "-o", "yaml").stdout)
-            # The last three hours, hourly (two days after the outage: its burn-rate alerts are over;
-            # during the outage itself they page whatever the budget, as alerts about burn now do).
-            window = ["--from", rfc3339(hour - 3 * HOUR), "--to", rfc3339(hour - HOUR), "--step", "1h"]
-
-            def replay(*files):
-                r = budgetgate("backtest", *[a for f in files for a in ("-f", f)], "--prometheus", prom.url,
-                               *window, "-o", "json")
-                check(r.returncode == 0, f"backtest failed ({r.returncode}): {r.stderr}")
-                return json.loads(r.stdout)[0]
-            plain = replay(slo_file)
-            adjusted = replay(slo_file, adj_file)
-            hours = plain["summary"]["hoursInTier"]
-            log(f"backtest without the adjustment: {hours}; with it: {adjusted['summary']['hoursInTier']}")
-            check(hours == {"exhausted": 3}, f"without: {hours}")
-            check(adjusted["summary"]["hoursInTier"] == {"healthy": 3}, f"with: {adjusted['summary']}")
-            excluded = exact("pay", *outage_span)["bad"]
-            check(all(st["excludedBadEvents"] == excluded for st in adjusted["steps"]),
-                  f"each step excludes exactly {excluded}: {adjusted['steps']}")
-
-        @suite.check("a recurring maintenance window excludes each occurrence exactly")
-        def _():
-            st = status("batch-availability")
-            expected = sum(exact("batch", t, t + HOUR)["bad"] for t in nightly)
-            adj = st["adjustments"]
-            log(f"batch: excluded {adj['excludedBadEvents']}, exact {expected} over {len(nightly)} nights")
-            check(expected > 0 and abs(adj["excludedBadEvents"] - expected) <= len(nightly),
-                  f"{adj['excludedBadEvents']} vs {expected}")
-            check(st["errorBudget"]["consumedPercent"] <= 0.01, st["errorBudget"])
-            check(adj["remainingPercentUnadjusted"] < 100 - 1, adj)
-            nights = [e for e in st["ledger"]["entries"] if e["cause"] == "adjustment"]
-            check(sorted(e["start"] for e in nights) == [rfc3339(t) for t in sorted(nightly)],
-                  f"one entry per night: {nights}")
-            check(all(e["adjustment"] == "nightly-maintenance" for e in nights), nights)
-
-        @suite.check("unauthenticated floods of forged SLO relabels do not stop the webhook")
-        def _():
-            current = cp.get_json("slo", "-n", "shop", "checkout-availability")
-            relabelled = json.loads(json.dumps(current))
-            relabelled["metadata"].setdefault("labels", {})["team"] = "payments"
-            review = {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
-                      "request": {"uid": "u", "kind": {"group": "slo.budgetgate.dev", "version": "v1alpha1",
-                                                       "kind": "ServiceLevelObjective"},
-                                  "resource": {"group": "slo.budgetgate.dev", "version": "v1alpha1",
-                                               "resource": "servicelevelobjectives"},
-                                  "operation": "UPDATE", "namespace": "shop", "name": "checkout-availability",
-                                  "userInfo": {"username": "mallory", "groups": ["devs"]},
-                                  "object": relabelled, "oldObject": current}}
-            body = json.dumps(review).encode()
-            started, denied, sent = time.time(), 0, 0
-            for _ in range(300):  # bounded: 300 requests, 60 s
-                _, text = post(base + "/validate/gate-objects", body)
-                denied += json.loads(text)["response"]["allowed"] is False
-                sent += 1
-                if time.time() - started > 60:
-                    break
-            log(f"{sent} forged relabel reviews: {denied} denied in {time.time() - started:.2f} s")
-            check(denied == sent == 300, f"every forged relabel is denied: {denied} of {sent}")
-            garbage = sum(post(base + "/validate/gate-objects", b'{"request": {"uid": "g", "kind": {')[0] == 400
-                          for _ in range(200))
-            check(garbage == 200, f"unreadable bodies get HTTP 400: {garbage}")
             refused(kubectl_as(BOB, "label", "slo", "-n", "shop", "checkout-availability", "team=payments"),
                     "it changes the SLO's labels")
         suite.finish()
