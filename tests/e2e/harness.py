@@ -216,16 +216,19 @@ class Prometheus:
         self.port = int(self.env["PROM_PORT"])
         return self
 
-    def configure(self, scrape_configs=(), rule_files=(), interval="1m", out_of_order_window="1d"):
+    def configure(self, scrape_configs=(), rule_files=(), interval="1m", out_of_order_window="1d",
+                  external_labels=None):
         """Makes the running Prometheus also scrape `scrape_configs` (prometheus.yml entries) and
-        evaluate `rule_files` (paths) every `interval`: rewrites its prometheus.yml (prometheus.sh
+        evaluate `rule_files` (paths) every `interval`, with `external_labels` (a dict: what a
+        Thanos sidecar requires): rewrites its prometheus.yml (prometheus.sh
         starts it scraping nothing) and reloads it (--web.enable-lifecycle). A live scenario's
         history runs into the future, and the head refuses samples older than the newest block's
         end ("out of bounds"), which scrapes and rule results at the wall clock are: the
         out-of-order window lets them in. A later start() writes the empty configuration again."""
         import urllib.request
         import yaml
-        config = {"global": {"scrape_interval": interval, "evaluation_interval": interval},
+        config = {"global": {"scrape_interval": interval, "evaluation_interval": interval,
+                             **({"external_labels": dict(external_labels)} if external_labels else {})},
                   "storage": {"tsdb": {"out_of_order_time_window": out_of_order_window}},
                   "scrape_configs": list(scrape_configs),
                   "rule_files": [os.path.abspath(p) for p in rule_files]}
@@ -239,7 +242,8 @@ class Prometheus:
             _, body = http_get(self.url + "/api/v1/status/config")
             text = json.loads(body)["data"]["yaml"]
             return all(c["job_name"] in text for c in scrape_configs) and \
-                all(os.path.abspath(p) in text for p in rule_files)
+                all(os.path.abspath(p) in text for p in rule_files) and \
+                all(f"{k}: {v}" in text for k, v in (external_labels or {}).items())
         wait_until("Prometheus to load its new configuration", loaded, timeout=30)
         return self
 

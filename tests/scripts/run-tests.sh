@@ -32,6 +32,9 @@ tests/scripts/setup-cd-crds.sh
 step "VictoriaMetrics single-node (a Prometheus-compatible backend; from its Go module; cached)"
 tests/scripts/setup-victoriametrics.sh
 
+step "Thanos (Query and sidecar, in front of Prometheus; from its Go module; cached)"
+tests/scripts/setup-thanos.sh
+
 step "Build (warnings are errors)"
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUDGETGATE_WERROR=ON >/dev/null
 flock /tmp/budgetgate-build.lock cmake --build "$BUILD_DIR" -j2
