@@ -4,7 +4,8 @@
 // past, inside the bench scenario's history), and prints one JSON line: time per cycle (first
 // and steady state), queries per cycle, peak RSS. --mode selects how: "shared" (the default:
 // hourly buckets + sharing across SLOs), "unshared" (buckets, one query set per SLO) or "naive"
-// (every window queried whole every cycle, no sharing: the baseline).
+// (every window queried whole every cycle, no sharing: the baseline). --window sets the SLOs'
+// rolling window (30d by default; the history must cover it).
 
 #include <fmt/format.h>
 #include <sys/resource.h>
@@ -24,7 +25,7 @@ using namespace budgetgate;
 
 namespace {
 
-std::string sloYaml(int i) {
+std::string sloYaml(int i, const std::string& window) {
   return fmt::format(R"(apiVersion: slo.budgetgate.dev/v1alpha1
 kind: ServiceLevelObjective
 metadata: {{name: bench-{0:04d}, namespace: bench}}
@@ -36,11 +37,11 @@ spec:
         counter: true
         good: {{metricSource: {{type: Prometheus, spec: {{query: 'http_requests_total{{service="bench-{0:04d}",code!="500"}}'}}}}}}
         total: {{metricSource: {{type: Prometheus, spec: {{query: 'http_requests_total{{service="bench-{0:04d}"}}'}}}}}}
-  timeWindow: [{{duration: 30d, isRolling: true}}]
+  timeWindow: [{{duration: {1}, isRolling: true}}]
   budgetingMethod: Occurrences
   objectives: [{{target: 0.999}}]
 )",
-                     i);
+                     i, window);
 }
 
 long peakRssKb() {
@@ -52,7 +53,7 @@ long peakRssKb() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string url, mode = "shared", at = "2026-01-30T22:00:00Z";
+  std::string url, mode = "shared", at = "2026-01-30T22:00:00Z", window = "30d";
   int slos = 1000, cycles = 5, intervalSeconds = 300;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i], value = argv[i + 1];
@@ -68,18 +69,20 @@ int main(int argc, char** argv) {
       intervalSeconds = std::stoi(value);
     else if (flag == "--at")
       at = value;
+    else if (flag == "--window")
+      window = value;
   }
   if (url.empty() || (mode != "shared" && mode != "unshared" && mode != "naive")) {
     std::cerr
         << "usage: evaluator_bench --prometheus URL [--mode shared|unshared|naive] [--slos N] "
-           "[--cycles K] [--interval SECONDS] [--at RFC3339]\n";
+           "[--cycles K] [--interval SECONDS] [--at RFC3339] [--window 30d]\n";
     return 2;
   }
   std::vector<model::ServiceLevelObjective> parsed;
   parsed.reserve(static_cast<std::size_t>(slos));
   for (int i = 0; i < slos; ++i) {
     model::Diagnostics diag("bench");
-    auto slo = model::parseSlo(YAML::Load(sloYaml(i)), diag);
+    auto slo = model::parseSlo(YAML::Load(sloYaml(i, window)), diag);
     if (!slo) {
       std::cerr << diag.format();
       return 2;
@@ -127,9 +130,9 @@ int main(int argc, char** argv) {
   const int steadyCycles = std::max(1, cycles - 1);
   std::cout
       << fmt::format(
-             R"({{"mode":"{}","slos":{},"cycles":{},"firstCycleSeconds":{:.3f},"steadyCycleSeconds":{:.3f},)"
+             R"({{"mode":"{}","window":"{}","slos":{},"cycles":{},"firstCycleSeconds":{:.3f},"steadyCycleSeconds":{:.3f},)"
              R"("firstCycleQueries":{},"steadyCycleQueries":{:.1f},"peakRssMiB":{:.1f},"unknownSlos":{},"failedQueries":{}}})",
-             mode, slos, cycles, seconds.front(), steady / steadyCycles, queries.front(),
+             mode, window, slos, cycles, seconds.front(), steady / steadyCycles, queries.front(),
              static_cast<double>(steadyQueries) / steadyCycles,
              static_cast<double>(peakRssKb()) / 1024.0, unknown, client.counters().failures.load())
       << std::endl;
