@@ -72,10 +72,15 @@ std::vector<model::SloStatus> MultiSourceEvaluator::evaluate(
   for (auto& [name, s] : named_) all.push_back(&s);
   for (Source* source : all) {
     const auto& indices = groups[source];
+    // One data source for every SLO (the usual case): no copy of the targets, whose rollouts
+    // and adjustments would be copied per SLO per cycle.
+    const bool everyTarget = indices.size() == targets.size();
     std::vector<EvaluationTarget> subset;
-    subset.reserve(indices.size());
-    for (auto i : indices) subset.push_back(targets[i]);
-    auto results = source->evaluator->evaluate(subset, at);
+    if (!everyTarget) {
+      subset.reserve(indices.size());
+      for (auto i : indices) subset.push_back(targets[i]);
+    }
+    auto results = source->evaluator->evaluate(everyTarget ? targets : subset, at);
     for (std::size_t k = 0; k < indices.size(); ++k) statuses[indices[k]] = std::move(results[k]);
     const auto& r = source->evaluator->lastCycle();
     report_.slos += r.slos;
